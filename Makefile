@@ -1,0 +1,50 @@
+# Two entry points: `make demo` and `make test`. Both create or refresh .venv, build the
+# JupyterLab extension (through pip, via hatch-jupyter-builder) and install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.mlr-installed
+LABEXT_SRC := $(shell find labextension/src labextension/style -type f 2>/dev/null) labextension/package.json labextension/tsconfig.json
+PYTEST_ARGS ?=
+
+.PHONY: demo test venv labextension system-deps lint clean
+
+demo: venv
+	$(VENV)/bin/mlr-copilot demo
+
+test: venv system-deps
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+venv: $(STAMP)
+
+# Reinstall when the Python metadata or the extension sources change. The built extension is
+# removed first so that hatch-jupyter-builder rebuilds it instead of skipping an old build.
+$(STAMP): pyproject.toml $(LABEXT_SRC)
+	@command -v npm >/dev/null || { echo "npm (Node.js >= 18) is needed to build the JupyterLab extension: apt-get install nodejs npm"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	rm -rf mlr_copilot_jupyter/labextension
+	$(PY) -m pip install -q -e ".[test]"
+	$(VENV)/bin/jupyter labextension list 2>&1 | grep -q "mlr-copilot-jupyter.*enabled.*OK" || { echo "labextension not installed"; $(VENV)/bin/jupyter labextension list; exit 1; }
+	touch $@
+
+labextension:
+	rm -f $(STAMP)
+	$(MAKE) venv
+
+# Debian's Chromium drives the browser tests (Playwright uses it; it never downloads a browser).
+system-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will fail"; \
+	  else echo "warning: chromium missing; install it (apt-get install chromium) for the browser tests"; fi; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check mlr_copilot_jupyter tests
+	$(VENV)/bin/mypy mlr_copilot_jupyter
+
+clean:
+	rm -rf $(VENV) mlr_copilot_jupyter/labextension labextension/node_modules labextension/lib

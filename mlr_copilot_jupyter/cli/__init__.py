@@ -1,0 +1,95 @@
+"""The ``mlr-copilot`` command: a thin shell over :class:`mlr_copilot_jupyter.Copilot`.
+
+Each subcommand lives in its own module with ``add_parser(subparsers, common)`` and ``run(args)``.
+Exit status: 0 on success, 1 on a failure (one line on stderr, no traceback unless ``--debug``),
+2 on a usage mistake, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .. import __version__
+from ..errors import MLRCopilotError
+from . import config_cmd, demo_cmd
+
+SUBCOMMANDS = (config_cmd, demo_cmd)
+
+DESCRIPTION = """\
+A research copilot for machine-learning papers and experiments (after MLR-Copilot, arXiv
+2408.14033). Point it at an OpenAI-compatible endpoint with OPENAI_API_KEY / OPENAI_BASE_URL and
+MLR_COPILOT_MODEL; with neither set it runs the offline engine (heuristics, no LLM)."""
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every subcommand accepts (LLM settings, output format, debugging)."""
+    common = argparse.ArgumentParser(add_help=False)
+    llm = common.add_argument_group("LLM settings (override environment variables)")
+    llm.add_argument("--backend", choices=["auto", "openai", "offline"],
+                     help="backend: auto (default), openai, offline  [$MLR_COPILOT_BACKEND]")
+    llm.add_argument("--model", help="model name  [$MLR_COPILOT_MODEL]")
+    llm.add_argument("--base-url", help="OpenAI-compatible base URL  [$OPENAI_BASE_URL]")
+    llm.add_argument("--temperature", type=float, help="sampling temperature (0..2)")
+    llm.add_argument("--timeout", type=float, dest="request_timeout",
+                     help="seconds before one LLM request times out")
+    llm.add_argument("--retries", type=int, dest="max_retries",
+                     help="retries on 429/5xx/timeouts per request")
+    common.add_argument("--run-dir", help="folder for runs and state  [$MLR_COPILOT_RUN_DIR]")
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlr-copilot",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'mlr-copilot COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = common_options()
+    for module in SUBCOMMANDS:
+        module.add_parser(sub, common)
+    return parser
+
+
+def settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line (None values are left to the environment)."""
+    names = ("backend", "model", "base_url", "temperature", "request_timeout", "max_retries",
+             "run_dir")
+    return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except MLRCopilotError as exc:
+        if args.debug:
+            raise
+        print(f"mlr-copilot: error: {exc.one_line()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mlr-copilot: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line unless --debug
+        if args.debug:
+            raise
+        print(
+            f"mlr-copilot: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            " (rerun with --debug for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

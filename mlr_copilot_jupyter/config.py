@@ -1,0 +1,205 @@
+"""Settings: one traitlets ``Configurable`` shared by the API, magics and CLI.
+
+Precedence, lowest first: trait defaults < environment variables < ``%config`` / CLI flags.
+The API key is deliberately *not* a trait: traits are printed by ``%config MLRCopilot``, saved in
+config files and echoed in notebooks. The key is read from the environment variable named by
+``api_key_env`` at the moment a request is made, and only whether it is set is ever shown.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default, validate
+from traitlets.config import Configurable
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "gpt-4o-mini"
+
+ENV_VARS = {
+    "backend": "MLR_COPILOT_BACKEND",
+    "model": "MLR_COPILOT_MODEL",
+    "base_url": "OPENAI_BASE_URL",
+    "run_dir": "MLR_COPILOT_RUN_DIR",
+}
+
+
+class MLRCopilot(Configurable):
+    """Settings of mlr-copilot-jupyter (``%config MLRCopilot.<name> = value`` in IPython)."""
+
+    backend = CaselessStrEnum(
+        ["auto", "openai", "offline"],
+        help="LLM backend: 'openai' (any OpenAI-compatible endpoint), 'offline' (the no-LLM "
+        "heuristic engine) or 'auto' (openai when an endpoint or key is configured, else offline). "
+        "Env: MLR_COPILOT_BACKEND.",
+    ).tag(config=True)
+    model = Unicode(help="Model name sent to the endpoint. Env: MLR_COPILOT_MODEL.").tag(config=True)
+    base_url = Unicode(
+        help="Base URL of an OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 for vLLM, "
+        "http://localhost:11434/v1 for Ollama. Empty means OpenAI's own. Env: OPENAI_BASE_URL."
+    ).tag(config=True)
+    api_key_env = Unicode(
+        "OPENAI_API_KEY",
+        help="Name of the environment variable holding the API key. The key itself is never "
+        "stored in settings, files or notebooks.",
+    ).tag(config=True)
+    temperature = Float(0.7, help="Sampling temperature for generation calls.").tag(config=True)
+    request_timeout = Float(120.0, help="Seconds before one LLM request times out.").tag(config=True)
+    max_retries = Int(
+        5, help="Retries of one LLM request on 429, 5xx, connection errors and timeouts."
+    ).tag(config=True)
+    schema_retries = Int(
+        2, help="Times a reply that fails schema validation is re-asked with the error."
+    ).tag(config=True)
+    backoff_base = Float(0.5, help="First retry delay in seconds; doubles each retry.").tag(config=True)
+    backoff_max = Float(30.0, help="Largest retry delay in seconds.").tag(config=True)
+    structured_mode = CaselessStrEnum(
+        ["auto", "json_schema", "tool", "json_object", "prompt"],
+        "auto",
+        help="How structured output is requested: response_format json_schema, a forced tool "
+        "call, json_object, or instructions in the prompt only. 'auto' starts with json_schema "
+        "and falls back when the server rejects it.",
+    ).tag(config=True)
+    concurrency = Int(5, help="Largest number of LLM calls in flight at once.").tag(config=True)
+    run_dir = Unicode(help="Folder for runs and research state. Env: MLR_COPILOT_RUN_DIR.").tag(
+        config=True
+    )
+    verbose = Bool(False, help="Log each LLM call (never its key) to the mlr_copilot logger.").tag(
+        config=True
+    )
+
+    @default("backend")
+    def _default_backend(self) -> str:
+        value = os.environ.get(ENV_VARS["backend"], "auto").strip().lower() or "auto"
+        if value not in {"auto", "openai", "offline"}:
+            raise ConfigError(
+                f"MLR_COPILOT_BACKEND={value!r} is not a backend",
+                hint="use auto, openai or offline",
+            )
+        return value
+
+    @default("model")
+    def _default_model(self) -> str:
+        return os.environ.get(ENV_VARS["model"], "").strip() or DEFAULT_MODEL
+
+    @default("base_url")
+    def _default_base_url(self) -> str:
+        return os.environ.get(ENV_VARS["base_url"], "").strip()
+
+    @default("run_dir")
+    def _default_run_dir(self) -> str:
+        return os.environ.get(ENV_VARS["run_dir"], "").strip() or "runs"
+
+    @validate("temperature")
+    def _check_temperature(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not 0.0 <= value <= 2.0:
+            raise ConfigError(f"temperature {value} is outside 0..2")
+        return value
+
+    @validate("request_timeout", "backoff_base", "backoff_max")
+    def _check_positive(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if value <= 0:
+            raise ConfigError(f"{proposal['trait'].name} must be > 0, got {value}")
+        return value
+
+    @validate("max_retries", "schema_retries")
+    def _check_retries(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 0:
+            raise ConfigError(f"{proposal['trait'].name} must be >= 0, got {value}")
+        return value
+
+    @validate("concurrency")
+    def _check_concurrency(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise ConfigError(f"concurrency must be >= 1, got {value}")
+        return value
+
+    # -- derived values -------------------------------------------------------------------------
+    def api_key(self) -> str | None:
+        """The API key from the environment, or None. Never store or print the result."""
+        key = os.environ.get(self.api_key_env, "").strip()
+        return key or None
+
+    def resolved_backend(self) -> str:
+        """The backend actually used: 'auto' becomes 'openai' when an endpoint or key is set."""
+        if self.backend != "auto":
+            return self.backend
+        return "openai" if (self.base_url or self.api_key()) else "offline"
+
+    def run_path(self) -> Path:
+        """The run directory as an absolute path (not created)."""
+        return Path(self.run_dir).expanduser().resolve()
+
+    def status(self) -> dict[str, Any]:
+        """What is configured, safe to show: the key appears only as set yes/no."""
+        backend = self.resolved_backend()
+        return {
+            "backend": backend,
+            "backend_setting": self.backend,
+            "model": self.model,
+            "base_url": self.base_url or ("https://api.openai.com/v1" if backend == "openai" else None),
+            "api_key_set": self.api_key() is not None,
+            "api_key_env": self.api_key_env,
+            "temperature": self.temperature,
+            "request_timeout": self.request_timeout,
+            "max_retries": self.max_retries,
+            "structured_mode": self.structured_mode,
+            "concurrency": self.concurrency,
+            "run_dir": str(self.run_path()),
+        }
+
+    def status_table(self) -> StatusTable:
+        """The status as a table that renders as HTML in notebooks and as text elsewhere."""
+        return StatusTable(self.status())
+
+
+class StatusTable:
+    """Rich display of the configuration status."""
+
+    def __init__(self, status: dict[str, Any]) -> None:
+        self.status = status
+
+    def rows(self) -> list[tuple[str, str]]:
+        s = self.status
+        backend = s["backend"]
+        if s["backend_setting"] == "auto":
+            backend += " (auto)"
+        if s["backend"] == "offline":
+            backend += " — no LLM: heuristic engine"
+        return [
+            ("backend", backend),
+            ("model", s["model"] + (" (unused by the offline engine)" if s["backend"] == "offline" else "")),
+            ("base_url", s["base_url"] or "—"),
+            ("api_key_set", f"{'yes' if s['api_key_set'] else 'no'} (${s['api_key_env']})"),
+            ("temperature", f"{s['temperature']:g}"),
+            ("request_timeout", f"{s['request_timeout']:g} s"),
+            ("max_retries", str(s["max_retries"])),
+            ("structured_mode", s["structured_mode"]),
+            ("concurrency", str(s["concurrency"])),
+            ("run_dir", s["run_dir"]),
+        ]
+
+    def __repr__(self) -> str:
+        rows = self.rows()
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self.rows()
+        )
+        return f"<table class='mlr-copilot-status'><caption>MLR Copilot</caption>{body}</table>"
+
+    def to_json(self) -> str:
+        return json.dumps(self.status, indent=2)

@@ -1,0 +1,8 @@
+"""The LLM layer: one ``query()`` / ``aquery()`` signature, several backends."""
+
+from __future__ import annotations
+
+from .base import Backend, Reply, UsageMeter, redact, usage_scope
+from .registry import backends, get_backend
+
+__all__ = ["Backend", "Reply", "UsageMeter", "backends", "get_backend", "redact", "usage_scope"]

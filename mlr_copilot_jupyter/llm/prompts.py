@@ -1,0 +1,57 @@
+"""Prompts as data: nested dicts of named fragments, rendered to markdown in one place.
+
+Every prompt the package sends is built here from small fragments, so a reviewer can read all of
+them in one file and tests can assert on their content.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+PromptSpec = dict[str, Any] | list[Any] | str
+
+SYSTEM_RESEARCHER = (
+    "You are an expert machine-learning researcher working inside a Jupyter notebook as a "
+    "research copilot. Be concrete, cite the paper's own terms, and never invent results."
+)
+
+JSON_ONLY = (
+    "Answer with one JSON object that validates against the JSON schema below. "
+    "No prose before or after it, no markdown fences."
+)
+
+
+def compile_prompt_to_md(prompt: PromptSpec, _header_depth: int = 1) -> str:
+    """Render a prompt spec (str, list or nested dict) to markdown; dict keys become headings."""
+    if isinstance(prompt, str):
+        return prompt.strip()
+    if isinstance(prompt, list):
+        return "\n".join(f"- {compile_prompt_to_md(item, _header_depth)}" for item in prompt if item)
+    parts = []
+    for key, value in prompt.items():
+        if value is None or value == "" or value == [] or value == {}:
+            continue
+        body = compile_prompt_to_md(value, _header_depth + 1)
+        parts.append(f"{'#' * _header_depth} {key}\n\n{body}")
+    return "\n\n".join(parts)
+
+
+def schema_instructions(schema: dict[str, Any]) -> str:
+    """Instructions that ask for JSON matching ``schema`` (used when the server lacks json_schema)."""
+    return compile_prompt_to_md(
+        {"Response format": JSON_ONLY, "JSON schema": "```json\n" + json.dumps(schema) + "\n```"}
+    )
+
+
+def schema_repair(error: str) -> str:
+    """The follow-up message sent when a reply did not validate."""
+    return compile_prompt_to_md(
+        {
+            "Your previous reply was not valid": (
+                "It could not be parsed or did not match the required JSON schema."
+            ),
+            "Validation error": "```\n" + error.strip()[:2000] + "\n```",
+            "Instructions": "Reply again with only the corrected JSON object.",
+        }
+    )

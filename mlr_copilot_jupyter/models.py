@@ -1,0 +1,108 @@
+"""The research data model shared by every stage (pydantic, JSON round-trippable)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+REVIEW_CRITERIA: tuple[str, ...] = (
+    "clarity",
+    "validity",
+    "rigor",
+    "innovativeness",
+    "generalizability",
+)
+
+
+class Usage(BaseModel):
+    """Token usage of one or more LLM calls."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            calls=self.calls + other.calls,
+        )
+
+
+class Paper(BaseModel):
+    """A loaded paper: full text plus the sections found by their headings."""
+
+    source: str = Field(description="Where it came from: a path, 'text', or an arXiv id.")
+    title: str = ""
+    abstract: str = ""
+    sections: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical section name (introduction, related_work, method, ...) -> text.",
+    )
+    text: str = ""
+    n_pages: int | None = None
+    sha256: str = ""
+
+
+class RelatedWork(BaseModel):
+    """A paper related to the research problem."""
+
+    title: str
+    abstract: str = ""
+    year: int | None = None
+    url: str | None = None
+    source: str = "local"
+    score: float | None = None
+
+
+class ResearchProblem(BaseModel):
+    """The research problem of a paper, as in MLR-Copilot's problem extraction."""
+
+    task_definition: str
+    research_gaps: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    rationale: str = ""
+    source_sections: list[str] = Field(default_factory=list)
+    related_works: list[RelatedWork] = Field(default_factory=list)
+    engine: str = Field(default="", description="'offline' or 'llm:<model>' — who produced it.")
+
+
+class ExperimentPlan(BaseModel):
+    """A concrete plan to test one hypothesis."""
+
+    objective: str
+    method: str
+    datasets: list[str] = Field(default_factory=list)
+    baselines: list[str] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=list)
+    steps: list[str] = Field(default_factory=list)
+    risks: list[str] = Field(default_factory=list)
+
+
+class Review(BaseModel):
+    """A review of one idea: 1-5 scores with one-line justifications, novelty and the overall rank score."""
+
+    scores: dict[str, int] = Field(default_factory=dict)
+    justifications: dict[str, str] = Field(default_factory=dict)
+    novelty: float = 0.0
+    overall: float = 0.0
+    heuristic: bool = Field(default=False, description="True when scored by the offline heuristics.")
+    reviewer: str = ""
+
+
+class Idea(BaseModel):
+    """A hypothesis with its experiment plan, review and the researcher's decision."""
+
+    id: str
+    title: str
+    hypothesis: str
+    rationale: str = ""
+    plan: ExperimentPlan
+    strategy: str | None = Field(default=None, description="Offline catalog strategy key, if any.")
+    review: Review | None = None
+    status: Literal["pending", "accepted", "rejected"] = "pending"
+    comment: str = ""
+    engine: str = ""

@@ -1,0 +1,623 @@
+"""A scriptable local server speaking the OpenAI chat-completions protocol, for tests.
+
+Stdlib only: a :class:`http.server.ThreadingHTTPServer` running in a daemon thread.
+
+Usage::
+
+    with ChatServer() as srv:
+        srv.push_text("hello", usage=(10, 5))
+        client = openai.OpenAI(base_url=srv.url, api_key="sk-test", max_retries=0)
+        client.chat.completions.create(model="test-model", messages=[...])
+
+Each ``POST /v1/chat/completions`` pops the next scripted item (FIFO, thread-safe).
+When the queue is empty, ``srv.responder(request_json)`` is called if set, otherwise
+the reply is the text ``"ok"``.
+
+Order of checks per request: record it, sleep ``latency``, check ``api_key`` (401),
+check ``model_names`` (404) -- neither of those consumes a queue item -- then pop.
+
+Faults (``push_fault(kind, ...)``):
+
+* ``"429"`` / ``"500"`` / ``"503"`` / ``"401"`` / ``"404"`` (any 3-digit status works):
+  that status with an OpenAI-style ``{"error": {...}}`` body. ``retry_after=`` (seconds,
+  may be fractional) adds ``Retry-After`` and ``retry-after-ms`` headers (any status).
+* ``"slow"``: sleeps ``delay`` seconds (in small steps, aborting on ``stop()``), then
+  answers with its OWN payload ``then=`` -- a str (text reply), a dict like a responder's
+  return value, or ``None`` (default: the responder / ``"ok"``). It consumes exactly one
+  queue item and never pops the next one, so a client retry after a timeout gets the
+  following queued item.
+* ``"malformed_json"``: 200 reply whose content is ``"{not valid json"``.
+* ``"empty_choices"``: 200 with ``"choices": []``.
+* ``"cut_stream"``: stream -- a few SSE chunks, then the connection closes mid chunked
+  body without ``[DONE]``; non-stream -- a ``Content-Length`` larger than the body, then close.
+* ``"reset"``: the socket is closed without any response.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+__all__ = ["ChatServer", "chat_server"]
+
+DEFAULT_MODEL = "test-model"
+MALFORMED_JSON = "{not valid json"
+CUT_STREAM_TEXT = "This reply will be cut off before it ends."
+
+Responder = Callable[[dict[str, Any]], "str | dict[str, Any]"]
+
+_ERROR_BODIES: dict[int, tuple[str, str, str | None]] = {
+    400: ("Bad request", "invalid_request_error", None),
+    401: ("Incorrect API key provided", "invalid_request_error", "invalid_api_key"),
+    403: ("You are not allowed to access this resource", "invalid_request_error", None),
+    404: ("The model `{model}` does not exist", "invalid_request_error", "model_not_found"),
+    409: ("Conflict", "invalid_request_error", None),
+    422: ("Unprocessable entity", "invalid_request_error", None),
+    429: ("Rate limit reached for requests", "requests", "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request.", "server_error", None),
+    502: ("Bad gateway.", "server_error", None),
+    503: ("The engine is currently overloaded, please try again later.", "server_error", None),
+}
+_FAULT_KINDS = {"slow", "malformed_json", "empty_choices", "cut_stream", "reset"}
+
+
+@dataclass
+class _Reply:
+    """A scripted assistant message."""
+
+    content: str | None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    usage: tuple[int, int] | None = None
+    finish_reason: str | None = None
+
+
+@dataclass
+class _Fault:
+    """A scripted fault."""
+
+    kind: str
+    retry_after: float | None = None
+    delay: float = 0.0
+    then: str | dict[str, Any] | None = None
+    message: str | None = None
+
+
+def _tool_call(name: str, arguments: Any, call_id: str | None = None) -> dict[str, Any]:
+    """An OpenAI-style tool call; non-str arguments are JSON-encoded."""
+    args = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return {
+        "id": call_id or f"call_{next(_ids)}",
+        "type": "function",
+        "function": {"name": name, "arguments": args},
+    }
+
+
+_ids = itertools.count(1)
+
+
+def _to_reply(value: str | dict[str, Any]) -> _Reply:
+    """Turn a responder's (or ``then=``) return value into a reply."""
+    if isinstance(value, str):
+        return _Reply(value)
+    if not isinstance(value, dict):
+        raise TypeError(f"responder must return str or dict, got {type(value).__name__}")
+    calls = []
+    for tc in value.get("tool_calls") or []:
+        if "function" in tc:
+            fn = tc["function"]
+            calls.append(_tool_call(fn["name"], fn.get("arguments", "{}"), tc.get("id")))
+        else:
+            calls.append(_tool_call(tc["name"], tc.get("arguments", {}), tc.get("id")))
+    usage = value.get("usage")
+    return _Reply(
+        value.get("content"),
+        calls,
+        tuple(usage) if usage is not None else None,  # type: ignore[arg-type]
+        value.get("finish_reason"),
+    )
+
+
+def _text_of(content: Any) -> str:
+    """Concatenated text of a message ``content`` (str or list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return ""
+
+
+def _estimate_usage(body: dict[str, Any], reply: _Reply) -> tuple[int, int]:
+    """Rough token counts: ~4 characters per token, at least 1."""
+    prompt = "".join(
+        _text_of(m.get("content")) for m in body.get("messages") or [] if isinstance(m, dict)
+    )
+    completion = reply.content or ""
+    completion += "".join(
+        tc["function"]["name"] + tc["function"]["arguments"] for tc in reply.tool_calls
+    )
+    return max(1, len(prompt) // 4), max(1, len(completion) // 4)
+
+
+def _split(text: str, pieces: int = 4) -> list[str]:
+    """Split ``text`` into up to ``pieces`` consecutive non-empty parts."""
+    if not text:
+        return []
+    size = max(1, -(-len(text) // pieces))
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    chat: ChatServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    timeout = 30  # idle keep-alive connections end eventually
+
+    # -- plumbing -------------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence per-request logging."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.chat._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+        finally:
+            self.server.chat._track(self.connection, add=False)
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (ConnectionError, TimeoutError, OSError):
+            self.close_connection = True
+
+    def _send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-request-id", f"req_{next(_ids)}")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _send_error(
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        model: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        default_msg, etype, code = _ERROR_BODIES.get(
+            status, (f"HTTP {status}", "server_error", None)
+        )
+        msg = (message or default_msg).replace("{model}", model)
+        headers: dict[str, str] = {}
+        if retry_after is not None:
+            headers["Retry-After"] = f"{retry_after:g}"
+            headers["retry-after-ms"] = f"{retry_after * 1000:g}"
+        body = {"error": {"message": msg, "type": etype, "param": None, "code": code}}
+        self._send_json(status, body, headers)
+
+    def _abort(self) -> None:
+        """Close the connection at once, sending a RST and no response."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    # -- routes ---------------------------------------------------------------
+    def do_GET(self) -> None:
+        chat = self.server.chat
+        chat._record(self, None)
+        if not chat._sleep(chat.latency):
+            return self._abort()
+        if not self._authorized():
+            return
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path == "/v1/models":
+            models = sorted(chat.model_names or {DEFAULT_MODEL})
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "chat-server"}
+                for m in models
+            ]
+            return self._send_json(200, {"object": "list", "data": data})
+        self._send_error(404, f"Unknown path {self.path}")
+
+    def do_POST(self) -> None:
+        chat = self.server.chat
+        raw = self._read_body()
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        chat._record(self, body)
+        if not chat._sleep(chat.latency):
+            return self._abort()
+        if body is None or not isinstance(body, dict):
+            return self._send_error(400, "We could not parse the JSON body of your request.")
+        if not self._authorized():
+            return
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path != "/v1/chat/completions":
+            return self._send_error(404, f"Unknown path {self.path}")
+        model = str(body.get("model", ""))
+        if chat.model_names is not None and model not in chat.model_names:
+            return self._send_error(404, model=model)
+        try:
+            self._serve(body, model)
+        except OSError:
+            self.close_connection = True
+        except Exception as exc:
+            chat.errors.append(exc)
+            self._send_error(500, f"chat_server: {type(exc).__name__}: {exc}")
+
+    def _authorized(self) -> bool:
+        key = self.server.chat.api_key
+        if key is None:
+            return True
+        auth = self.headers.get("Authorization") or ""
+        if auth.removeprefix("Bearer ").strip() == key:
+            return True
+        self._send_error(401)
+        return False
+
+    def _serve(self, body: dict[str, Any], model: str) -> None:
+        chat = self.server.chat
+        item = chat._pop()
+        stream = bool(body.get("stream"))
+        if item is None:
+            return self._reply(body, model, chat._default_reply(body), stream)
+        if isinstance(item, _Reply):
+            return self._reply(body, model, item, stream)
+        kind = item.kind
+        if kind.isdigit():
+            return self._send_error(
+                int(kind), item.message, model=model, retry_after=item.retry_after
+            )
+        if kind == "slow":
+            if not chat._sleep(item.delay):
+                return self._abort()
+            reply = _to_reply(item.then) if item.then is not None else chat._default_reply(body)
+            return self._reply(body, model, reply, stream)
+        if kind == "reset":
+            return self._abort()
+        if kind == "malformed_json":
+            return self._reply(body, model, _Reply(MALFORMED_JSON), stream)
+        if kind == "empty_choices":
+            return self._reply(body, model, _Reply(""), stream, empty=True)
+        if kind == "cut_stream":
+            if stream:
+                return self._reply(body, model, _Reply(CUT_STREAM_TEXT), True, cut=True)
+            data = json.dumps(chat._completion(body, model, _Reply(CUT_STREAM_TEXT))).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data) + 1000))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            return self._abort()
+        raise AssertionError(f"unknown fault {kind!r}")  # pragma: no cover
+
+    def _reply(
+        self,
+        body: dict[str, Any],
+        model: str,
+        reply: _Reply,
+        stream: bool,
+        *,
+        empty: bool = False,
+        cut: bool = False,
+    ) -> None:
+        chat = self.server.chat
+        if not stream:
+            obj = chat._completion(body, model, reply)
+            if empty:
+                obj["choices"] = []
+            return self._send_json(200, obj)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-request-id", f"req_{next(_ids)}")
+        self.end_headers()
+        chunks = list(chat._chunks(body, model, reply, empty=empty))
+        if cut:
+            chunks = chunks[:3]
+        for i, chunk in enumerate(chunks):
+            if i and chat.stream_delay and not chat._sleep(chat.stream_delay):
+                return self._abort()
+            self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+        if cut:
+            return self._abort()
+        self._write_chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+
+class ChatServer:
+    """Scriptable OpenAI-compatible chat-completions server on 127.0.0.1 (free port).
+
+    Attributes: ``url`` (base_url incl. ``/v1``), ``latency`` (s, before every reply),
+    ``model_names`` (served models; ``None`` accepts any), ``api_key`` (``None`` = no auth
+    check), ``responder`` (fallback when the queue is empty), ``stream_delay`` (s between
+    SSE chunks), ``requests`` (recorded ``{"path", "method", "headers", "json", "time"}``),
+    ``errors`` (exceptions raised by ``responder``; each was answered with a 500).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.latency: float = 0.0
+        self.stream_delay: float = 0.0
+        self.model_names: set[str] | None = {DEFAULT_MODEL}
+        self.api_key: str | None = None
+        self.responder: Responder | None = None
+        self.requests: list[dict[str, Any]] = []
+        self.errors: list[BaseException] = []
+        self._queue: deque[_Reply | _Fault] = deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._conns: set[socket.socket] = set()
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.chat = self
+        self._thread: threading.Thread | None = None
+        addr = self._httpd.server_address
+        self.host: str = str(addr[0])
+        self.port: int = int(addr[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL to pass as ``base_url``."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    # -- lifecycle --------------------------------------------------------------
+    def start(self) -> ChatServer:
+        """Serve in a daemon thread."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"ChatServer:{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, drop open connections and close the socket (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._httpd.server_close()
+
+    def __enter__(self) -> ChatServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- scripting -------------------------------------------------------------
+    def push_text(self, text: str, usage: tuple[int, int] | None = None) -> None:
+        """Queue a plain assistant message."""
+        self._push(_Reply(text, usage=usage))
+
+    def push_json(self, obj: Any, usage: tuple[int, int] | None = None) -> None:
+        """Queue an assistant message whose content is ``json.dumps(obj)``."""
+        self._push(_Reply(json.dumps(obj), usage=usage))
+
+    def push_tool_call(
+        self,
+        name: str,
+        arguments: dict[str, Any] | str,
+        usage: tuple[int, int] | None = None,
+        call_id: str | None = None,
+        content: str | None = None,
+    ) -> None:
+        """Queue an assistant tool call (``arguments`` as a raw str is sent verbatim)."""
+        self._push(_Reply(content, [_tool_call(name, arguments, call_id)], usage))
+
+    def push_tool_calls(
+        self, calls: list[tuple[str, dict[str, Any] | str]], usage: tuple[int, int] | None = None
+    ) -> None:
+        """Queue one assistant message with several ``(name, arguments)`` tool calls."""
+        self._push(_Reply(None, [_tool_call(n, a) for n, a in calls], usage))
+
+    def push_fault(
+        self,
+        kind: str,
+        *,
+        retry_after: float | None = None,
+        delay: float = 5.0,
+        then: str | dict[str, Any] | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Queue a fault; see the module docstring. ``delay``/``then`` only apply to "slow"."""
+        kind = str(kind)
+        if not (kind in _FAULT_KINDS or (kind.isdigit() and len(kind) == 3)):
+            raise ValueError(f"unknown fault kind {kind!r}")
+        self._push(_Fault(kind, retry_after, delay, then, message))
+
+    def reset(self) -> None:
+        """Clear the queue, the recorded requests and ``errors``."""
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+            self.errors.clear()
+
+    @property
+    def pending(self) -> int:
+        """Number of scripted items not yet consumed."""
+        with self._lock:
+            return len(self._queue)
+
+    # -- internals --------------------------------------------------------------
+    def _push(self, item: _Reply | _Fault) -> None:
+        with self._lock:
+            self._queue.append(item)
+
+    def _pop(self) -> _Reply | _Fault | None:
+        with self._lock:
+            return self._queue.popleft() if self._queue else None
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            (self._conns.add if add else self._conns.discard)(conn)
+
+    def _record(self, handler: _Handler, body: Any) -> None:
+        entry = {
+            "path": handler.path,
+            "method": handler.command,
+            "headers": {k.lower(): v for k, v in handler.headers.items()},
+            "json": body,
+            "time": time.monotonic(),
+        }
+        with self._lock:
+            self.requests.append(entry)
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep in small steps; False if the server is stopping."""
+        end = time.monotonic() + max(0.0, seconds)
+        while (left := end - time.monotonic()) > 0:
+            if self._stop.wait(min(left, 0.05)):
+                return False
+        return not self._stop.is_set()
+
+    def _default_reply(self, body: dict[str, Any]) -> _Reply:
+        if self.responder is None:
+            return _Reply("ok")
+        return _to_reply(self.responder(body))
+
+    def _completion(self, body: dict[str, Any], model: str, reply: _Reply) -> dict[str, Any]:
+        prompt, completion = reply.usage or _estimate_usage(body, reply)
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": None}
+        if reply.tool_calls:
+            message["tool_calls"] = reply.tool_calls
+        return {
+            "id": f"chatcmpl-{next(_ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_chat_server",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": reply.finish_reason
+                    or ("tool_calls" if reply.tool_calls else "stop"),
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+        }
+
+    def _chunks(
+        self, body: dict[str, Any], model: str, reply: _Reply, *, empty: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        base = {
+            "id": f"chatcmpl-{next(_ids)}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_chat_server",
+        }
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            c = dict(
+                base,
+                choices=[{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            )
+            if include_usage:
+                c["usage"] = None
+            return c
+
+        if not empty:
+            yield chunk({"role": "assistant", "content": "" if reply.content is not None else None})
+            for piece in _split(reply.content or ""):
+                yield chunk({"content": piece})
+            for i, tc in enumerate(reply.tool_calls):
+                fn = tc["function"]
+                yield chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": tc["id"],
+                                "type": "function",
+                                "function": {"name": fn["name"], "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+                for piece in _split(fn["arguments"], 3):
+                    yield chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+            yield chunk({}, reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop"))
+        else:
+            yield dict(base, choices=[])
+        if include_usage:
+            prompt, completion = reply.usage or _estimate_usage(body, reply)
+            yield dict(
+                base,
+                choices=[],
+                usage={
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
+            )
+
+
+@pytest.fixture
+def chat_server() -> Iterator[ChatServer]:
+    """A started :class:`ChatServer`, stopped after the test."""
+    srv = ChatServer()
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
