@@ -1,0 +1,109 @@
+"""Rich displays: HTML in notebooks (``_repr_html_``), plain text in terminals (``__repr__``)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from .models import REVIEW_CRITERIA, Idea, Paper, ResearchProblem
+
+_CARD = ("border:1px solid var(--jp-border-color2,#ccc);border-radius:6px;padding:8px 12px;"
+         "margin:6px 0")
+
+
+def _esc(text: str) -> str:
+    return html.escape(text or "")
+
+
+def _ul(items: Sequence[str]) -> str:
+    return "<ul>" + "".join(f"<li>{_esc(i)}</li>" for i in items) + "</ul>" if items else "<i>none</i>"
+
+
+class ProblemCard:
+    """A research problem with the paper it came from."""
+
+    def __init__(self, problem: ResearchProblem, paper: Paper | None = None) -> None:
+        self.problem = problem
+        self.paper = paper
+
+    def __repr__(self) -> str:
+        p = self.problem
+        lines = []
+        if self.paper is not None:
+            lines.append(f"Paper: {self.paper.title or self.paper.source}")
+        lines += [f"Engine: {p.engine}", "", "Task definition:", f"  {p.task_definition}", "",
+                  "Research gaps:"]
+        lines += [f"  - {g}" for g in p.research_gaps] or ["  (none found)"]
+        lines += ["", "Keywords: " + ", ".join(p.keywords)]
+        if p.related_works:
+            lines += ["", "Related works:"] + [f"  - {w.title}" for w in p.related_works]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        p = self.problem
+        title = _esc(self.paper.title or self.paper.source) if self.paper else "Research problem"
+        related = ""
+        if p.related_works:
+            related = "<b>Related works</b>" + _ul([w.title for w in p.related_works])
+        engine = "offline engine (heuristics, no LLM)" if p.engine == "offline" else p.engine
+        return (
+            f"<div class='mlr-problem' style='{_CARD}'><h4 style='margin:4px 0'>{title}</h4>"
+            f"<div style='color:gray;font-size:90%'>extracted by {_esc(engine)}; sections: "
+            f"{_esc(', '.join(p.source_sections))}</div>"
+            f"<p><b>Task definition.</b> {_esc(p.task_definition)}</p>"
+            f"<b>Research gaps</b>{_ul(p.research_gaps)}"
+            f"<p><b>Keywords.</b> {_esc(', '.join(p.keywords))}</p>{related}"
+            f"<details><summary>Rationale</summary>{_esc(p.rationale)}</details></div>"
+        )
+
+
+def idea_text_block(idea: Idea, rank: int | None = None) -> str:
+    """Plain-text rendering of one idea (CLI output)."""
+    head = f"{rank}. " if rank is not None else ""
+    lines = [f"{head}[{idea.id}] {idea.title}  ({idea.status})",
+             f"   Hypothesis: {idea.hypothesis}"]
+    plan = idea.plan
+    lines.append(f"   Objective: {plan.objective}")
+    if plan.metrics:
+        lines.append(f"   Metrics: {', '.join(plan.metrics)}")
+    for k, step in enumerate(plan.steps, 1):
+        lines.append(f"   {k}) {step}")
+    if idea.review is not None:
+        r = idea.review
+        scores = " ".join(f"{c}={r.scores.get(c, '?')}" for c in REVIEW_CRITERIA)
+        label = " (heuristic)" if r.heuristic else ""
+        lines.append(f"   Review{label}: {scores} novelty={r.novelty:.2f} overall={r.overall:.3f}")
+    return "\n".join(lines)
+
+
+class IdeaList:
+    """Ideas ranked by review score."""
+
+    def __init__(self, ideas: Sequence[Idea]) -> None:
+        self.ideas = list(ideas)
+
+    def __repr__(self) -> str:
+        return "\n\n".join(idea_text_block(i, k) for k, i in enumerate(self.ideas, 1))
+
+    def _repr_html_(self) -> str:
+        parts = []
+        for k, idea in enumerate(self.ideas, 1):
+            p = idea.plan
+            review = ""
+            if idea.review is not None:
+                r = idea.review
+                cells = "".join(
+                    f"<td title='{_esc(r.justifications.get(c, ''))}'>{c} {r.scores.get(c, '?')}</td>"
+                    for c in REVIEW_CRITERIA)
+                label = " (heuristic)" if r.heuristic else ""
+                review = (f"<table><tr>{cells}<td>novelty {r.novelty:.2f}</td>"
+                          f"<td><b>overall {r.overall:.3f}</b>{label}</td></tr></table>")
+            steps = "<ol>" + "".join(f"<li>{_esc(s)}</li>" for s in p.steps) + "</ol>"
+            parts.append(
+                f"<div class='mlr-idea' style='{_CARD}'><b>{k}. {_esc(idea.title)}</b> "
+                f"<code>{_esc(idea.id)}</code> <i>{_esc(idea.status)}</i>"
+                f"<p><b>Hypothesis.</b> {_esc(idea.hypothesis)}</p>"
+                f"<p><b>Objective.</b> {_esc(p.objective)} <b>Metrics.</b> "
+                f"{_esc(', '.join(p.metrics))}</p>{steps}{review}</div>"
+            )
+        return "".join(parts)

@@ -1,0 +1,185 @@
+"""Problem extraction: a paper becomes a :class:`ResearchProblem`.
+
+The LLM path asks for the task definition, research gaps, keywords and rationale as structured
+output. The offline path uses section structure, cue sentences and TF-IDF keyphrases; it labels
+its result ``engine="offline"`` and says in the rationale how each field was found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from pydantic import BaseModel, Field
+
+from ..errors import InputError
+from ..llm.base import Backend
+from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
+from ..models import Paper, ResearchProblem
+from .text import clip, keyphrases, sentences
+
+TASK_CUES = (
+    r"\bwe (propose|present|introduce|study|investigate|address|tackle|consider|develop|explore)\b",
+    r"\bthis (paper|work|study)\b",
+    r"\b(in this paper|here), we\b",
+    r"\bthe (task|problem) of\b",
+    r"\b(aims?|goal) (to|is)\b",
+    r"\bour (method|approach|framework|model)\b",
+)
+GAP_CUES = (
+    r"\bhowever\b", r"\bremains?\b", r"\black(s|ing)?\b", r"\blimited\b", r"\blimitations?\b",
+    r"\bchalleng(e|es|ing)\b", r"\bunexplored\b", r"\bunder-?explored\b", r"\bfails? to\b",
+    r"\bnot yet\b", r"\bopen (problem|question)s?\b", r"\bsuffers?\b", r"\bfuture work\b",
+    r"\bdifficult\b", r"\bcostly\b", r"\bexpensive\b", r"\binsufficient\b", r"\bunclear\b",
+    r"\bbottleneck\b", r"\bdrawbacks?\b", r"\bcannot\b", r"\bstruggle\b", r"\bgap\b",
+    r"\bshortcomings?\b", r"\bignore[sd]?\b", r"\brely on\b", r"\bscarce\b",
+)
+GAP_SECTIONS = ("introduction", "related_work", "background", "limitations", "discussion",
+                "conclusion", "abstract", "body")
+_TASK_RE = [re.compile(p, re.I) for p in TASK_CUES]
+_GAP_RE = [re.compile(p, re.I) for p in GAP_CUES]
+
+
+class ProblemDraft(BaseModel):
+    """What the LLM is asked to return (the rest of ResearchProblem is filled in by us)."""
+
+    task_definition: str = Field(description="The research task the paper addresses, 1-3 sentences.")
+    research_gaps: list[str] = Field(description="Limitations or open questions, one sentence each.")
+    keywords: list[str] = Field(description="5-10 key terms as they appear in the paper.")
+    rationale: str = Field(description="Why these gaps matter and how they follow from the paper.")
+
+
+def _check(paper: Paper) -> None:
+    if not paper.text.strip() and not paper.abstract.strip():
+        raise InputError(f"paper {paper.source} has no text to extract a problem from")
+
+
+# -- offline ---------------------------------------------------------------------------------
+def _score_cues(sentence: str, patterns: Iterable[re.Pattern[str]]) -> int:
+    return sum(1 for p in patterns if p.search(sentence))
+
+
+def offline_problem(paper: Paper, *, n_gaps: int = 4, n_keywords: int = 10) -> ResearchProblem:
+    """Extract the research problem with section and cue-sentence heuristics (no LLM)."""
+    _check(paper)
+    sections = paper.sections or {"body": paper.text}
+    abstract = paper.abstract or sections.get("abstract", "")
+    intro = sections.get("introduction", "")
+    used: list[str] = []
+
+    # task definition: the abstract's (or intro's) sentences that state what the paper does
+    task_sentences: list[str] = []
+    for name, text in (("abstract", abstract), ("introduction", intro)):
+        scored = [(s, _score_cues(s, _TASK_RE)) for s in sentences(text)]
+        hits = [s for s, score in scored if score > 0]
+        if hits:
+            task_sentences = hits[:2]
+            used.append(name)
+            break
+    if not task_sentences:
+        fallback = abstract or intro or paper.text
+        task_sentences = sentences(fallback)[:2]
+        used.append("abstract" if abstract else "introduction" if intro else "body")
+    task_definition = clip(" ".join(task_sentences), 600)
+
+    # research gaps: cue sentences, weighted towards the sections that state limitations
+    weights = {"limitations": 3, "introduction": 2, "discussion": 2, "conclusion": 2,
+               "related_work": 1, "background": 1, "abstract": 1, "body": 1}
+    candidates: list[tuple[float, int, str, str]] = []
+    order = 0
+    for name in GAP_SECTIONS:
+        text = abstract if name == "abstract" else sections.get(name, "")
+        for sentence in sentences(text):
+            cues = _score_cues(sentence, _GAP_RE)
+            words = len(sentence.split())
+            if cues and 8 <= words <= 60 and sentence not in task_sentences:
+                candidates.append((cues * weights.get(name, 1), -order, name, sentence))
+            order += 1
+    candidates.sort(reverse=True)
+    gaps: list[str] = []
+    seen: set[str] = set()
+    for _, _, name, sentence in candidates:
+        key = sentence.lower()[:60]
+        if key in seen:
+            continue
+        seen.add(key)
+        gaps.append(clip(sentence, 400))
+        if name not in used:
+            used.append(name)
+        if len(gaps) >= n_gaps:
+            break
+
+    # keywords: TF-IDF keyphrases over the paper's paragraphs, title terms boosted
+    body_sections = [t for k, t in sections.items() if k not in {"references", "appendix"}]
+    keywords = keyphrases(body_sections or [paper.text], boost=paper.title + " " + abstract,
+                          top=n_keywords)
+    rationale = (
+        "Offline engine (no LLM): the task definition is the "
+        f"{used[0] if used else 'abstract'} sentences that state what the paper does "
+        "(cue phrases such as 'we propose', 'this paper'); the gaps are sentences with limitation "
+        "cues ('however', 'remains', 'lack', 'limited', ...) weighted towards the introduction and "
+        "limitations; keywords are TF-IDF keyphrases over the paper's paragraphs."
+    )
+    if not gaps:
+        rationale += " No sentence with a limitation cue was found, so no gap is listed."
+    return ResearchProblem(
+        task_definition=task_definition, research_gaps=gaps, keywords=keywords,
+        rationale=rationale, source_sections=used, engine="offline",
+    )
+
+
+# -- LLM -------------------------------------------------------------------------------------
+def problem_prompt(paper: Paper, budget: int = 14000) -> list[dict[str, str]]:
+    """The extraction prompt: the paper's key sections, clipped to a character budget."""
+    s = paper.sections
+    parts = {
+        "Title": paper.title or "(unknown)",
+        "Abstract": clip(paper.abstract or s.get("abstract", ""), 2500),
+        "Introduction": clip(s.get("introduction", ""), budget // 3),
+        "Related work": clip(s.get("related_work", "") or s.get("background", ""), budget // 6),
+        "Limitations": clip(s.get("limitations", ""), budget // 8),
+        "Conclusion": clip(s.get("conclusion", ""), budget // 8),
+    }
+    if not any(parts[k] for k in ("Abstract", "Introduction")):
+        parts["Text"] = clip(paper.text, budget)
+    user = compile_prompt_to_md({
+        "Task": (
+            "Extract the research problem of this paper, as MLR-Copilot's IdeaAgent does: the "
+            "task definition, the research gaps (limitations of current work that a follow-up "
+            "could address), 5-10 keywords that occur in the paper, and a short rationale."
+        ),
+        "Paper": parts,
+    })
+    return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
+
+
+def llm_problem(paper: Paper, backend: Backend) -> ResearchProblem:
+    """Extract the research problem with the LLM (structured output, validated)."""
+    _check(paper)
+    reply = backend.query(problem_prompt(paper), schema=ProblemDraft, label="problem")
+    draft = reply.parsed
+    assert draft is not None
+    used = [k for k in ("abstract", "introduction", "related_work", "limitations", "conclusion")
+            if paper.sections.get(k) or (k == "abstract" and paper.abstract)]
+    return ResearchProblem(
+        task_definition=draft.task_definition.strip(),
+        research_gaps=[g.strip() for g in draft.research_gaps if g.strip()],
+        keywords=_dedupe_keywords(draft.keywords),
+        rationale=draft.rationale.strip(),
+        source_sections=used,
+        engine=f"llm:{reply.model}",
+    )
+
+
+def _dedupe_keywords(words: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for w in words:
+        w = " ".join(w.split())
+        if w and w.lower() not in {o.lower() for o in out}:
+            out.append(w)
+    return out
+
+
+def extract_problem(paper: Paper, backend: Backend) -> ResearchProblem:
+    """The research problem of ``paper``, by the LLM when there is one, else offline."""
+    return llm_problem(paper, backend) if backend.is_llm else offline_problem(paper)

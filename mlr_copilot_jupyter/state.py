@@ -1,0 +1,146 @@
+"""``ResearchState``: paper, problem, related works, ideas, decisions and runs, persisted as JSON.
+
+The state file (``<run_dir>/state.json`` by default) is rewritten atomically after every change,
+so a new kernel — or the CLI — can pick up where a notebook left off.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .atomic import atomic_write_text
+from .errors import InputError
+from .models import Idea, Paper, RelatedWork, ResearchProblem
+
+STATE_FILE = "state.json"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Decision(BaseModel):
+    """One decision the researcher took on an idea (kept as a history, newest last)."""
+
+    idea_id: str
+    action: Literal["accept", "reject", "reset", "edit", "reorder", "run"]
+    comment: str = ""
+    time: str = Field(default_factory=now_iso)
+
+
+class RunRef(BaseModel):
+    """A pointer to an experiment run and its headline result."""
+
+    run_id: str
+    idea_id: str | None = None
+    task: str = ""
+    status: str = "pending"
+    record_path: str = ""
+    baseline_metric: float | None = None
+    best_metric: float | None = None
+    metric_name: str = ""
+    updated: str = Field(default_factory=now_iso)
+
+
+class ResearchState(BaseModel):
+    """Everything the copilot knows about one line of research."""
+
+    version: int = 1
+    paper: Paper | None = None
+    problem: ResearchProblem | None = None
+    related_works: list[RelatedWork] = Field(default_factory=list)
+    ideas: list[Idea] = Field(default_factory=list)
+    decisions: list[Decision] = Field(default_factory=list)
+    runs: list[RunRef] = Field(default_factory=list)
+    updated: str = Field(default_factory=now_iso)
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the state atomically (temp file, fsync, rename)."""
+        self.updated = now_iso()
+        return atomic_write_text(path, self.model_dump_json(indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> ResearchState:
+        """Read a state file; a missing file gives an empty state."""
+        file = Path(path)
+        if not file.exists():
+            return cls()
+        try:
+            return cls.model_validate(json.loads(file.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
+            first = str(exc).splitlines()[0]
+            raise InputError(
+                f"research state {file} is not valid ({first})",
+                hint="move it away to start fresh",
+            ) from None
+
+    # -- ideas -----------------------------------------------------------------------------
+    def idea(self, idea_id: str) -> Idea:
+        for idea in self.ideas:
+            if idea.id == idea_id:
+                return idea
+        known = ", ".join(i.id for i in self.ideas) or "none yet"
+        raise InputError(f"no idea with id {idea_id!r}", hint=f"known ids: {known}")
+
+    def decide(self, idea_id: str, action: str, comment: str = "") -> Idea:
+        """Accept, reject or reset an idea and remember the decision."""
+        idea = self.idea(idea_id)
+        status = {"accept": "accepted", "reject": "rejected", "reset": "pending"}.get(action)
+        if status is None:
+            raise InputError(f"unknown decision {action!r}", hint="use accept, reject or reset")
+        idea.status = status  # type: ignore[assignment]
+        if comment:
+            idea.comment = comment
+        self.decisions.append(Decision(idea_id=idea_id, action=action, comment=comment))  # type: ignore[arg-type]
+        return idea
+
+    def edit(self, idea_id: str, **fields: Any) -> Idea:
+        """Change an idea's text fields (title, hypothesis, rationale, plan fields)."""
+        idea = self.idea(idea_id)
+        plan_fields = set(type(idea.plan).model_fields)
+        for name, value in fields.items():
+            if name in plan_fields:
+                setattr(idea.plan, name, value)
+            elif name in {"title", "hypothesis", "rationale", "comment"}:
+                setattr(idea, name, value)
+            else:
+                raise InputError(f"cannot edit field {name!r} of an idea")
+        self.decisions.append(Decision(idea_id=idea_id, action="edit", comment=", ".join(fields)))
+        return idea
+
+    def move(self, idea_id: str, offset: int) -> None:
+        """Move an idea up (negative) or down (positive) in the list."""
+        idea = self.idea(idea_id)
+        index = self.ideas.index(idea)
+        new = max(0, min(len(self.ideas) - 1, index + offset))
+        self.ideas.insert(new, self.ideas.pop(index))
+        self.decisions.append(Decision(idea_id=idea_id, action="reorder", comment=str(new)))
+
+    def accepted(self) -> list[Idea]:
+        return [i for i in self.ideas if i.status == "accepted"]
+
+    def ranked(self) -> list[Idea]:
+        """Ideas by review score, best first (unreviewed last, in list order)."""
+        return sorted(self.ideas, key=lambda i: -(i.review.overall if i.review else -1.0))
+
+    def upsert_run(self, run: RunRef) -> None:
+        self.runs = [r for r in self.runs if r.run_id != run.run_id] + [run]
+
+    def summary(self) -> dict[str, Any]:
+        """A compact view for the side panel and `--json` outputs."""
+        return {
+            "paper": {"title": self.paper.title, "source": self.paper.source} if self.paper else None,
+            "problem": self.problem.task_definition if self.problem else None,
+            "ideas": [
+                {"id": i.id, "title": i.title, "status": i.status,
+                 "overall": i.review.overall if i.review else None}
+                for i in self.ideas
+            ],
+            "runs": [r.model_dump() for r in self.runs],
+        }
