@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from .config import MLRCopilot, StatusTable
+from .errors import InputError
 from .llm import Backend, Reply, UsageMeter, get_backend
-from .llm.base import Message
+from .llm.base import Message, usage_scope
+from .models import Idea, Paper, RelatedWork, ResearchProblem
+from .state import STATE_FILE, ResearchState
 
 
 class Copilot:
-    """A research copilot session: settings, the LLM backend, usage accounting.
+    """A research copilot session: settings, the LLM backend, the research state, usage.
 
     Parameters
     ----------
@@ -38,8 +43,12 @@ class Copilot:
         self._announce_to = announce_to
         self._backend: Backend | None = None
         self._backend_key: tuple[Any, ...] | None = None
+        self._state: ResearchState | None = None
+        self._state_path: Path | None = None
         self.usage = UsageMeter()
+        self.warnings: list[str] = []
 
+    # -- backend ---------------------------------------------------------------------------
     @property
     def backend(self) -> Backend:
         """The backend for the current settings (rebuilt when the settings change)."""
@@ -61,14 +70,120 @@ class Copilot:
 
     def query(self, messages: Sequence[Message] | str, **kwargs: Any) -> Reply[Any]:
         """One LLM call through the configured backend, counted in :attr:`usage`."""
-        from .llm.base import usage_scope
-
         with usage_scope(self.usage):
             return self.backend.query(messages, **kwargs)
 
     async def aquery(self, messages: Sequence[Message] | str, **kwargs: Any) -> Reply[Any]:
         """Async twin of :meth:`query`."""
-        from .llm.base import usage_scope
-
         with usage_scope(self.usage):
             return await self.backend.aquery(messages, **kwargs)
+
+    # -- research state --------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return self.settings.run_path() / STATE_FILE
+
+    @property
+    def state(self) -> ResearchState:
+        """The research state of the run directory (loaded lazily, reloaded if the folder changes)."""
+        if self._state is None or self._state_path != self.state_path:
+            self._state_path = self.state_path
+            self._state = ResearchState.load(self._state_path)
+        return self._state
+
+    def save_state(self) -> Path:
+        return self.state.save(self.state_path)
+
+    # -- IdeaAgent -------------------------------------------------------------------------
+    def read_paper(self, source: str | os.PathLike[str], **kwargs: Any) -> Paper:
+        """Load a paper (PDF, .txt/.md, raw text, arXiv id or URL); starts a new research line."""
+        from .papers import load_paper
+
+        paper = load_paper(source, **kwargs)
+        state = self.state
+        state.paper, state.problem, state.related_works, state.ideas = paper, None, [], []
+        self.save_state()
+        return paper
+
+    def _paper(self, paper: Paper | None) -> Paper:
+        paper = paper or self.state.paper
+        if paper is None:
+            raise InputError("no paper loaded", hint="run %mlr_paper SOURCE (or read_paper) first")
+        return paper
+
+    def extract_problem(self, paper: Paper | None = None) -> ResearchProblem:
+        """The paper's research problem (LLM when configured, else the offline heuristics)."""
+        from .ideas.problem import extract_problem
+
+        with usage_scope(self.usage):
+            problem = extract_problem(self._paper(paper), self.backend)
+        problem.related_works = list(self.state.related_works)
+        self.state.problem = problem
+        self.save_state()
+        return problem
+
+    def _problem(self, problem: ResearchProblem | None) -> ResearchProblem:
+        if problem is not None:
+            return problem
+        if self.state.problem is None:
+            self.extract_problem()
+        assert self.state.problem is not None
+        return self.state.problem
+
+    def find_related(
+        self,
+        corpus: str | os.PathLike[str] | None = None,
+        *,
+        semantic_scholar: bool = False,
+        limit: int = 8,
+    ) -> list[RelatedWork]:
+        """Related works from a local corpus (BibTeX / JSONL) and/or Semantic Scholar."""
+        from .papers.related import LocalCorpusSource, SemanticScholarSource, find_related
+
+        sources: list[Any] = []
+        if corpus is not None:
+            sources.append(LocalCorpusSource(corpus))
+        if semantic_scholar:
+            sources.append(SemanticScholarSource())
+        if not sources:
+            return list(self.state.related_works)
+        problem = self._problem(None)
+        query = " ".join([*problem.keywords, problem.task_definition])  # keywords survive clipping
+        works, warnings = find_related(query, sources, limit=limit)
+        self.warnings.extend(warnings)
+        self.state.related_works = works
+        problem.related_works = works
+        self.save_state()
+        return works
+
+    def generate_ideas(self, n: int = 5, *, problem: ResearchProblem | None = None,
+                       keep_existing: bool = False) -> list[Idea]:
+        """Generate ``n`` hypotheses with experiment plans (concurrently with an LLM)."""
+        from .ideas.generate import generate_ideas
+
+        if n < 1:
+            raise InputError(f"-n must be at least 1, got {n}")
+        problem = self._problem(problem)
+        existing = self.state.ideas if keep_existing else []
+        with usage_scope(self.usage):
+            ideas = generate_ideas(problem, self.backend, n, related=self.state.related_works,
+                                   paper=self.state.paper, existing=existing)
+        self.state.ideas = [*existing, *ideas]
+        self.save_state()
+        return ideas
+
+    def review_ideas(self, ideas: Sequence[Idea] | None = None) -> list[Idea]:
+        """Score the ideas (LLM judge or offline heuristics) and rank them, best first."""
+        from .ideas.review import review_ideas
+
+        targets = list(ideas) if ideas is not None else list(self.state.ideas)
+        if not targets:
+            raise InputError("no ideas to review", hint="run %mlr_idea (generate_ideas) first")
+        with usage_scope(self.usage):
+            ranked = review_ideas(targets, self._problem(None), self.backend,
+                                  paper=self.state.paper, related=self.state.related_works)
+        by_id = {i.id: i for i in ranked}
+        self.state.ideas = [by_id.get(i.id, i) for i in self.state.ideas] if ideas is not None \
+            else ranked
+        self.save_state()
+        return ranked

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
@@ -86,6 +86,127 @@ class MLRCopilotMagics(Magics):
             print(table.to_json())
             return None
         display(table)
+        return None
+
+
+    # -- IdeaAgent ------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("source", nargs="+", help="PDF / .txt / .md path, arXiv id or URL (quote spaces)")
+    @argument("--max-pages", type=int, default=60, help="Read at most this many PDF pages.")
+    @argument("--no-problem", action="store_true", help="Only load the paper.")
+    @line_magic
+    @user_errors
+    def mlr_paper(self, line: str) -> Any:
+        """Read a paper and show its research problem as a card.
+
+        SOURCE is a PDF, a .txt/.md file, an arXiv id (2408.14033) or URL. The problem (task
+        definition, research gaps, keywords) is extracted by the LLM, or offline by heuristics.
+        Reading a paper starts a new research line in the run directory's state.json.
+        """
+        args = parse_argstring(self.mlr_paper, line)
+        source = " ".join(args.source).strip("'\"")
+        paper = self.copilot.read_paper(source, max_pages=args.max_pages)
+        if args.no_problem:
+            print(f"loaded {paper.title or paper.source}: {len(paper.text)} characters, "
+                  f"sections {', '.join(paper.sections)}")
+            return None
+        from .display import ProblemCard
+
+        display(ProblemCard(self.copilot.extract_problem(), paper))
+        return None
+
+    @magic_arguments()
+    @argument("--json", action="store_true", help="Print the problem as JSON.")
+    @argument("--edit", action="store_true",
+              help="Put the problem into the next cell as a %%%%mlr_problem cell to edit.")
+    @line_cell_magic
+    @user_errors
+    def mlr_problem(self, line: str, cell: str | None = None) -> Any:
+        """Show the research problem, or replace it with an edited one.
+
+        ``%mlr_problem`` shows it; ``%mlr_problem --edit`` prepares an editable
+        ``%%mlr_problem`` cell (YAML: task_definition, research_gaps, keywords, rationale);
+        running that cell saves your edits to the research state.
+        """
+        args = parse_argstring(self.mlr_problem, line)
+        from .display import ProblemCard
+        from .ideas.problem_edit import apply_problem_yaml, problem_yaml
+
+        copilot = self.copilot
+        if cell is not None:
+            problem = apply_problem_yaml(copilot.state.problem, cell)
+            copilot.state.problem = problem
+            copilot.save_state()
+            display(ProblemCard(problem, copilot.state.paper))
+            return None
+        problem = copilot.state.problem or copilot.extract_problem()
+        if args.edit:
+            assert self.shell is not None
+            self.shell.set_next_input("%%mlr_problem\n" + problem_yaml(problem), replace=False)
+            print("the problem is in the next cell: edit it and run that cell to save")
+            return None
+        if args.json:
+            print(problem.model_dump_json(indent=2))
+            return None
+        display(ProblemCard(problem, copilot.state.paper))
+        return None
+
+    @magic_arguments()
+    @argument("-n", type=int, default=5, help="Number of ideas (default 5).")
+    @argument("--related", metavar="FILE",
+              help="Local related-work corpus: BibTeX (.bib), JSONL or JSON with title + abstract.")
+    @argument("--semantic-scholar", action="store_true",
+              help="Also search Semantic Scholar for related works (needs the network).")
+    @argument("--more", action="store_true", help="Keep the existing ideas and add N more.")
+    @argument("--no-review", action="store_true", help="Skip the review and ranking.")
+    @line_magic
+    @user_errors
+    def mlr_idea(self, line: str) -> Any:
+        """Generate N hypotheses with experiment plans for the current paper, reviewed and ranked.
+
+        With an LLM, hypotheses are generated first and then a plan for each, N chains
+        concurrently; offline, ideas come from a catalog of ML improvement strategies matched
+        to the paper. Use %mlr_review to accept, reject, edit and reorder them.
+        """
+        args = parse_argstring(self.mlr_idea, line)
+        from .display import IdeaList
+
+        copilot = self.copilot
+        if args.related or args.semantic_scholar:
+            copilot.find_related(args.related, semantic_scholar=args.semantic_scholar)
+        for warning in copilot.warnings:
+            print(f"warning: {warning}")
+        copilot.warnings.clear()
+        ideas = copilot.generate_ideas(args.n, keep_existing=args.more)
+        if not args.no_review:
+            ids = {i.id for i in ideas}
+            ideas = [i for i in copilot.review_ideas(ideas) if i.id in ids]
+        display(IdeaList(ideas))
+        return None
+
+    @magic_arguments()
+    @argument("--rerank", action="store_true", help="Review (score) the ideas again first.")
+    @line_magic
+    @user_errors
+    def mlr_review(self, line: str) -> Any:
+        """Open the review board: accept, reject, edit and reorder ideas; run an accepted one.
+
+        Every decision is saved to the run directory's state.json at once, and a Markdown
+        summary of the decisions is printed below the board so the saved notebook shows them.
+        """
+        args = parse_argstring(self.mlr_review, line)
+        copilot = self.copilot
+        if not copilot.state.ideas:
+            raise UsageError("no ideas yet: run %mlr_idea first")
+        if args.rerank:
+            copilot.review_ideas()
+        from IPython.display import Markdown
+
+        from .widgets import ReviewBoard
+
+        board = ReviewBoard(copilot.state, copilot.state_path)
+        display(board)
+        display(Markdown(board.markdown()))
         return None
 
 

@@ -116,7 +116,7 @@ def keyphrases(texts: Sequence[str], *, boost: str = "", top: int = 10) -> list[
     counts = Counter(g.lower() for c in chunks for g in _candidates(c))
     boost_low = " ".join(_TOKEN.findall(boost)).lower()
     ranked = []
-    for phrase, score in zip(vocab, scores):
+    for phrase, score in zip(vocab, scores, strict=True):
         n = phrase.count(" ") + 1
         if n > 1 and counts[phrase] < 2:  # a multi-word phrase must recur to be a term
             continue

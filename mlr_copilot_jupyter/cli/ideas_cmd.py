@@ -1,0 +1,71 @@
+"""``mlr-copilot ideas SOURCE``: problem -> hypotheses with plans -> review and ranking."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "ideas",
+        parents=[common],
+        help="generate and review research ideas for a paper",
+        description="Read a paper, extract its research problem, generate N hypotheses with "
+        "experiment plans and review them (clarity, validity, rigor, innovativeness, "
+        "generalizability, novelty). Ideas are ranked by the review's overall score.",
+    )
+    p.add_argument("source", metavar="SOURCE", help="PDF / text / markdown path, arXiv id or URL")
+    p.add_argument("-n", type=int, default=5, help="number of ideas (default 5)")
+    p.add_argument("--related", metavar="FILE",
+                   help="local corpus of related works: BibTeX (.bib), JSONL or JSON "
+                        "(title + abstract)")
+    p.add_argument("--semantic-scholar", action="store_true",
+                   help="also search Semantic Scholar for related works (needs the network)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--out", metavar="FILE", help="also write the JSON result to FILE")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..api import Copilot
+    from ..atomic import atomic_write_text
+    from ..display import IdeaList, ProblemCard
+    from ..errors import InputError
+    from ..ideas.review import RANKING_FORMULA
+    from . import settings_overrides
+
+    if args.n < 1:
+        raise InputError(f"-n must be at least 1, got {args.n}")
+    copilot = Copilot(**settings_overrides(args))
+    paper = copilot.read_paper(args.source)
+    problem = copilot.extract_problem()
+    if args.related or args.semantic_scholar:
+        copilot.find_related(args.related, semantic_scholar=args.semantic_scholar)
+        problem = copilot.state.problem or problem
+    copilot.generate_ideas(args.n)
+    ranked = copilot.review_ideas()
+    for warning in copilot.warnings:
+        print(f"mlr-copilot: warning: {warning}", file=sys.stderr)
+    result = {
+        "paper": {"source": paper.source, "title": paper.title},
+        "problem": problem.model_dump(),
+        "ranking": RANKING_FORMULA,
+        "backend": copilot.backend.describe(),
+        "usage": copilot.usage.total.model_dump(),
+        "ideas": [i.model_dump() for i in ranked],
+        "state": str(copilot.state_path),
+    }
+    text = json.dumps(result, indent=2)
+    if args.out:
+        atomic_write_text(Path(args.out), text)
+    if args.json:
+        print(text)
+    else:
+        print(repr(ProblemCard(problem, paper)))
+        print(f"\nIdeas, ranked ({RANKING_FORMULA}):\n")
+        print(repr(IdeaList(ranked)))
+    return 0

@@ -1,0 +1,1 @@
+"""IdeaAgent: research problems, hypotheses, experiment plans, reviews and their ranking."""

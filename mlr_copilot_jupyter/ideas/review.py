@@ -1,0 +1,154 @@
+"""Review and ranking of ideas.
+
+Each idea gets 1-5 scores on clarity, validity, rigor, innovativeness and generalizability with a
+one-line justification each — from an LLM judge, or offline from stated heuristics (marked
+``heuristic=True``). Novelty follows the MLR-Copilot paper's similarity measure:
+``novelty = 1 - max cosine similarity`` between the idea and the source paper and related works.
+
+Ranking formula (``Review.overall``, in [0, 1])::
+
+    overall = 0.8 * mean((score - 1) / 4 for the five criteria) + 0.2 * novelty
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from ..aio import run_sync
+from ..llm.base import Backend
+from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
+from ..models import REVIEW_CRITERIA, Idea, Paper, RelatedWork, ResearchProblem, Review
+from .similarity import max_similarity
+
+CRITERIA_WEIGHT = 0.8
+NOVELTY_WEIGHT = 0.2
+RANKING_FORMULA = "overall = 0.8 * mean((score - 1) / 4 over the five criteria) + 0.2 * novelty"
+
+
+class CriterionScore(BaseModel):
+    score: int = Field(ge=1, le=5)
+    justification: str = Field(description="One line.")
+
+
+class ReviewDraft(BaseModel):
+    clarity: CriterionScore
+    validity: CriterionScore
+    rigor: CriterionScore
+    innovativeness: CriterionScore
+    generalizability: CriterionScore
+
+
+def idea_text(idea: Idea) -> str:
+    p = idea.plan
+    return " ".join([idea.title, idea.hypothesis, idea.rationale, p.objective, p.method, *p.steps])
+
+
+def overall_score(scores: dict[str, int], novelty: float) -> float:
+    mean = sum((scores[c] - 1) / 4 for c in REVIEW_CRITERIA) / len(REVIEW_CRITERIA)
+    return round(CRITERIA_WEIGHT * mean + NOVELTY_WEIGHT * novelty, 4)
+
+
+def novelty_scores(ideas: Sequence[Idea], paper: Paper | None,
+                   related: Sequence[RelatedWork]) -> list[float]:
+    """1 - max cosine similarity of each idea to the paper and the related works."""
+    references = [f"{w.title}. {w.abstract}" for w in related]
+    if paper is not None:
+        references.append(paper.text or f"{paper.title}. {paper.abstract}")
+    sims = max_similarity([idea_text(i) for i in ideas], references)
+    return [round(max(0.0, min(1.0, 1.0 - s)), 4) for s in sims]
+
+
+def review_prompt(idea: Idea, problem: ResearchProblem) -> list[dict[str, str]]:
+    p = idea.plan
+    user = compile_prompt_to_md({
+        "Task": (
+            "Review this research idea as a critical expert reviewer. Score each criterion from 1 "
+            "(poor) to 5 (excellent) with a one-line justification: clarity (is it precisely "
+            "stated?), validity (does the plan test the hypothesis?), rigor (controls, baselines, "
+            "seeds, statistics), innovativeness (beyond incremental?), generalizability (beyond "
+            "one dataset or setting?)."
+        ),
+        "Research problem": problem.task_definition,
+        "Idea": {
+            "Title": idea.title, "Hypothesis": idea.hypothesis, "Rationale": idea.rationale,
+            "Plan": {"Objective": p.objective, "Method": p.method,
+                     "Datasets": ", ".join(p.datasets), "Baselines": ", ".join(p.baselines),
+                     "Metrics": ", ".join(p.metrics), "Steps": list(p.steps),
+                     "Risks": list(p.risks)},
+        },
+    })
+    return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
+
+
+async def _llm_review(idea: Idea, problem: ResearchProblem, backend: Backend,
+                      novelty: float) -> Review:
+    reply = await backend.aquery(review_prompt(idea, problem), schema=ReviewDraft,
+                                 temperature=0.0, label=f"review-{idea.id}")
+    draft = reply.parsed
+    assert draft is not None
+    scores = {c: getattr(draft, c).score for c in REVIEW_CRITERIA}
+    notes = {c: " ".join(getattr(draft, c).justification.split()) for c in REVIEW_CRITERIA}
+    return Review(scores=scores, justifications=notes, novelty=novelty,
+                  overall=overall_score(scores, novelty), heuristic=False,
+                  reviewer=f"llm:{reply.model}")
+
+
+_MEASURABLE = re.compile(r"\b(improv|increas|reduc|decreas|outperform|higher|lower|gain|drop|"
+                         r"at least|%|percent|relative)\w*", re.I)
+_RIGOR = re.compile(r"\b(seed|seeds|ablation|cross-validation|cross validation|significan|"
+                    r"confidence|standard error|variance|held-out|control)\w*", re.I)
+_GENERAL = re.compile(r"\b(across|several|multiple|other domains|transfer|generali[sz])\w*", re.I)
+
+
+def heuristic_review(idea: Idea, novelty: float) -> Review:
+    """Scores from observable properties of the idea text (offline; labelled heuristic)."""
+    p = idea.plan
+    words = len(idea.hypothesis.split())
+    measurable = bool(_MEASURABLE.search(idea.hypothesis))
+    clarity = 1 + (10 <= words <= 80) + measurable + bool(p.objective) + (len(p.steps) >= 4)
+    validity = 2 + bool(p.datasets) + bool(p.baselines) + bool(p.metrics)
+    rigor_hits = len(set(m.group(0).lower()[:6] for m in _RIGOR.finditer(idea_text(idea))))
+    rigor = 1 + min(2, rigor_hits) + (len(p.steps) >= 4) + bool(p.baselines)
+    innovativeness = 1 + round(4 * novelty)
+    general = bool(_GENERAL.search(idea_text(idea)))
+    generalizability = 2 + (len(p.datasets) >= 2) + general + (len(p.metrics) >= 2)
+    scores = {"clarity": clarity, "validity": validity, "rigor": rigor,
+              "innovativeness": innovativeness, "generalizability": generalizability}
+    scores = {k: int(max(1, min(5, v))) for k, v in scores.items()}
+    notes = {
+        "clarity": f"hypothesis of {words} words, {'a' if measurable else 'no'} measurable claim, "
+                   f"{len(p.steps)} plan steps",
+        "validity": f"plan names {len(p.datasets)} datasets, {len(p.baselines)} baselines, "
+                    f"{len(p.metrics)} metrics",
+        "rigor": f"{rigor_hits} rigor cues (seeds, ablation, cross-validation, significance)",
+        "innovativeness": f"from novelty {novelty:.2f} (similarity to paper and related works)",
+        "generalizability": f"{len(p.datasets)} datasets; "
+                            f"{'mentions' if general else 'no'} transfer or multiple settings",
+    }
+    return Review(scores=scores, justifications=notes, novelty=novelty,
+                  overall=overall_score(scores, novelty), heuristic=True,
+                  reviewer="offline heuristics")
+
+
+async def areview_ideas(ideas: Sequence[Idea], problem: ResearchProblem, backend: Backend, *,
+                        paper: Paper | None = None,
+                        related: Sequence[RelatedWork] = ()) -> list[Idea]:
+    """Attach a review to every idea and return them ranked by ``overall``, best first."""
+    novelty = novelty_scores(ideas, paper, related)
+    if backend.is_llm:
+        reviews = await asyncio.gather(*(
+            _llm_review(i, problem, backend, nov) for i, nov in zip(ideas, novelty, strict=True)))
+    else:
+        reviews = [heuristic_review(i, nov) for i, nov in zip(ideas, novelty, strict=True)]
+    reviewed = [i.model_copy(update={"review": r}) for i, r in zip(ideas, reviews, strict=True)]
+    return sorted(reviewed, key=lambda i: -(i.review.overall if i.review else 0.0))
+
+
+def review_ideas(ideas: Sequence[Idea], problem: ResearchProblem, backend: Backend,
+                 **kwargs: object) -> list[Idea]:
+    """Sync twin of :func:`areview_ideas`."""
+    return run_sync(areview_ideas(ideas, problem, backend, **kwargs))  # type: ignore[arg-type]

@@ -1,0 +1,190 @@
+"""IdeaAgent end to end: CLI offline on generated PDFs, bad inputs, and the LLM path through the
+openai SDK against the scripted local server."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.chat_server import ChatServer
+from tests.conftest import cli_command, subprocess_env
+from tests.pdfgen import (
+    corrupt_copies,
+    make_conference_pdf,
+    make_image_only_pdf,
+)
+
+
+def run_cli(*args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*cli_command(), *args], capture_output=True, text=True,
+                          timeout=timeout, env=subprocess_env(), cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def paper_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_conference_pdf(tmp_path_factory.mktemp("paper") / "paper.pdf", pages=15)
+
+
+def words_of(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9\-]+", text.lower()))
+
+
+def test_problem_offline_on_15_page_pdf(paper_pdf: Path) -> None:
+    started = time.monotonic()
+    result = run_cli("problem", str(paper_pdf), "--json")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    problem = json.loads(result.stdout)
+    assert problem["paper"]["n_pages"] == 15
+    assert problem["task_definition"].strip()
+    assert len(problem["research_gaps"]) >= 1
+    assert len(problem["keywords"]) >= 5
+    from mlr_copilot_jupyter.papers import load_paper
+
+    text = load_paper(paper_pdf).text.lower()
+    for keyword in problem["keywords"]:
+        assert keyword.lower() in text, f"keyword {keyword!r} does not occur in the paper"
+    assert problem["engine"] == "offline"
+    assert elapsed < 10, f"offline problem extraction took {elapsed:.1f}s"
+
+
+def test_ideas_offline_five_distinct_reviewed(paper_pdf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ideas.json"
+    result = run_cli("ideas", str(paper_pdf), "-n", "5", "--json", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert json.loads(out.read_text()) == data
+    ideas = data["ideas"]
+    assert len(ideas) == 5
+    assert len({i["hypothesis"] for i in ideas}) == 5 and len({i["id"] for i in ideas}) == 5
+    for idea in ideas:
+        assert idea["hypothesis"].strip()
+        assert len(idea["plan"]["steps"]) >= 3 and idea["plan"]["metrics"]
+        review = idea["review"]
+        assert set(review["scores"]) == {"clarity", "validity", "rigor", "innovativeness",
+                                         "generalizability"}
+        assert all(1 <= v <= 5 for v in review["scores"].values())
+        assert review["heuristic"] is True and 0 <= review["novelty"] <= 1
+    overall = [i["review"]["overall"] for i in ideas]
+    assert overall == sorted(overall, reverse=True)
+    state = json.loads(Path(data["state"]).read_text())
+    assert [i["id"] for i in state["ideas"]] == [i["id"] for i in ideas]
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "empty", "image_only", "directory", "missing",
+                                  "truncated", "garbage"])
+def test_bad_papers_exit_nonzero_with_one_line(kind: str, tmp_path: Path, paper_pdf: Path) -> None:
+    (tmp_path / "bad").mkdir()
+    copies = {name.removesuffix(".pdf"): path
+              for name, path in corrupt_copies(paper_pdf, tmp_path / "bad").items()}
+    target = {
+        "corrupt": copies.get("corrupt"),
+        "empty": copies.get("empty"),
+        "truncated": copies.get("truncated"),
+        "garbage": copies.get("garbage"),
+        "image_only": make_image_only_pdf(tmp_path / "scan.pdf"),
+        "directory": tmp_path,
+        "missing": tmp_path / "nope.pdf",
+    }[kind]
+    assert target is not None
+    for command in ("problem", "ideas"):
+        result = run_cli(command, str(target))
+        assert result.returncode == 1, result.stdout
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert Path(target).name in result.stderr
+
+
+# -- the LLM path ----------------------------------------------------------------------------
+class ScriptedResearcher:
+    """Answers by the structured-output schema the request asks for, like a (very) obedient LLM."""
+
+    def __init__(self) -> None:
+        self.counter = itertools.count(1)
+        self.lock = threading.Lock()
+
+    def __call__(self, request: dict[str, Any]) -> str:
+        schema = request.get("response_format", {}).get("json_schema", {}).get("name", "")
+        with self.lock:
+            k = next(self.counter)
+        topics = ["curriculum over noisy utterances", "adapter pruning", "cross-lingual routing",
+                  "self-training with pseudo labels", "phoneme-level augmentation",
+                  "distillation into a small student", "test-time adaptation", "multi-task CTC"]
+        if schema == "ProblemDraft":
+            return json.dumps({
+                "task_definition": "Low-resource speech recognition with sparse mixture adapters.",
+                "research_gaps": ["Labelled audio is scarce.", "Adapters ignore accents."],
+                "keywords": ["speech recognition", "adapters", "low-resource", "routing",
+                             "word error rate"],
+                "rationale": "From the introduction.",
+            })
+        if schema == "HypothesisDraft":
+            topic = topics[k % len(topics)]
+            return json.dumps({
+                "title": f"Idea on {topic}",
+                "hypothesis": f"Using {topic} reduces word error rate by 5% relative on "
+                              f"low-resource languages (variant {k}).",
+                "rationale": f"Because {topic} addresses scarce labelled audio.",
+            })
+        if schema == "PlanDraft":
+            return json.dumps({
+                "objective": "Test the hypothesis.", "method": "Train and compare.",
+                "datasets": ["Common Voice"], "baselines": ["sparse mixture adapters"],
+                "metrics": ["WER"], "steps": ["Prepare data", "Train model", "Evaluate WER",
+                                              "Run 3 seeds"],
+                "risks": ["compute"],
+            })
+        if schema == "ReviewDraft":
+            score = {"score": 2 + k % 4, "justification": "Reasonable."}
+            return json.dumps({c: score for c in ("clarity", "validity", "rigor",
+                                                  "innovativeness", "generalizability")})
+        return "ok"
+
+
+def test_ideas_through_openai_sdk(llm_env: ChatServer, paper_pdf: Path, tmp_path: Path) -> None:
+    llm_env.responder = ScriptedResearcher()
+    llm_env.latency = 0.3
+    corpus = tmp_path / "related.jsonl"
+    corpus.write_text(
+        json.dumps({"title": "Adapters for Multilingual Speech Recognition",
+                    "abstract": "Adapters make speech recognition cheap for many languages."})
+        + "\n" + json.dumps({"title": "Convolutional Networks for Images",
+                             "abstract": "Image classification with CNNs."}) + "\n")
+    started = time.monotonic()
+    result = run_cli("ideas", str(paper_pdf), "-n", "5", "--json", "--related", str(corpus))
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    ideas = data["ideas"]
+    assert len(ideas) == 5 and len({i["hypothesis"] for i in ideas}) == 5
+    for idea in ideas:
+        assert len(idea["plan"]["steps"]) >= 3 and idea["plan"]["metrics"] == ["WER"]
+        assert idea["review"]["heuristic"] is False
+        assert idea["engine"] == "llm:test-model"
+    assert data["problem"]["engine"] == "llm:test-model"
+    assert data["usage"]["calls"] == 1 + 5 + 5 + 5
+
+    requests = [r for r in llm_env.requests if r["path"].endswith("/chat/completions")]
+    by_schema: dict[str, list[dict[str, Any]]] = {}
+    for r in requests:
+        name = r["json"].get("response_format", {}).get("json_schema", {}).get("name", "")
+        by_schema.setdefault(name, []).append(r)
+    hyps = by_schema["HypothesisDraft"]
+    assert len(hyps) == 5
+    for r in hyps + by_schema["PlanDraft"]:
+        prompt = r["json"]["messages"][-1]["content"]
+        assert "Low-resource speech recognition with sparse mixture adapters." in prompt
+        assert "Adapters for Multilingual Speech Recognition" in prompt
+    # the five hypothesis calls were in flight together: they arrived within one latency
+    arrivals = sorted(r["time"] for r in hyps)
+    assert arrivals[-1] - arrivals[0] < 0.25, arrivals
+    # 16 calls of 0.3 s sequentially would take 4.8 s; the chains overlap
+    assert elapsed < 4.8
