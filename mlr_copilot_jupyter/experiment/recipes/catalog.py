@@ -1,0 +1,137 @@
+"""The recipe type and the registry the offline engine draws experiment steps from."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from string import Template
+
+from ...errors import TaskError
+from ..task import Task
+from .cells import load_code, metric_code, needs_proba, scoring_code, task_kind, unsupported_reason
+
+# Log loss scores probabilities; models without predict_proba (SVMs) get Platt scaling.
+_CALIBRATE = """if not hasattr(model, "predict_proba"):
+    from sklearn.calibration import CalibratedClassifierCV
+
+    model = CalibratedClassifierCV(model, ensemble=False)
+"""
+
+FAMILIES: tuple[str, ...] = (
+    "model_family",
+    "preprocessing",
+    "feature_engineering",
+    "hyperparameter_search",
+    "ensembling",
+)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One experiment step of the offline engine: a model or pipeline change with its rationale.
+
+    ``models`` maps a task kind (``"classification"``/``"regression"``) to a code template that
+    imports what it needs and assigns an unfitted estimator to ``model``; it runs after ``SEED``,
+    ``np``, ``pd`` and the train/test frames are defined. ``$scoring`` is replaced by the
+    scikit-learn scorer matching the task's metric (for cross-validated searches).
+    """
+
+    key: str
+    title: str
+    family: str
+    rationale: str
+    keywords: tuple[str, ...]
+    models: Mapping[str, str] = field(repr=False)
+
+    @property
+    def task_types(self) -> tuple[str, ...]:
+        return tuple(self.models)
+
+    def supports(self, task: Task) -> bool:
+        return task_kind(task) in self.models
+
+    def code(self, task: Task, *, seed: int = 0) -> str:
+        """A self-contained code cell: load data, fit, evaluate on test, ``report_metric``."""
+        kind = task_kind(task)
+        if kind is None or kind not in self.models:
+            raise TaskError(
+                f"recipe {self.key!r} does not apply to task {task.name!r} "
+                f"(task_type {task.task_type!r}; it covers {', '.join(self.models)})"
+            )
+        reason = unsupported_reason(task)
+        if reason:
+            raise TaskError(f"task {task.name!r}: offline recipes cannot run: {reason}")
+        model = Template(self.models[kind]).substitute(scoring=scoring_code(task))
+        if needs_proba(task):
+            model = model.rstrip() + "\n" + _CALIBRATE
+        return (
+            f"# {self.title} [{self.family}]\n"
+            "import numpy as np\n"
+            "import pandas as pd\n\n"
+            # the record's parameters cell defines `seed` (papermill -p seed N changes it)
+            f"SEED = int(globals().get('seed', {int(seed)}))\n"
+            "np.random.seed(SEED)\n"
+            f"{load_code(task)}\n\n"
+            f"{model.strip()}\n\n"
+            "model.fit(X_train, y_train)\n"
+            f"{metric_code(task)}\n"
+        )
+
+    def match_score(self, text: str) -> int:
+        """How many of the recipe's keywords occur in ``text`` (for matching ideas to recipes)."""
+        lowered = text.lower()
+        return sum(1 for word in self.keywords if re.search(rf"\b{re.escape(word)}", lowered))
+
+
+class RecipeCatalog:
+    """Registry of recipes by key, with a preferred order per task kind."""
+
+    def __init__(self) -> None:
+        self._recipes: dict[str, Recipe] = {}
+        self._order: dict[str, list[str]] = {}
+
+    def register(self, recipe: Recipe, *, replace: bool = False) -> Recipe:
+        if recipe.family not in FAMILIES:
+            raise ValueError(f"recipe {recipe.key!r}: unknown family {recipe.family!r}")
+        if recipe.key in self._recipes and not replace:
+            raise ValueError(f"recipe {recipe.key!r} is already registered")
+        self._recipes[recipe.key] = recipe
+        return recipe
+
+    def get(self, key: str) -> Recipe:
+        try:
+            return self._recipes[key]
+        except KeyError:
+            raise TaskError(
+                f"unknown recipe {key!r}", hint=f"known: {', '.join(self._recipes)}"
+            ) from None
+
+    def set_order(self, kind: str, keys: list[str]) -> None:
+        """Order recipes for a task kind by expected value; unlisted ones follow in insertion order."""
+        self._order[kind] = list(keys)
+
+    def for_task(self, task: Task) -> list[Recipe]:
+        kind = task_kind(task)
+        if kind is None or unsupported_reason(task):
+            return []
+        ranked = [k for k in self._order.get(kind, []) if k in self._recipes]
+        ranked += [k for k in self._recipes if k not in ranked]
+        return [self._recipes[k] for k in ranked if kind in self._recipes[k].models]
+
+    def keys(self) -> list[str]:
+        return list(self._recipes)
+
+    def __iter__(self) -> Iterator[Recipe]:
+        return iter(list(self._recipes.values()))
+
+    def __len__(self) -> int:
+        return len(self._recipes)
+
+
+RECIPES = RecipeCatalog()
+
+
+def recipes_for(task: Task) -> list[Recipe]:
+    """Recipes applicable to ``task``, best expected first; empty when the task is not tabular."""
+    return RECIPES.for_task(task)
