@@ -187,3 +187,69 @@ class Copilot:
             else ranked
         self.save_state()
         return ranked
+
+    # -- ExperimentAgent -------------------------------------------------------------------
+    def _resolve_idea(self, idea: Idea | str | None) -> Idea | None:
+        if idea is None or isinstance(idea, Idea):
+            return idea
+        return self.state.idea(idea)
+
+    def prepare_experiment(
+        self,
+        task: str | os.PathLike[str],
+        *,
+        idea: Idea | str | None = None,
+        plan: str = "",
+        out: str | os.PathLike[str] | None = None,
+        resume: str | os.PathLike[str] | None = None,
+        hooks: Any = None,
+        **options: Any,
+    ) -> Any:
+        """An :class:`ExperimentAgent` ready to run (new run in ``out`` or ``resume`` an old one)."""
+        from .experiment.agent import RunOptions
+        from .experiment.runner import create_run, resume_run
+        from .experiment.task import load_task
+
+        if resume is not None:
+            return resume_run(Path(resume), self.backend, hooks=hooks,
+                              max_steps=options.get("max_steps"))
+        run_options = RunOptions(**{k: v for k, v in options.items() if v is not None})
+        run_options.extra_env_deny = (*run_options.extra_env_deny, self.settings.api_key_env)
+        loaded = load_task(task)
+        chosen = self._resolve_idea(idea)
+        return create_run(loaded, self.backend, run_root=self.settings.run_path(),
+                          options=run_options, idea=chosen, plan_text=plan,
+                          paper=self.state.paper, problem=self.state.problem, hooks=hooks,
+                          run_dir=Path(out) if out else None)
+
+    async def arun_experiment(self, agent: Any) -> dict[str, Any]:
+        """Run a prepared experiment to its report; the run is recorded in the research state."""
+        from .experiment.runner import arun_to_report
+        from .state import RunRef
+
+        def remember(status: str, summary: dict[str, Any] | None = None) -> None:
+            j = agent.journal
+            ref = RunRef(run_id=j.run_id, idea_id=agent.idea.id if agent.idea else None,
+                         task=j.task, status=status, record_path=str(agent.record_path),
+                         metric_name=j.metric_name,
+                         baseline_metric=(summary or {}).get("baseline_metric"),
+                         best_metric=(summary or {}).get("best_metric"))
+            self.state.upsert_run(ref)
+            self.save_state()
+
+        remember("running")
+        with usage_scope(self.usage):
+            try:
+                summary = await arun_to_report(agent)
+            except BaseException:
+                remember(agent.journal.status)
+                raise
+        remember(summary["status"], summary)
+        return summary
+
+    def run_experiment(self, task: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
+        """Plan -> cells -> executed, debugged, improved and verified; returns the run summary."""
+        from .aio import run_sync
+
+        agent = self.prepare_experiment(task, **kwargs)
+        return run_sync(self.arun_experiment(agent))

@@ -1,0 +1,174 @@
+"""``mlr-copilot experiment``: run the ExperimentAgent on a task, headless."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", required=True, metavar="PATH",
+                   help="task folder (task.toml or MLAgentBench layout) or bundled task name "
+                        "(digits, breast_cancer, wine, diabetes)")
+    p.add_argument("--max-steps", type=int, help="search steps after the baseline (default 10)")
+    p.add_argument("--mode", choices=["auto", "approve"], default="auto",
+                   help="approve: show each code cell and ask before running it")
+    p.add_argument("--seed", type=int, default=0, help="seed written to the parameters cell")
+    p.add_argument("--cell-timeout", type=float, help="seconds per cell (default: the task's)")
+    p.add_argument("--memory-limit-mb", type=int, help="address-space limit of the kernel")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip re-running the best lineage in a fresh kernel")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "experiment",
+        parents=[common],
+        help="run an experiment on a task: cells are generated, run, debugged and verified",
+        description="Turn a plan (an idea from 'mlr-copilot ideas', or free text) plus a task into "
+        "notebook cells, run them in a Jupyter kernel, debug and improve, and verify the best "
+        "result. OUT gets experiment.ipynb (the record), journal.json, report.md and metric.png.",
+    )
+    add_run_options(p)
+    plan = p.add_mutually_exclusive_group()
+    plan.add_argument("--idea", metavar="FILE#ID",
+                      help="an idea from an ideas JSON (mlr-copilot ideas --out) or state.json; "
+                           "without #ID the top-ranked one")
+    plan.add_argument("--plan", metavar="TEXT", help="a free-text experiment plan")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="DIR", help="the new run's folder")
+    where.add_argument("--resume", metavar="DIR", help="continue an interrupted run in DIR")
+    p.set_defaults(func=run)
+
+
+def load_idea(spec: str) -> Any:
+    from ..errors import InputError
+    from ..models import Idea
+
+    path, _, idea_id = spec.partition("#")
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"idea file {file} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"idea file {file} is not JSON ({exc})") from None
+    ideas = data.get("ideas") if isinstance(data, dict) else data
+    if not isinstance(ideas, list) or not ideas:
+        raise InputError(f"idea file {file} has no ideas", hint="make one with mlr-copilot ideas --out")
+    chosen = next((i for i in ideas if i.get("id") == idea_id), None) if idea_id else ideas[0]
+    if chosen is None:
+        known = ", ".join(str(i.get("id")) for i in ideas)
+        raise InputError(f"no idea {idea_id!r} in {file}", hint=f"known: {known}")
+    return Idea.model_validate(chosen)
+
+
+def terminal_approver(node: Any) -> Any:
+    """Ask on the terminal whether to run a proposed cell (approve mode)."""
+    from ..experiment.agent import Approval
+
+    print(f"\n--- {node.id} {node.kind}: {node.title}\n{node.plan}\n\n{node.code}", file=sys.stderr)
+    while True:
+        print("[a]pprove, [e]dit, [r]eject? ", end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline().strip().lower()
+        if answer in {"a", "approve", ""}:
+            return Approval("approve")
+        if answer in {"r", "reject"}:
+            print("comment for the agent: ", end="", file=sys.stderr, flush=True)
+            return Approval("reject", comment=sys.stdin.readline().strip())
+        if answer in {"e", "edit"}:
+            editor = os.environ.get("EDITOR", "vi")
+            with tempfile.NamedTemporaryFile("w+", suffix=".py", delete=False) as handle:
+                handle.write(node.code)
+            subprocess.call([editor, handle.name])
+            code = Path(handle.name).read_text(encoding="utf-8")
+            os.unlink(handle.name)
+            return Approval("edit", code=code)
+
+
+def progress_printer(event: str, data: dict[str, Any]) -> None:
+    node = data.get("node")
+    if event == "node_started" and node is not None:
+        print(f"[{node.id}] {node.kind}{' of ' + node.parent if node.parent else ''}: {node.title} ...",
+              file=sys.stderr, flush=True)
+    elif event == "node_finished" and node is not None:
+        metric = f" {node.metric:.6g}" if node.metric is not None else ""
+        detail = f" ({node.error})" if node.error else ""
+        print(f"[{node.id}] {node.status}{metric}{detail} in {node.elapsed:.1f}s",
+              file=sys.stderr, flush=True)
+    elif event == "verify_started":
+        print("verifying the best result in a fresh kernel ...", file=sys.stderr, flush=True)
+
+
+def run_until_done(coro: Any) -> Any:
+    """asyncio.run, with SIGTERM cancelling the run like Ctrl-C does (the record stays valid)."""
+
+    async def main() -> Any:
+        task = asyncio.ensure_future(coro)
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        except (NotImplementedError, RuntimeError):
+            pass
+        try:
+            return await task
+        except asyncio.CancelledError:
+            raise KeyboardInterrupt from None
+
+    return asyncio.run(main())
+
+
+def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, Any]:
+    from ..errors import InputError
+    from ..experiment.agent import Hooks
+
+    if args.mode == "approve" and not sys.stdin.isatty():
+        raise InputError("--mode approve needs an interactive terminal",
+                         hint="use the notebook (%mlr_experiment --mode approve) or --mode auto")
+    if args.max_steps is not None and args.max_steps < 0:
+        raise InputError(f"--max-steps must be >= 0, got {args.max_steps}")
+    hooks = Hooks(on_event=progress_printer,
+                  approve=terminal_approver if args.mode == "approve" else None)
+    agent = copilot.prepare_experiment(
+        args.task, hooks=hooks, max_steps=args.max_steps, mode=args.mode, seed=args.seed,
+        cell_timeout=args.cell_timeout, memory_limit_mb=args.memory_limit_mb,
+        verify=not args.no_verify, **kwargs)
+    try:
+        return run_until_done(copilot.arun_experiment(agent))
+    except KeyboardInterrupt:
+        print(f"mlr-copilot: interrupted; the record is saved. Resume with: mlr-copilot experiment "
+              f"--task {args.task} --resume {agent.run_dir}", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    gain = summary["relative_improvement"]
+    print(f"run {summary['run_id']}: {summary['status']}")
+    print(f"  baseline {summary['metric']}: {summary['baseline_metric']}")
+    print(f"  best verified: {summary['best_metric']} (node {summary['best_node']})"
+          + (f", {gain:+.1%} relative" if gain is not None else ""))
+    print(f"  record: {summary['record']}\n  report: {summary['report']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..api import Copilot
+    from . import settings_overrides
+
+    copilot = Copilot(**settings_overrides(args))
+    idea = load_idea(args.idea) if args.idea else None
+    summary = execute(copilot, args, idea=idea, plan=args.plan or "", out=args.out,
+                      resume=args.resume)
+    print_summary(summary, args.json)
+    return 0

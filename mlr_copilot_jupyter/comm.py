@@ -1,0 +1,308 @@
+"""Kernel side of the ``mlr_copilot`` comm: insert cells, open notebooks, push the research state.
+
+The JupyterLab extension registers the comm target ``mlr_copilot`` on every notebook kernel.
+:meth:`FrontendBridge.for_shell` opens a comm to it (at ``%load_ext`` time); the frontend answers
+``hello``. The kernel only processes that answer once the current cell has finished, so nothing
+here ever waits for it: until the hello has arrived (and under nbclient, papermill or a terminal,
+where it never does) :meth:`FrontendBridge.insert_cells` falls back to ``shell.set_next_input``.
+
+Kernel -> frontend: ``insert_cells``, ``open_notebook``, ``state``.
+Frontend -> kernel: ``hello``, ``ack``, ``run_done``, ``pong`` and the side panel's actions
+``open_run``, ``insert_run``, ``stop_run``, ``request_state`` (see :meth:`FrontendBridge.on_action`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import __version__
+
+COMM_TARGET = "mlr_copilot"
+FALLBACK_NOTICE = (
+    "JupyterLab extension not detected: the generated cells were put into the next input as one "
+    "cell (install/enable mlr-copilot-jupyter's labextension to get separate cells)"
+)
+_MAX_REPLIES = 64
+_CELL_TYPES = ("code", "markdown", "raw")
+
+log = logging.getLogger(__name__)
+
+ActionCallback = Callable[[dict[str, Any]], Any]
+_bridges: weakref.WeakKeyDictionary[Any, FrontendBridge] = weakref.WeakKeyDictionary()
+_null_bridge: FrontendBridge | None = None
+
+
+def _open_kernel_comm(**kwargs: Any) -> Any:
+    import comm  # ipykernel replaces comm.create_comm when it starts, so look it up late
+
+    return comm.create_comm(target_name=COMM_TARGET, **kwargs)
+
+
+def _close_quietly(comm: Any) -> None:
+    try:
+        if comm is not None:
+            comm.close()
+    except Exception:
+        log.debug("mlr-copilot: closing a comm failed", exc_info=True)
+
+
+def _json_clean(value: Any) -> Any:
+    """A JSON-safe deep copy (paths, datetimes and numpy scalars become strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def normalize_cell(raw: Any) -> dict[str, Any] | None:
+    """A cell dict as the frontend expects it, or None when ``raw`` is not a mapping."""
+    if not isinstance(raw, dict):
+        return None
+    cell_type = raw.get("cell_type") if raw.get("cell_type") in _CELL_TYPES else "code"
+    source = raw.get("source", "")
+    if isinstance(source, (list, tuple)):
+        source = "".join(str(s) for s in source)
+    metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    cell: dict[str, Any] = {"cell_type": cell_type, "source": str(source), "metadata": metadata}
+    if cell_type == "code" and isinstance(raw.get("outputs"), list):
+        cell["outputs"] = raw["outputs"]
+    return _json_clean(cell)
+
+
+def join_cells(cells: Iterable[dict[str, Any]]) -> str:
+    """One code cell's source: code kept as is, markdown and raw cells as ``# `` comments."""
+    parts = []
+    for cell in cells:
+        source = cell["source"].strip("\n")
+        if cell["cell_type"] != "code":
+            source = "\n".join(f"# {line}" if line else "#" for line in source.splitlines())
+        if source:
+            parts.append(source)
+    return "\n\n".join(parts)
+
+
+class FrontendBridge:
+    """The connection of one IPython shell to the JupyterLab extension, if there is one.
+
+    Every method is safe without a frontend: it then does nothing (or falls back) and never
+    raises. ``comm_factory`` (keyword ``data``) is for tests; by default a comm is opened only
+    inside an ipykernel.
+    """
+
+    def __init__(self, shell: Any = None, *, comm_factory: Callable[..., Any] | None = None,
+                 state_interval: float = 0.25) -> None:
+        self.shell = shell
+        self.available = False
+        self.frontend: dict[str, Any] = {}  # the last hello: version, capabilities, notebook_path
+        self.replies: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self.state_interval = state_interval
+        self._comm: Any = None
+        self._callbacks: dict[str, list[ActionCallback]] = {}
+        self._notice_shown = False
+        self._state: Any = None
+        self._state_json: str | None = None
+        self._sent_json: str | None = None
+        self._sent_at = float("-inf")
+        self._cell_id: str | None = None
+        self._cell_serial = 0
+        self._cell_inserts = 0
+        self._fallback_serial = -1
+        self._fallback_text = ""
+        events = getattr(shell, "events", None)
+        if events is not None:
+            events.register("pre_run_cell", self._pre_run_cell)
+            events.register("post_execute", self._post_execute)
+        if comm_factory is None and getattr(shell, "kernel", None) is not None:
+            comm_factory = _open_kernel_comm
+            self._register_target()
+        if comm_factory is not None:
+            try:
+                self._attach(comm_factory(data={"version": __version__}))
+            except Exception:
+                log.warning("mlr-copilot: could not open the %s comm", COMM_TARGET, exc_info=True)
+
+    @classmethod
+    def for_shell(cls, shell: Any) -> FrontendBridge:
+        """The bridge of ``shell``, created (and its comm opened) on first use."""
+        global _null_bridge
+        if shell is None:
+            if _null_bridge is None:
+                _null_bridge = cls(None)
+            return _null_bridge
+        bridge = _bridges.get(shell)
+        if bridge is None:
+            bridge = _bridges[shell] = cls(shell)
+        return bridge
+
+    # -- kernel -> frontend -----------------------------------------------------------------
+    def insert_cells(self, cells: list[dict[str, Any]], *, run: bool = False) -> str:
+        """Insert ``cells`` below the running cell; returns ``"comm"`` or ``"fallback"``."""
+        normalized = [c for c in map(normalize_cell, cells or []) if c is not None]
+        if self.available:
+            msg: dict[str, Any] = {"action": "insert_cells", "request_id": uuid.uuid4().hex,
+                                   "cells": normalized, "run": bool(run)}
+            # Later insertions of the same cell go below the active cell, which the frontend
+            # moves to the last inserted one, so that they keep their order.
+            if self._cell_id and not self._cell_inserts:
+                msg["after_cell_id"] = self._cell_id
+            if self._send(msg):
+                self._cell_inserts += 1
+                return "comm"
+        self._fallback(normalized)
+        return "fallback"
+
+    def open_notebook(self, path: str | os.PathLike[str]) -> bool:
+        """Ask JupyterLab to open ``path``; False when there is no frontend to ask."""
+        if not self.available:
+            return False
+        text = os.fspath(path)
+        msg: dict[str, Any] = {"action": "open_notebook", "request_id": uuid.uuid4().hex}
+        root = self.frontend.get("server_root")
+        absolute = os.path.abspath(text)
+        if isinstance(root, str) and root:
+            root = os.path.normpath(os.path.expanduser(root))
+            if absolute == root or absolute.startswith(root.rstrip(os.sep) + os.sep):
+                text = os.path.relpath(absolute, root)
+        elif not os.path.isabs(text):
+            msg["relative_to"] = "notebook"  # the kernel starts in the notebook's folder
+        msg["path"] = text.replace(os.sep, "/")
+        return self._send(msg)
+
+    def send_state(self, state_summary: dict[str, Any]) -> None:
+        """Show ``state_summary`` (``ResearchState.summary()``) in the side panel.
+
+        Cheap to call often: unchanged states are not resent, at most one state goes out per
+        ``state_interval`` and the latest one is sent when the cell finishes.
+        """
+        try:
+            text = json.dumps(state_summary, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            log.warning("mlr-copilot: state is not JSON-serialisable", exc_info=True)
+            return
+        if text != self._state_json:
+            self._state, self._state_json = json.loads(text), text
+        self._flush_state(force=False)
+
+    def on_action(self, name: str, callback: ActionCallback) -> None:
+        """Call ``callback(message)`` for each frontend message whose ``action`` is ``name``.
+
+        Panel actions carry ``run_id``. Callbacks run between cells; errors are logged.
+        Without a ``request_state`` callback the last state is sent again.
+        """
+        self._callbacks.setdefault(name, []).append(callback)
+
+    def close(self) -> None:
+        """Close the comm and stop listening to the shell's events."""
+        events = getattr(self.shell, "events", None)
+        for event, func in (("pre_run_cell", self._pre_run_cell),
+                            ("post_execute", self._post_execute)):
+            if events is not None and func in events.callbacks.get(event, []):
+                events.unregister(event, func)
+        comm, self._comm, self.available = self._comm, None, False
+        _close_quietly(comm)
+        if self.shell is not None and _bridges.get(self.shell) is self:
+            del _bridges[self.shell]
+
+    # -- frontend -> kernel -----------------------------------------------------------------
+    def handle_message(self, data: Any) -> None:
+        """Dispatch one message from the frontend; malformed ones are ignored."""
+        if not isinstance(data, dict) or not isinstance(data.get("action"), str):
+            log.debug("mlr-copilot: ignored message %r", data)
+            return
+        action = data["action"]
+        if action == "hello":
+            self.frontend, self.available = data, True
+            self._sent_json = None  # a new frontend has no state yet
+            self._flush_state(force=True)
+        elif action in ("ack", "run_done", "pong") and isinstance(data.get("request_id"), str):
+            self.replies.setdefault(data["request_id"], []).append(data)
+            while len(self.replies) > _MAX_REPLIES:
+                self.replies.popitem(last=False)
+        elif action == "request_state":
+            self._sent_json = None
+        for callback in list(self._callbacks.get(action, ())):
+            try:
+                callback(data)
+            except Exception:
+                log.exception("mlr-copilot: %s callback failed", action)
+        if action == "request_state" and self._sent_json is None:
+            self._flush_state(force=True)
+
+    # -- internals --------------------------------------------------------------------------
+    def _attach(self, comm: Any) -> None:
+        old, self._comm, self.available = self._comm, comm, False
+        if old is not comm:
+            _close_quietly(old)
+        comm.on_msg(self._on_comm_msg)
+        comm.on_close(lambda msg, c=comm: self._on_comm_close(c))
+
+    def _register_target(self) -> None:
+        # Lets the frontend reconnect (its "refresh" command opens a comm with the hello as data).
+        try:
+            import comm
+
+            comm.get_comm_manager().register_target(COMM_TARGET, self._on_frontend_open)
+        except Exception:
+            log.debug("mlr-copilot: could not register the comm target", exc_info=True)
+
+    def _on_frontend_open(self, comm: Any, msg: dict[str, Any]) -> None:
+        self._attach(comm)
+        self.handle_message((msg.get("content") or {}).get("data"))
+
+    def _on_comm_msg(self, msg: Any) -> None:
+        content = msg.get("content") if isinstance(msg, dict) else None
+        self.handle_message(content.get("data") if isinstance(content, dict) else None)
+
+    def _on_comm_close(self, comm: Any) -> None:
+        if self._comm is comm:  # not an old comm replaced by a reconnection
+            self._comm, self.available = None, False
+
+    def _send(self, data: dict[str, Any]) -> bool:
+        if self._comm is None:
+            return False
+        try:
+            self._comm.send(data)
+            return True
+        except Exception:
+            log.warning("mlr-copilot: sending %s failed", data.get("action"), exc_info=True)
+            return False
+
+    def _flush_state(self, force: bool) -> None:
+        if not self.available or self._state_json is None or self._state_json == self._sent_json:
+            return
+        now = time.monotonic()
+        if not force and now - self._sent_at < self.state_interval:
+            return  # sent by a later call or when the cell finishes
+        if self._send({"action": "state", "state": self._state}):
+            self._sent_json, self._sent_at = self._state_json, now
+
+    def _fallback(self, cells: list[dict[str, Any]]) -> None:
+        set_next_input = getattr(self.shell, "set_next_input", None)
+        if set_next_input is None:
+            return
+        text = join_cells(cells)
+        # A kernel keeps only the last next-input of a cell, so accumulate within one cell.
+        if self._cell_serial and self._fallback_serial == self._cell_serial and self._fallback_text:
+            text = f"{self._fallback_text}\n\n{text}" if text else self._fallback_text
+        self._fallback_serial, self._fallback_text = self._cell_serial, text
+        try:
+            set_next_input(text, replace=False)
+        except Exception:
+            log.warning("mlr-copilot: set_next_input failed", exc_info=True)
+        if not self._notice_shown:
+            self._notice_shown = True
+            print(FALLBACK_NOTICE)
+
+    def _pre_run_cell(self, info: Any = None) -> None:
+        self._cell_serial += 1
+        self._cell_inserts = 0
+        self._cell_id = getattr(info, "cell_id", None)
+
+    def _post_execute(self) -> None:
+        self._cell_id = None  # panel-triggered inserts go below the active cell
+        self._flush_state(force=True)

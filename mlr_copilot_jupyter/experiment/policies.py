@@ -1,0 +1,232 @@
+"""Policies propose the next step's plan and code: the LLM policy, and the offline recipe policy.
+
+The agent decides *what kind* of step comes next (draft, improve or debug, and from which parent);
+a policy decides *what* to try. Both policies return a :class:`Proposal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from ..llm.base import Backend, UsageMeter, usage_scope
+from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
+from ..models import Idea
+from .journal import Journal, Node, NodeKind
+from .task import Task
+
+CODE_CHARS = 6000
+OUTPUT_CHARS = 3000
+
+
+class Proposal(BaseModel):
+    """What the policy wants to run next."""
+
+    title: str
+    plan: str
+    code: str
+    recipe: str | None = None
+    tokens: int = 0
+
+
+class StepDraft(BaseModel):
+    """The LLM's structured answer for one step."""
+
+    title: str = Field(description="Under 12 words: what this step tries.")
+    plan: str = Field(description="The plan and its rationale, 2-5 sentences, markdown.")
+    code: str = Field(description="One complete Python notebook cell.")
+
+
+class MetricReadout(BaseModel):
+    found: bool
+    value: float | None = None
+
+
+@dataclass
+class StepRequest:
+    """Everything a policy may use to propose a step."""
+
+    kind: NodeKind
+    parent: Node | None
+    journal: Journal
+    task: Task
+    idea: Idea | None = None
+    plan_text: str = ""
+    feedback: list[str] = field(default_factory=list)
+    data_preview: str = ""
+    lost_state: bool = False
+
+
+class Exhausted(Exception):
+    """The policy has nothing left to propose (the offline catalog ran out)."""
+
+
+# -- offline ---------------------------------------------------------------------------------
+class OfflinePolicy:
+    """Proposes steps from the recipe catalog; 'debugs' by falling back to the next recipe."""
+
+    name = "offline"
+    improve_families = ("hyperparameter_search", "ensembling")
+
+    def __init__(self) -> None:
+        self.tried: set[str] = set()
+
+    def _ordered(self, request: StepRequest) -> list:
+        from .recipes import recipes_for
+
+        recipes = recipes_for(request.task)
+        if request.idea is not None and request.idea.strategy:
+            from ..ideas.catalog import CATALOG
+
+            preferred = next((s.recipe_keys for s in CATALOG if s.key == request.idea.strategy), ())
+            recipes.sort(key=lambda r: (r.key not in preferred,
+                                        preferred.index(r.key) if r.key in preferred else 0))
+        return recipes
+
+    async def propose(self, request: StepRequest) -> Proposal:
+        self.tried |= {n.recipe for n in request.journal.nodes if n.recipe}
+        recipes = [r for r in self._ordered(request) if r.key not in self.tried]
+        if not recipes:
+            raise Exhausted("the offline recipe catalog has no untried recipe for this task")
+        if request.kind == "improve":
+            tuned = [r for r in recipes if r.family in self.improve_families]
+            recipe = (tuned or recipes)[0]
+            why = (f"Improve on the best node so far ({request.parent.id if request.parent else '-'}) "
+                   f"with {recipe.family.replace('_', ' ')}: {recipe.rationale}")
+        elif request.kind == "debug":
+            recipe = recipes[0]
+            failed = request.parent
+            why = (f"The offline engine cannot repair code, so after the failure of "
+                   f"{failed.id if failed else 'the previous step'} "
+                   f"({failed.error or failed.status if failed else ''}) it falls back to the next "
+                   f"recipe: {recipe.rationale}")
+        else:
+            recipe = recipes[0]
+            why = recipe.rationale
+        self.tried.add(recipe.key)
+        plan = f"{why}\n\n*Offline engine (no LLM): recipe `{recipe.key}`.*"
+        return Proposal(title=recipe.title, plan=plan, code=recipe.code(request.task, seed=0),
+                        recipe=recipe.key)
+
+    async def read_metric(self, output: str, metric_name: str) -> float | None:
+        return None  # no LLM: only MLR_METRIC lines and eval.py count
+
+
+# -- LLM -------------------------------------------------------------------------------------
+KIND_INSTRUCTIONS = {
+    "draft": "Write a complete first solution for the task (a new approach, not the baseline).",
+    "improve": ("Make ONE atomic improvement to the parent solution below (a model, feature, "
+                "preprocessing or hyperparameter change) and explain why it should help."),
+    "debug": "The parent code below failed. Fix the bug; keep the approach unless it cannot work.",
+}
+CELL_RULES = (
+    "The code runs as one cell of a Jupyter notebook in a persistent Python kernel whose working "
+    "directory is the task workspace (the data files are there).",
+    "Variables `seed` (int) and `data_dir` exist: use `seed` for every random state.",
+    "Report the final result on the held-out data with `report_metric(<metric name>, value)`; "
+    "this function is predefined.",
+    "Only use packages that are installed (numpy, pandas, scikit-learn, matplotlib); never "
+    "download data or models.",
+    "Print short progress; do not print whole datasets.",
+)
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = int(limit * 0.4)
+    return f"{text[:head]}\n[... {len(text) - limit} chars omitted ...]\n{text[-(limit - head):]}"
+
+
+def step_prompt(request: StepRequest) -> list[dict[str, str]]:
+    """The prompt for one step; its size is bounded whatever the number of steps."""
+    task, journal = request.task, request.journal
+    research: dict[str, object] = {"Task": task.description.strip()[:3000]}
+    if request.idea is not None:
+        p = request.idea.plan
+        research["Hypothesis to test"] = request.idea.hypothesis
+        research["Experiment plan"] = {"Objective": p.objective, "Method": p.method,
+                                       "Steps": list(p.steps)}
+    elif request.plan_text:
+        research["Experiment plan"] = request.plan_text.strip()[:3000]
+    spec = {
+        "Metric": f"{task.metric.name} ({task.metric.direction})",
+        "Data files": ", ".join(task.data_files) or "see the workspace",
+        "Target column": task.target,
+        "Time limit per cell": f"{task.budget.cell_timeout_s:g} s",
+    }
+    parent: dict[str, object] = {}
+    if request.parent is not None:
+        parent = {
+            "Parent node": f"{request.parent.id} ({request.parent.kind}): {request.parent.title}",
+            "Parent code": "```python\n" + _clip(request.parent.code, CODE_CHARS) + "\n```",
+            "Parent output": "```\n" + _clip(request.parent.output or request.parent.error,
+                                             OUTPUT_CHARS) + "\n```",
+        }
+    notes = []
+    if request.lost_state:
+        notes.append("The kernel was restarted: variables from earlier cells are gone, so the "
+                     "cell must load everything it needs.")
+    user = compile_prompt_to_md({
+        "Research": research,
+        "Task specification": spec,
+        "Data preview": request.data_preview[:1500],
+        "What to do now": KIND_INSTRUCTIONS[request.kind],
+        **parent,
+        "Search so far": journal.summary_for_prompt(),
+        "Human feedback": request.feedback[-5:],
+        "Notes": notes,
+        "Rules for the code": list(CELL_RULES),
+    })
+    return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
+
+
+class LLMPolicy:
+    """Asks the LLM for each step (structured output: title, plan, code)."""
+
+    name = "llm"
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.last_prompt_chars = 0
+
+    async def propose(self, request: StepRequest) -> Proposal:
+        messages = step_prompt(request)
+        self.last_prompt_chars = sum(len(m["content"]) for m in messages)
+        with usage_scope(UsageMeter()) as meter:
+            reply = await self.backend.aquery(messages, schema=StepDraft,
+                                              label=f"{request.kind}-{request.journal.next_id()}")
+        draft = reply.parsed
+        assert draft is not None
+        return Proposal(title=draft.title.strip(), plan=draft.plan.strip(),
+                        code=_strip_fences(draft.code), tokens=meter.total.total_tokens)
+
+    async def read_metric(self, output: str, metric_name: str) -> float | None:
+        """Fallback when a cell printed no MLR_METRIC line: ask the LLM to read the value."""
+        prompt = compile_prompt_to_md({
+            "Task": f"Does this output report the final held-out {metric_name}? If so, give it.",
+            "Output": "```\n" + _clip(output, OUTPUT_CHARS) + "\n```",
+        })
+        reply = await self.backend.aquery(prompt, schema=MetricReadout, temperature=0.0,
+                                          label="metric-readout")
+        readout = reply.parsed
+        return readout.value if readout is not None and readout.found else None
+
+
+def _strip_fences(code: str) -> str:
+    text = code.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        if text.rstrip().endswith("```"):
+            text = text.rstrip()[:-3]
+    return text.strip() + "\n"
+
+
+def policy_for(backend: Backend) -> OfflinePolicy | LLMPolicy:
+    return LLMPolicy(backend) if backend.is_llm else OfflinePolicy()
+
+
+__all__: Sequence[str] = ("Exhausted", "LLMPolicy", "OfflinePolicy", "Proposal", "StepRequest",
+                          "policy_for", "step_prompt")

@@ -1,0 +1,114 @@
+"""Creating, running and resuming experiment runs in ``<run_root>/<run-id>/``."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import secrets
+from datetime import datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import InputError
+from ..llm.base import Backend
+from ..models import Idea, Paper, ResearchProblem
+from .agent import ExperimentAgent, Hooks, RunOptions
+from .journal import JOURNAL_FILE, Journal
+from .policies import policy_for
+from .record import RECORD_FILE, RecordNotebook
+from .report import write_report
+from .task import Task, load_task
+
+
+def new_run_id(task_name: str) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{task_name}-{secrets.token_hex(2)}"
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "mlr-copilot-jupyter": __version__}
+    for name in ("numpy", "pandas", "scikit-learn", "nbclient", "openai"):
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOptions,
+               idea: Idea | None = None, plan_text: str = "", paper: Paper | None = None,
+               problem: ResearchProblem | None = None, hooks: Hooks | None = None,
+               run_dir: Path | None = None) -> ExperimentAgent:
+    """Make the run folder (workspace, record notebook, journal) and an agent ready to run it."""
+    run_id = run_dir.name if run_dir else new_run_id(task.name)
+    run_dir = (run_dir or Path(run_root) / run_id).resolve()
+    if (run_dir / JOURNAL_FILE).exists():
+        raise InputError(f"{run_dir} already holds a run", hint="use --resume to continue it")
+    workspace = task.prepare_workspace(run_dir)
+    model = getattr(getattr(backend, "settings", None), "model", None) if backend.is_llm else None
+    meta = {
+        "run_id": run_id,
+        "task": {"name": task.name, "path": str(task.root), "description": task.description,
+                 "metric": task.metric.model_dump(), "layout": task.layout},
+        "idea": idea.model_dump() if idea else None,
+        "plan_text": plan_text or None,
+        "paper": {"title": paper.title, "source": paper.source} if paper else None,
+        "problem": problem.model_dump(exclude={"related_works"}) if problem else None,
+        "backend": backend.name, "model": model, "engine": backend.describe(),
+        "versions": versions(),
+    }
+    title = f"Experiment {run_id}"
+    what = idea.hypothesis if idea else (plan_text.strip()[:500] or task.description.strip()[:500])
+    intro = (f"**Task:** {task.name} — metric {task.metric.name} ({task.metric.direction}).\n\n"
+             f"**Testing:** {what}\n\n**Engine:** {backend.describe()}. Generated cells carry "
+             "`mlr_copilot` metadata; failed attempts are kept as raw cells.")
+    record = RecordNotebook.create(run_dir / RECORD_FILE, title=title, intro=intro, metadata=meta,
+                                   seed=options.seed, data_dir=str(workspace))
+    journal = Journal(run_id=run_id, task=task.name, metric_name=task.metric.name,
+                      direction=task.metric.direction,
+                      settings={"task_path": str(task.root), "options": dataclasses.asdict(options),
+                                "idea": meta["idea"], "plan_text": plan_text})
+    journal.save(run_dir / JOURNAL_FILE)
+    return ExperimentAgent(task, run_dir, policy_for(backend), journal=journal, record=record,
+                           options=options, idea=idea, plan_text=plan_text, hooks=hooks)
+
+
+def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
+               max_steps: int | None = None) -> ExperimentAgent:
+    """An agent that continues an interrupted run from its journal and record."""
+    run_dir = Path(run_dir).resolve()
+    journal = Journal.load(run_dir / JOURNAL_FILE)
+    record = RecordNotebook.load(run_dir / RECORD_FILE)
+    settings = journal.settings
+    task = load_task(settings["task_path"])
+    fields = {f.name for f in dataclasses.fields(RunOptions)}
+    raw = {k: v for k, v in settings.get("options", {}).items() if k in fields}
+    if "extra_env_deny" in raw:
+        raw["extra_env_deny"] = tuple(raw["extra_env_deny"])
+    options = RunOptions(**raw)
+    if max_steps is not None:
+        options.max_steps = max_steps
+    for node in journal.nodes:  # a cell that was running when the run died did not finish
+        if node.status == "pending":
+            node.status, node.error = "error", "interrupted before the cell finished"
+            record.record_node(node, outcome="**Interrupted** before the cell finished.")
+    if journal.status == "done":
+        journal.message = "resumed a finished run"
+    idea = Idea.model_validate(settings["idea"]) if settings.get("idea") else None
+    agent = ExperimentAgent(task, run_dir, policy_for(backend), journal=journal, record=record,
+                            options=options, idea=idea, plan_text=settings.get("plan_text") or "",
+                            hooks=hooks)
+    agent._lost_state = True  # a new kernel: earlier variables are gone
+    return agent
+
+
+async def arun_to_report(agent: ExperimentAgent) -> dict[str, Any]:
+    """Run the agent, then write ``report.md``, the plot and the record's summary cell."""
+    try:
+        await agent.arun()
+    finally:
+        summary = write_report(agent.journal, agent.run_dir)
+        agent.record.set_summary(summary.pop("_markdown"), png=summary.pop("_png"))
+    return summary

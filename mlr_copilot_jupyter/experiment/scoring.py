@@ -1,0 +1,59 @@
+"""How a node's metric is found: eval.py (``get_score(folder)``), MLR_METRIC lines, or the LLM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .env import scrub_environ
+from .task import Task, canonical_metric
+
+_EVAL_RUNNER = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("mlr_task_eval", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print("MLR_SCORE", float(module.get_score(sys.argv[2])))
+"""
+
+
+async def eval_score(task: Task, workspace: Path, timeout: float = 300.0) -> tuple[float | None, str]:
+    """Run the task's ``eval.py`` ``get_score(workspace)`` in a clean subprocess.
+
+    Returns (score, message); the score is None when the script failed.
+    """
+    assert task.eval_script is not None
+    script = (task.root / task.eval_script).resolve()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _EVAL_RUNNER, str(script), str(workspace),
+        cwd=str(workspace), env=scrub_environ(dict(os.environ)),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return None, f"eval.py timed out after {timeout:g} s"
+    for line in out.decode(errors="replace").splitlines():
+        if line.startswith("MLR_SCORE "):
+            try:
+                return float(line.split()[1]), "scored by eval.py"
+            except ValueError:
+                break
+    last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+    return None, f"eval.py failed: {last[:300]}"
+
+
+def pick_metric(metrics: list[dict[str, Any]], name: str) -> float | None:
+    """The last reported value named like the task's metric, else the last value reported."""
+    if not metrics:
+        return None
+    wanted = canonical_metric(name)
+    for record in reversed(metrics):
+        if canonical_metric(str(record.get("name", ""))) == wanted:
+            return float(record["value"])
+    return float(metrics[-1]["value"])
