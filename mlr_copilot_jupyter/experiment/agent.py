@@ -128,7 +128,7 @@ class ExperimentAgent:
             self.run_dir, kernel_name=opts.kernel_name,
             cell_timeout=opts.cell_timeout or self.task.budget.cell_timeout_s,
             memory_limit_mb=opts.memory_limit_mb, cpu_time_limit_s=opts.cpu_time_limit_s,
-            env_deny=opts.extra_env_deny,
+            env_deny=opts.extra_env_deny, kernel_log=self.run_dir / "kernel.log",
         )
         try:
             await self.executor.astart()

@@ -18,6 +18,12 @@ _CALIBRATE = """if not hasattr(model, "predict_proba"):
     model = CalibratedClassifierCV(model, ensemble=False)
 """
 
+# Tasks scored by an eval.py (MLAgentBench layout) read predictions from the workspace.
+_SUBMISSION = """
+# eval.py scores the predictions written here
+pd.DataFrame({"prediction": model.predict(X_test)}).to_csv("submission.csv", index=False)
+"""
+
 FAMILIES: tuple[str, ...] = (
     "model_family",
     "preprocessing",
@@ -76,6 +82,7 @@ class Recipe:
             f"{model.strip()}\n\n"
             "model.fit(X_train, y_train)\n"
             f"{metric_code(task)}\n"
+            + (_SUBMISSION if task.eval_script else "")
         )
 
     def match_score(self, text: str) -> int:

@@ -1,0 +1,302 @@
+"""ExperimentAgent end to end: offline on every bundled task, the LLM path through the openai SDK
+(with a scripted bug, a scripted timeout, SIGKILL of the kernel, SIGINT and --resume), an
+MLAgentBench-layout task scored by its eval.py, and papermill re-runs of the record."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import psutil
+import pytest
+
+from mlr_copilot_jupyter.experiment.task import bundled_tasks
+from tests.chat_server import ChatServer
+from tests.conftest import SECRET_KEY, cli_command, subprocess_env
+
+
+def run_cli(*args: str, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*cli_command(), *args], capture_output=True, text=True,
+                          timeout=timeout, env=subprocess_env(), cwd=cwd)
+
+
+def check_record(run_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """The record notebook is valid nbformat and every generated cell carries metadata."""
+    nb = nbformat.read(run_dir / "experiment.ipynb", as_version=4)
+    nbformat.validate(nb)
+    journal = json.loads((run_dir / "journal.json").read_text())
+    node_ids = {n["id"] for n in journal["nodes"]}
+    generated = [c for c in nb.cells if c.cell_type in {"code", "raw"}]
+    assert generated
+    for cell in generated:
+        meta = cell.metadata["mlr_copilot"]
+        if meta["stage"] in {"parameters", "setup"}:
+            continue
+        assert meta["node_id"] in node_ids
+        for key in ("parent", "stage", "step", "status", "metric", "tokens", "elapsed"):
+            assert key in meta
+    assert nb.metadata["mlr_copilot"]["task"]["name"]
+    assert "versions" in nb.metadata["mlr_copilot"]
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and "seed" in params[0].source
+    return nb, journal
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", sorted(bundled_tasks()))
+def test_offline_beats_each_bundled_baseline_by_10_percent(task: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run_cli("experiment", "--task", task, "--max-steps", "10", "--out", str(out), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    nb, journal = check_record(out)
+    assert summary["verified"] is True and summary["status"] == "done"
+    assert summary["relative_improvement"] >= 0.10, summary
+    best = next(n for n in journal["nodes"] if n["id"] == summary["best_node"])
+    assert best["verified"] is True
+    assert abs(best["verified_metric"] - best["metric"]) <= max(1e-4, 0.01 * abs(best["metric"]))
+    report = (out / "report.md").read_text()
+    assert "Relative improvement" in report and (out / "metric.png").stat().st_size > 1000
+    assert summary["steps"] <= 10
+
+
+# -- the LLM path -----------------------------------------------------------------------------
+GOOD = '''import os
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+print("ENV", sorted(os.environ))
+train, test = pd.read_csv("train.csv"), pd.read_csv("test.csv")
+model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C={C}, random_state=seed))
+model.fit(train.drop(columns=["target"]), train["target"])
+acc = (model.predict(test.drop(columns=["target"])) == test["target"]).mean()
+report_metric("accuracy", acc)
+'''
+
+
+class ScriptedExperimenter:
+    """Plays the LLM: drafts (one broken, one too slow, one good), then fixes and improvements."""
+
+    def __init__(self, slow: str = "import time\ntime.sleep(30)\n") -> None:
+        self.drafts = [("Broken draft", 'raise ValueError("scripted bug")\n'),
+                       ("Slow draft", slow),
+                       ("Scaled logistic regression", GOOD.replace("{C}", "1.0"))]
+        self.lock = threading.Lock()
+        self.prompts: list[str] = []
+
+    def __call__(self, request: dict[str, Any]) -> str:
+        prompt = request["messages"][-1]["content"]
+        with self.lock:
+            self.prompts.append(prompt)
+            if "failed. Fix the bug" in prompt:
+                title, code = "Fixed", GOOD.replace("{C}", "0.5")
+            elif "ONE atomic improvement" in prompt:
+                title, code = "Weaker regularisation", GOOD.replace("{C}", "10.0")
+            elif self.drafts:
+                title, code = self.drafts.pop(0)
+            else:
+                title, code = "Another draft", GOOD.replace("{C}", "2.0")
+        return json.dumps({"title": title, "plan": f"Plan: {title}.", "code": code})
+
+
+def test_llm_run_debugs_bug_and_timeout_and_keeps_secrets_out(
+    llm_env: ChatServer, tmp_path: Path
+) -> None:
+    scripted = ScriptedExperimenter()
+    llm_env.responder = scripted
+    out = tmp_path / "run"
+    result = run_cli("experiment", "--task", "wine", "--max-steps", "5", "--cell-timeout", "3",
+                     "--plan", "Scale the features and use a linear model.", "--out", str(out),
+                     "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    nb, journal = check_record(out)
+    nodes = {n["id"]: n for n in journal["nodes"]}
+    assert nodes["n1"]["status"] == "error" and "scripted bug" in nodes["n1"]["error"]
+    assert nodes["n2"]["status"] == "timeout"
+    debug = [n for n in journal["nodes"] if n["kind"] == "debug"]
+    assert {d["parent"] for d in debug} >= {"n1", "n2"}
+    assert all(d["status"] == "ok" for d in debug)
+    debug_prompts = [p for p in scripted.prompts if "failed. Fix the bug" in p]
+    assert any("scripted bug" in p for p in debug_prompts)
+    assert any("timed out" in p for p in debug_prompts)
+    assert all("Scale the features and use a linear model." in p for p in scripted.prompts)
+    assert summary["verified"] and summary["relative_improvement"] >= 0.10
+    assert sum(n["tokens"] for n in journal["nodes"]) > 0
+    # failed code is kept as raw cells (not re-run by papermill), good code as code cells
+    raw = [c for c in nb.cells if c.cell_type == "raw"]
+    assert {c.metadata["mlr_copilot"]["node_id"] for c in raw} >= {"n1", "n2"}
+    # the experiment kernel never saw the key: the generated cell printed its environment
+    env_line = next(o["text"] for c in nb.cells if c.cell_type == "code"
+                    for o in c.outputs if o.get("name") == "stdout" and "ENV [" in o["text"])
+    assert "PATH" in env_line and "OPENAI_API_KEY" not in env_line
+    assert "OPENAI_BASE_URL" not in env_line
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert SECRET_KEY.encode() not in path.read_bytes(), path
+
+
+def _wait_for(predicate: Any, timeout: float = 60.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _pending_node(run_dir: Path, snippet: str) -> bool:
+    try:
+        journal = json.loads((run_dir / "journal.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    return any(n["status"] == "pending" and snippet in n["code"] for n in journal["nodes"])
+
+
+def _kernel_of(pid: int) -> psutil.Process | None:
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "ipykernel" in " ".join(child.cmdline()):
+                return child
+        except psutil.Error:
+            continue
+    return None
+
+
+def _start(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([*cli_command(), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=subprocess_env())
+
+
+def test_sigkill_of_the_kernel_mid_cell_is_survived(llm_env: ChatServer, tmp_path: Path) -> None:
+    llm_env.responder = ScriptedExperimenter(slow="import time\ntime.sleep(25)\n")
+    out = tmp_path / "run"
+    proc = _start(["experiment", "--task", "wine", "--max-steps", "4", "--cell-timeout", "60",
+                   "--out", str(out), "--json"])
+    try:
+        _wait_for(lambda: _pending_node(out, "sleep(25)"), what="the slow cell to start")
+        kernel = _wait_for(lambda: _kernel_of(proc.pid), what="the kernel process")
+        kernel.send_signal(signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]
+    nb, journal = check_record(out)
+    slow = next(n for n in journal["nodes"] if "sleep(25)" in n["code"])
+    assert slow["status"] == "dead" and slow["lost_state"] is True
+    assert journal["status"] == "done" and json.loads(stdout)["verified"]
+
+
+def test_sigint_leaves_valid_record_and_resume_finishes(llm_env: ChatServer, tmp_path: Path) -> None:
+    llm_env.responder = ScriptedExperimenter(slow="import time\ntime.sleep(25)\n")
+    out = tmp_path / "run"
+    proc = _start(["experiment", "--task", "wine", "--max-steps", "4", "--cell-timeout", "60",
+                   "--out", str(out)])
+    try:
+        _wait_for(lambda: _pending_node(out, "sleep(25)"), what="the slow cell to start")
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "--resume" in stderr and "Traceback" not in stderr
+    nb, journal = check_record(out)
+    assert journal["status"] == "interrupted"
+    resumed = run_cli("experiment", "--task", "wine", "--resume", str(out), "--json")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    nb, journal = check_record(out)
+    assert journal["status"] == "done"
+    interrupted = next(n for n in journal["nodes"] if "sleep(25)" in n["code"])
+    assert interrupted["status"] == "error" and "interrupted" in interrupted["error"]
+    assert len([n for n in journal["nodes"] if n["kind"] != "baseline"]) == 4
+    assert json.loads(resumed.stdout)["verified"]
+
+
+# -- MLAgentBench layout ----------------------------------------------------------------------
+EVAL_PY = '''import os
+import pandas as pd
+
+def get_score(submission_folder="../env"):
+    answers = pd.read_csv(os.path.join(os.path.dirname(__file__), "answers.csv"))
+    submission = pd.read_csv(os.path.join(submission_folder, "submission.csv"))
+    return float((submission["prediction"].values == answers["target"].values).mean())
+'''
+
+TRAIN_PY = '''import pandas as pd
+from sklearn.tree import DecisionTreeClassifier
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+features = [c for c in train.columns if c != "target"][:1]
+model = DecisionTreeClassifier(max_depth=1, random_state=0)
+model.fit(train[features], train["target"])
+pd.DataFrame({"prediction": model.predict(test[features])}).to_csv("submission.csv", index=False)
+print("wrote submission.csv")
+'''
+
+
+def make_mlagentbench_task(root: Path) -> Path:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    data = load_breast_cancer(as_frame=True).frame.rename(columns=lambda c: c.replace(" ", "_"))
+    train, test = train_test_split(data, test_size=0.3, random_state=0, stratify=data["target"])
+    (root / "env").mkdir(parents=True)
+    (root / "scripts").mkdir()
+    train.to_csv(root / "env" / "train.csv", index=False)
+    test.to_csv(root / "env" / "test.csv", index=False)
+    test[["target"]].to_csv(root / "scripts" / "answers.csv", index=False)
+    (root / "env" / "train.py").write_text(TRAIN_PY)
+    (root / "scripts" / "eval.py").write_text(EVAL_PY)
+    (root / "scripts" / "research_problem.txt").write_text(
+        "Predict whether a tumour is malignant from cell measurements in train.csv. Improve the "
+        "accuracy of train.py's predictions for test.csv, written to submission.csv.")
+    (root / "scripts" / "read_only_files.txt").write_text("train.csv\ntest.csv\n")
+    return root
+
+
+def test_mlagentbench_layout_scored_by_eval_py(tmp_path: Path) -> None:
+    task = make_mlagentbench_task(tmp_path / "mlab_task")
+    out = tmp_path / "run"
+    result = run_cli("experiment", "--task", str(task), "--max-steps", "3", "--out", str(out),
+                     "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    nb, journal = check_record(out)
+    assert all(n["metric_source"] == "eval.py" for n in journal["nodes"] if n["metric"] is not None)
+    baseline = journal["nodes"][0]
+    assert baseline["kind"] == "baseline" and 0.5 < baseline["metric"] < 0.95
+    assert summary["verified"] and summary["best_metric"] > baseline["metric"]
+    # the read-only data files are untouched
+    assert (out / "workspace" / "train.csv").read_bytes() == (task / "env" / "train.csv").read_bytes()
+
+
+# -- papermill re-runs --------------------------------------------------------------------------
+def test_papermill_reruns_the_record_with_a_new_seed_without_llm(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert run_cli("experiment", "--task", "wine", "--max-steps", "2", "--out", str(out)).returncode == 0
+    rerun = tmp_path / "rerun.ipynb"
+    result = subprocess.run(
+        [sys.executable, "-m", "papermill", str(out / "experiment.ipynb"), str(rerun),
+         "-p", "seed", "7"], capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "MLR_COPILOT"))},
+        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    nb = nbformat.read(rerun, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "seed = 7" in injected[0].source
+    from mlr_copilot_jupyter.experiment.metrics import parse_metrics
+
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    metrics = parse_metrics(text)
+    assert len(metrics) >= 3 and all(m["name"] == "accuracy" for m in metrics)
