@@ -220,6 +220,9 @@ def get_magics(shell: Any) -> MLRCopilotMagics:
 
 def register(shell: Any) -> None:
     """Register magics and the configurable (idempotent)."""
+    from .comm import FrontendBridge
+
+    FrontendBridge.for_shell(shell)  # open the comm now: the hello arrives before the next cell
     if "MLRCopilotMagics" in shell.magics_manager.registry:
         return
     magics = MLRCopilotMagics(shell)

@@ -1,0 +1,197 @@
+"""The JupyterLab extension in a real Chromium: cells inserted over the comm, the side panel.
+
+A JupyterLab server is started on 127.0.0.1 (see tests/lab_server.py); the notebook runs
+``%load_ext mlr_copilot_jupyter`` and then a cell that inserts cells and pushes a research
+state through :class:`~mlr_copilot_jupyter.comm.FrontendBridge`. With ``MLR_SAVE_SCREENSHOTS=1``
+the side-panel screenshot is also copied to docs/screenshots/side_panel.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from tests.lab_server import LabServer, lab_page, lab_server, wait_for  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = "copilot_test.ipynb"
+
+INSERT_AND_STATE = """\
+from mlr_copilot_jupyter.comm import FrontendBridge
+bridge = FrontendBridge.for_shell(get_ipython())
+clicked = []
+bridge.on_action("stop_run", lambda msg: clicked.append(msg.get("run_id")))
+meta = {"mlr_copilot": {"node_id": "n1", "stage": "draft"}}
+print("insert:", bridge.insert_cells([
+    {"cell_type": "markdown", "source": "## Plan", "metadata": meta},
+    {"cell_type": "code", "source": "x = 41 + 1", "metadata": meta},
+]))
+bridge.send_state({
+    "paper": {"title": "Test Paper"},
+    "problem": "A problem",
+    "ideas": [{"id": "idea-1", "title": "I1", "status": "accepted", "overall": 0.7}],
+    "runs": [{"run_id": "run-1", "status": "done", "best_metric": 0.93,
+              "record_path": "runs/run-1/experiment.ipynb"}],
+})
+"""
+
+# Installed once per page: the notebook panel of a path (opening files may move the focus).
+FIND_NOTEBOOK = """() => { window.__mlrNotebook = path => {
+    for (const w of window.jupyterapp.shell.widgets('main'))
+        if (w.context && w.context.path === path) return w;
+    return null; }; }"""
+
+CELLS = """(path) => {
+    const m = window.__mlrNotebook(path).content.model;
+    const out = [];
+    for (let i = 0; i < m.cells.length; i++) {
+        const c = m.cells.get(i);
+        out.push({type: c.type, source: c.sharedModel.getSource(),
+                  metadata: c.sharedModel.getMetadata(),
+                  execution_count: c.type === 'code' ? c.executionCount : null,
+                  outputs: c.type === 'code' ? c.outputs.toJSON() : []});
+    }
+    return out;
+}"""
+
+RUN_CELL = """async ([path, index, source]) => {
+    const app = window.jupyterapp;
+    const panel = window.__mlrNotebook(path);
+    app.shell.activateById(panel.id);
+    const nb = panel.content;
+    nb.model.cells.get(index).sharedModel.setSource(source);
+    nb.activeCellIndex = index;
+    await app.commands.execute('notebook:run-cell');
+}"""
+
+KERNEL_IDLE = """(path) => {
+    const w = window.__mlrNotebook(path);
+    const k = w && w.sessionContext.session && w.sessionContext.session.kernel;
+    return !!k && k.status === 'idle';
+}"""
+
+KERNEL_PRINT = """async ([path, code]) => {
+    const k = window.__mlrNotebook(path).sessionContext.session.kernel;
+    let text = '';
+    const f = k.requestExecute({code, silent: false, store_history: false});
+    f.onIOPub = msg => { if (msg.header.msg_type === 'stream') text += msg.content.text; };
+    await f.done;
+    return text;
+}"""
+
+
+def output_text(cell: dict[str, Any]) -> str:
+    return "".join(
+        "".join(o.get("text", "")) if o.get("output_type") == "stream" else json.dumps(o)
+        for o in cell["outputs"]
+    )
+
+
+def run_cell(page: Any, index: int, source: str) -> dict[str, Any]:
+    """Set cell ``index``'s source through the model, run it and return it once executed."""
+    page.evaluate(RUN_CELL, [NOTEBOOK, index, source])
+    wait_for(page, f"(path) => ({CELLS})(path)[{index}].execution_count !== null", NOTEBOOK,
+             what=f"cell {index} to execute")
+    wait_for(page, KERNEL_IDLE, NOTEBOOK, what="the kernel to be idle")
+    cell: dict[str, Any] = page.evaluate(CELLS, NOTEBOOK)[index]
+    assert not any(o.get("output_type") == "error" for o in cell["outputs"]), output_text(cell)
+    return cell
+
+
+def test_labextension_is_installed_and_enabled() -> None:
+    jupyter = Path(sys.executable).with_name("jupyter")
+    cmd = [str(jupyter)] if jupyter.exists() else [sys.executable, "-m", "jupyter"]
+    proc = subprocess.run([*cmd, "labextension", "list"], capture_output=True, text=True,
+                          timeout=120)
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+    lines = [line for line in listing.splitlines() if "mlr-copilot-jupyter" in line]
+    assert lines, f"mlr-copilot-jupyter is not in `jupyter labextension list`:\n{listing}"
+    assert "enabled" in lines[0] and "OK" in lines[0], lines[0]
+
+
+def test_cells_inserted_and_state_shown_in_side_panel(
+    lab_server: LabServer, lab_page: Any, tmp_path: Path  # noqa: F811
+) -> None:
+    page = lab_page
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(""), nbformat.v4.new_code_cell("")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}  # else a kernel-picker dialog
+    nbformat.write(nb, lab_server.root / NOTEBOOK)
+
+    page.evaluate(FIND_NOTEBOOK)
+    assert page.evaluate("window.jupyterapp.isPluginActivated('mlr-copilot-jupyter:plugin')")
+    page.evaluate("""async (path) => {
+        const app = window.jupyterapp;
+        const w = await app.commands.execute('docmanager:open', {path});
+        await w.context.ready; await w.sessionContext.ready;
+        app.shell.activateById(w.id);
+    }""", NOTEBOOK)
+    wait_for(page, KERNEL_IDLE, NOTEBOOK, timeout=60, what="the notebook's kernel to be idle")
+
+    run_cell(page, 0, "%load_ext mlr_copilot_jupyter")
+    cell = run_cell(page, 1, INSERT_AND_STATE)
+    assert "insert: comm" in output_text(cell), (
+        "the frontend's hello had not reached the kernel when the second cell ran "
+        "(does %load_ext open the FrontendBridge?): " + output_text(cell))
+
+    cells = wait_for(page, f"(path) => {{ const c = ({CELLS})(path); return c.length >= 4 && c; }}",
+                     NOTEBOOK, what="the inserted cells")
+    assert [c["type"] for c in cells] == ["code", "code", "markdown", "code"]
+    assert cells[2]["source"] == "## Plan" and cells[3]["source"] == "x = 41 + 1"
+    for inserted in cells[2:]:
+        assert inserted["metadata"]["mlr_copilot"] == {"node_id": "n1", "stage": "draft"}
+
+    page.evaluate("window.jupyterapp.commands.execute('mlr-copilot:toggle-panel')")
+    panel = "#mlr-copilot-panel"
+    page.wait_for_selector(f"{panel}[data-has-state='true'] div.mlr-copilot-run[data-run-id='run-1']",
+                           timeout=30_000)
+    assert page.locator(panel).is_visible()
+    assert page.get_attribute(panel, "data-connected") == "true"
+    assert page.inner_text(f"{panel} [data-field='paper-title']") == "Test Paper"
+    assert page.inner_text(f"{panel} [data-field='task-definition']") == "A problem"
+    assert page.locator(f"{panel} li[data-idea-id='idea-1'][data-status='accepted']").count() == 1
+    run_row = f"{panel} div.mlr-copilot-run[data-run-id='run-1']"
+    assert "0.93" in page.inner_text(f"{run_row} [data-field='best']")
+
+    shot = tmp_path / "side_panel.png"
+    page.screenshot(path=str(shot))
+    if os.environ.get("MLR_SAVE_SCREENSHOTS") == "1":
+        target = REPO / "docs" / "screenshots" / "side_panel.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, target)
+
+    # A panel button reaches the kernel's on_action callback (processed between cells).
+    page.click(f"{run_row} button[data-action='stop_run']")
+    printed = wait_for(
+        page, f"async (a) => {{ const t = await ({KERNEL_PRINT})(a); return t.includes('run') && t; }}",
+        [NOTEBOOK, "print(clicked)"], what="the kernel to receive stop_run")
+    assert printed.strip() == "['run-1']"
+
+    # After a page reload the kernel's comm is gone from the page; "refresh" opens a new one
+    # from the frontend, the kernel adopts it and sends its state again.
+    page.reload()
+    page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    page.evaluate(FIND_NOTEBOOK)
+    page.evaluate("""async (path) => {
+        const w = await window.jupyterapp.commands.execute('docmanager:open', {path});
+        await w.context.ready; await w.sessionContext.ready;
+    }""", NOTEBOOK)
+    wait_for(page, KERNEL_IDLE, NOTEBOOK, what="the kernel after the reload")
+    assert page.evaluate("(path) => window.jupyterapp.commands.execute('mlr-copilot:refresh', "
+                         "{path})", NOTEBOOK) == "opened"
+    page.evaluate("window.jupyterapp.commands.execute('mlr-copilot:toggle-panel')")
+    page.wait_for_selector(f"{panel}[data-connected='true'] [data-run-id='run-1']", timeout=30_000)
+    assert page.evaluate(KERNEL_PRINT, [NOTEBOOK, "print(bridge.available)"]).strip() == "True"
