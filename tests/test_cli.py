@@ -72,8 +72,30 @@ def test_usage_mistake_exits_2() -> None:
     assert bad.returncode == 1 and "outside 0..2" in bad.stderr
 
 
-def test_demo_runs_offline_and_says_so(tmp_path: Path) -> None:
-    result = run_cli("demo", timeout=300)
+def test_demo_runs_the_whole_pipeline_offline_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = run_cli("demo", "--out", str(out), "--max-steps", "4", timeout=300)
     assert result.returncode == 0, result.stderr
     assert "no LLM configured: using the offline engine" in result.stderr
-    assert "offline engine" in result.stdout
+    assert "offline" in result.stdout and "best verified" in result.stdout
+    report = (out / "report.md").read_text()
+    for section in ("## 1. Research problem", "## 2. Ideas", "## 3. Experiment on the top idea"):
+        assert section in report
+    assert "success (≥ 10%)" in report
+    state = json.loads((out / "state.json").read_text())
+    assert state["runs"] and state["runs"][0]["status"] == "done"
+    assert [i for i in state["ideas"] if i["status"] == "accepted"]
+
+
+def test_run_pipeline_on_a_paper_and_task(tmp_path: Path) -> None:
+    from tests.pdfgen import make_conference_pdf
+
+    paper = make_conference_pdf(tmp_path / "paper.pdf", pages=12)
+    out = tmp_path / "out"
+    result = run_cli("run", str(paper), "--task", "breast_cancer", "--max-steps", "3",
+                     "--out", str(out), "--json", timeout=300)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["verified"] and summary["idea"]["status"] == "accepted"
+    report = (out / "report.md").read_text()
+    assert summary["idea"]["title"] in report and "Relative improvement" in report
