@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
@@ -45,6 +46,47 @@ class MLRCopilotMagics(Magics):
         super().__init__(shell)
         self.settings = MLRCopilot(parent=shell)
         self.copilot = Copilot(self.settings)
+        self.current_run: Any = None
+        from .comm import FrontendBridge
+
+        self.bridge = FrontendBridge.for_shell(shell)
+        for action, handler in (("request_state", self._on_request_state),
+                                ("open_run", self._on_open_run),
+                                ("insert_run", self._on_insert_run),
+                                ("stop_run", self._on_stop_run)):
+            self.bridge.on_action(action, handler)
+
+    # -- the JupyterLab side panel -----------------------------------------------------------
+    def publish_state(self) -> None:
+        """Send the research state to the side panel (a no-op without the extension)."""
+        try:
+            self.bridge.send_state(self.copilot.state.summary())
+        except Exception:  # the panel is a view: it must never break a magic
+            pass
+
+    def _run_ref(self, msg: dict[str, Any]) -> Any:
+        run_id = msg.get("run_id")
+        return next((r for r in self.copilot.state.runs if r.run_id == run_id), None)
+
+    def _on_request_state(self, msg: dict[str, Any]) -> None:
+        self.publish_state()
+
+    def _on_open_run(self, msg: dict[str, Any]) -> None:
+        ref = self._run_ref(msg)
+        if ref is not None and ref.record_path:
+            self.bridge.open_notebook(ref.record_path)
+
+    def _on_insert_run(self, msg: dict[str, Any]) -> None:
+        ref = self._run_ref(msg)
+        if ref is not None and ref.record_path:
+            from .experiment.record import RecordNotebook
+
+            self.bridge.insert_cells(RecordNotebook.load(Path(ref.record_path)).lineage_cells())
+
+    def _on_stop_run(self, msg: dict[str, Any]) -> None:
+        run = self.current_run
+        if run is not None and getattr(run, "run_id", None) in {msg.get("run_id"), None}:
+            run.stop()
 
     @magic_arguments()
     @argument("--json", action="store_true", help="Print the status as JSON.")
@@ -113,6 +155,7 @@ class MLRCopilotMagics(Magics):
         from .display import ProblemCard
 
         display(ProblemCard(self.copilot.extract_problem(), paper))
+        self.publish_state()
         return None
 
     @magic_arguments()
@@ -138,6 +181,7 @@ class MLRCopilotMagics(Magics):
             copilot.state.problem = problem
             copilot.save_state()
             display(ProblemCard(problem, copilot.state.paper))
+            self.publish_state()
             return None
         problem = copilot.state.problem or copilot.extract_problem()
         if args.edit:
@@ -159,6 +203,8 @@ class MLRCopilotMagics(Magics):
               help="Also search Semantic Scholar for related works (needs the network).")
     @argument("--more", action="store_true", help="Keep the existing ideas and add N more.")
     @argument("--no-review", action="store_true", help="Skip the review and ranking.")
+    @argument("--insert", metavar="ID",
+              help="Insert idea ID's hypothesis and plan as a markdown cell below (no generation).")
     @line_magic
     @user_errors
     def mlr_idea(self, line: str) -> Any:
@@ -177,11 +223,17 @@ class MLRCopilotMagics(Magics):
         for warning in copilot.warnings:
             print(f"warning: {warning}")
         copilot.warnings.clear()
+        if args.insert:
+            idea = copilot.state.idea(args.insert)
+            how = self.bridge.insert_cells([idea_plan_cell(idea)])
+            print(f"inserted the plan of {idea.id} ({how})")
+            return None
         ideas = copilot.generate_ideas(args.n, keep_existing=args.more)
         if not args.no_review:
             ids = {i.id for i in ideas}
             ideas = [i for i in copilot.review_ideas(ideas) if i.id in ids]
         display(IdeaList(ideas))
+        self.publish_state()
         return None
 
     @magic_arguments()
@@ -205,9 +257,23 @@ class MLRCopilotMagics(Magics):
         from .widgets import ReviewBoard
 
         board = ReviewBoard(copilot.state, copilot.state_path)
+        self.publish_state()
         display(board)
         display(Markdown(board.markdown()))
         return None
+
+
+def idea_plan_cell(idea: Any) -> dict[str, Any]:
+    """A markdown cell with an idea's hypothesis and experiment plan (for --insert)."""
+    p = idea.plan
+    steps = "\n".join(f"{k}. {step}" for k, step in enumerate(p.steps, 1))
+    source = (f"## {idea.title}\n\n**Hypothesis.** {idea.hypothesis}\n\n"
+              f"**Objective.** {p.objective}\n\n**Method.** {p.method}\n\n"
+              f"**Datasets.** {', '.join(p.datasets) or '—'} · **Baselines.** "
+              f"{', '.join(p.baselines) or '—'} · **Metrics.** {', '.join(p.metrics) or '—'}\n\n"
+              f"{steps}")
+    return {"cell_type": "markdown", "source": source,
+            "metadata": {"mlr_copilot": {"stage": "idea", "idea_id": idea.id}}}
 
 
 def get_magics(shell: Any) -> MLRCopilotMagics:

@@ -171,9 +171,29 @@ class RecordNotebook:
         self._upsert(cell)
         self.save()
 
-    def code_cells_of(self, node_ids: list[str]) -> list[str]:
-        return [self.nb.cells[k].source for nid in node_ids
-                if (k := self._index(f"{nid}-code")) is not None]
+    def lineage_cells(self, node_id: str | None = None) -> list[dict[str, Any]]:
+        """Parameters, setup and the cells of a node's lineage (default: the best node), as
+        plain dicts ready to insert into a live notebook."""
+        meta = self.metadata()
+        journal_path = self.path.parent / "journal.json"
+        keep: set[str] | None = None
+        if journal_path.exists():
+            from .journal import Journal
+
+            journal = Journal.load(journal_path)
+            target = node_id or journal.best_node
+            if target:
+                keep = {n.id for n in journal.lineage(target)}
+        cells = []
+        for cell in self.nb.cells:
+            m = cell.metadata.get(META, {})
+            if m.get("stage") in {"header", "summary"} or cell.cell_type == "raw":
+                continue
+            if keep is not None and m.get("node_id") and m["node_id"] not in keep:
+                continue
+            cells.append({"cell_type": cell.cell_type, "source": cell.source,
+                          "metadata": {META: dict(m, run_id=meta.get("run_id"))}})
+        return cells
 
     # -- persistence -----------------------------------------------------------------------
     def save(self) -> Path:
