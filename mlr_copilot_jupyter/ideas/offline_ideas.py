@@ -89,7 +89,11 @@ def task_phrase(task_definition: str, keywords: Sequence[str] = ()) -> str:
     for cue in _CUES:
         match = re.search(cue, text, re.IGNORECASE)
         if match:
-            phrase = _trim(_CLAUSE_END.split(text[match.end():])[0], 12)
+            rest = text[match.end():]
+            # "we study how much of the gap ..." asks a question: its subject names the task
+            rest = re.sub(r"^(?:how\s+(?:much|many|well|far|often)\s+(?:of\s+)?|whether\s+|"
+                          r"why\s+|what\s+|which\s+|when\s+)", "", rest, flags=re.I)
+            phrase = _trim(_CLAUSE_END.split(rest)[0], 12)
             if len(phrase.split()) >= 2:
                 return _gerund(_sentence_case(re.sub(r"^(?:the|a|an)\s+", "", phrase, flags=re.I)))
     clauses = [c for c in re.split(r"[.;:,\n]", text) if c.strip()] or [text]
