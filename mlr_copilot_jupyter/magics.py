@@ -19,6 +19,7 @@ from IPython.display import display
 from .api import Copilot
 from .config import MLRCopilot
 from .errors import MLRCopilotError
+from .magics_experiment import experiment_arguments, mlr_experiment_magic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -261,6 +262,26 @@ class MLRCopilotMagics(Magics):
         display(board)
         display(Markdown(board.markdown()))
         return None
+
+    # -- ExperimentAgent --------------------------------------------------------------------
+    @experiment_arguments
+    @line_cell_magic
+    @user_errors
+    def mlr_experiment(self, line: str, cell: str | None = None) -> Any:
+        return mlr_experiment_magic(self, line, cell)
+
+    def insert_node_cells(self, node: Any) -> None:
+        """Mirror a successful node's cells into the live notebook (``--insert``)."""
+        run = self.current_run
+        if run is None:
+            return
+        from .experiment.record import RecordNotebook
+
+        record = RecordNotebook.load(Path(run.run_dir) / "experiment.ipynb")
+        cells = [c for c in record.lineage_cells(node.id)
+                 if c["metadata"]["mlr_copilot"].get("node_id") == node.id]
+        if cells:
+            self.bridge.insert_cells(cells)
 
 
 def idea_plan_cell(idea: Any) -> dict[str, Any]:

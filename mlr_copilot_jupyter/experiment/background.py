@@ -60,6 +60,7 @@ class BackgroundRun:
         previous = agent.hooks
         if previous.on_event is not None:
             self._listeners.insert(0, previous.on_event)
+        self._owns_approval = previous.approve is None
         agent.hooks = Hooks(on_event=self._dispatch, approve=previous.approve or self._approve,
                             extra=previous.extra)
         self._pending: PendingApproval | None = None
@@ -145,15 +146,17 @@ class BackgroundRun:
 
     def approve(self, code: str | None = None, comment: str = "") -> None:
         """Approve the pending proposal, with edited ``code`` if given."""
-        action = "edit" if code is not None else "approve"
-        self.resolve(Approval(action, code=code, comment=comment))
+        if code is None:
+            self.resolve(Approval("approve", comment=comment))
+        else:
+            self.resolve(Approval("edit", code=code, comment=comment))
 
     def reject(self, comment: str = "") -> None:
         self.resolve(Approval("reject", comment=comment))
 
     # -- the run's thread --------------------------------------------------------------------
     async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        if event == "approval_needed":  # before the listeners show it, so a click always lands
+        if event == "approval_needed" and self._owns_approval:  # before listeners show it
             future = asyncio.get_running_loop().create_future()
             self._pending = PendingApproval(node=data["node"], future=future)
         for listener in list(self._listeners):
@@ -161,7 +164,7 @@ class BackgroundRun:
                 result = listener(event, data)
                 if inspect.isawaitable(result):
                     await result
-            except Exception:  # noqa: S112  a broken display must not break the run
+            except Exception:  # a broken display must not break the run
                 continue
 
     async def _approve(self, node: Node) -> Approval:
@@ -191,7 +194,7 @@ class BackgroundRun:
                           f"%mlr_experiment --resume {self.run_dir}")
         except MLRCopilotError as exc:
             self.error = exc.one_line()
-        except BaseException as exc:  # noqa: BLE001  reported on the handle, not lost in a thread
+        except BaseException as exc:  # reported on the handle, not lost in a thread
             first = (str(exc).strip().splitlines() or [""])[0]
             self.error = f"{type(exc).__name__}: {first}".rstrip(": ")
         try:

@@ -46,10 +46,7 @@ def metric_plot(journal: Journal) -> bytes | None:
     points = [(n.step, n.metric) for n in journal.nodes if n.metric is not None]
     if not points:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # no pyplot: the user's backend and figures are untouched
 
     fig = Figure(figsize=(6, 3.2), dpi=100)
     ax = fig.add_subplot()

@@ -1,4 +1,4 @@
-"""ipywidgets front ends: the idea review board (and, later, the experiment monitor).
+"""ipywidgets front ends: the idea review board and the experiment monitor.
 
 Imports are lazy so that loading one widget does not pull in the others.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ReviewBoard"]
+__all__ = ["ExperimentMonitor", "ReviewBoard"]
 
 
 def __getattr__(name: str) -> Any:
@@ -15,4 +15,8 @@ def __getattr__(name: str) -> Any:
         from .review_board import ReviewBoard
 
         return ReviewBoard
+    if name == "ExperimentMonitor":
+        from .monitor import ExperimentMonitor
+
+        return ExperimentMonitor
     raise AttributeError(name)

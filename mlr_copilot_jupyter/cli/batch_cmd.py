@@ -1,0 +1,115 @@
+"""``mlr-copilot batch``: run notebooks over a parameter grid with papermill (local pool or Dask)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EPILOG = """\
+examples:
+  mlr-copilot batch runs/r1/experiment.ipynb -p seed 0 1 2 3 4 --out batch1
+  mlr-copilot batch a.ipynb b.ipynb -p lr 0.1 0.01 -p seed 0 1 --workers 4 --out sweep
+  mlr-copilot batch rec.ipynb --grid grid.yaml --scheduler local --out sweep
+
+A grid file is YAML or JSON: a mapping name -> list of values (cartesian product), or a list of
+parameter mappings. Values are YAML scalars: 0 (int), 0.1 / 1e-3 (float), true (bool), text.
+OUT gets one executed notebook per run (OUT/<notebook>/<notebook>__<name=value>.ipynb),
+results.csv (one row per run), summary.csv (mean and standard error per configuration: every
+parameter except seed) and summary.png. Exit status 0 even if some runs failed (a warning names
+them), 1 if all failed, 130 on Ctrl-C (finished runs are saved)."""
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-p", "--param", nargs="+", action="append", dest="params",
+                   metavar=("NAME", "VALUE"), help="a parameter and its values (repeatable; the runs "
+                   "are the cartesian product), e.g. -p seed 0 1 2")
+    p.add_argument("--grid", metavar="FILE", help="YAML/JSON grid file (crossed with any -p)")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="parallel executions (processes; Dask workers with --scheduler local); "
+                        "default 2")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a "
+                        "running scheduler (its workers must see the same paths)")
+    p.add_argument("--kernel", metavar="NAME", help="Jupyter kernel (default: the notebook's)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds per cell before it fails")
+    p.add_argument("--retries", type=int, default=0, metavar="N",
+                   help="re-run a failed execution up to N times (default 0)")
+    p.add_argument("--metric-agg", choices=["last", "max", "min"], default="last",
+                   help="a metric reported several times in a notebook: keep the last value "
+                        "(default) or the max / min (e.g. the best node of a record notebook)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    # Not built on ``common``: its --timeout/--retries are the LLM's, these are the notebooks'.
+    p = sub.add_parser(
+        "batch",
+        help="run notebooks over a parameter grid (papermill; local processes or Dask)",
+        description="Execute notebooks (e.g. experiment records) with papermill for every "
+        "combination of parameters, in parallel, and summarise their MLR_METRIC results.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks to run (.ipynb)")
+    add_options(p)
+    p.add_argument("--json", action="store_true",
+                   help="print paths, rows and summary as JSON")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the executed "
+                   "notebooks, results.csv, summary.csv and summary.png")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    p.set_defaults(func=run)
+
+
+def failed_names(result: Any, limit: int = 5) -> str:
+    """The failed executions as ``name (error); ...``, at most ``limit`` of them."""
+    failed = result.failed
+    named = [f"{Path(row.output).stem} ({row.error})" for row in failed.head(limit).itertuples()]
+    more = f"; and {len(failed) - limit} more" if len(failed) > limit else ""
+    return "; ".join(named) + more
+
+
+def print_result(result: Any, as_json: bool) -> None:
+    from ..batch.results import format_summary
+
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    print(format_summary(result.summary))
+    print(f"\nran on:  {result.executor}")
+    print(f"results: {result.results_csv}\nsummary: {result.summary_csv}")
+    if result.plot:
+        print(f"plot:    {result.plot}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..batch import BatchInterrupted, check_notebook, check_parameters, run_batch
+    from ..batch.grid import build_grid
+    from ..errors import MLRCopilotError
+
+    grid = build_grid(args.params, args.grid)
+    notebooks = [check_notebook(nb) for nb in args.notebooks]
+    for warning in check_parameters(notebooks, grid):
+        print(f"mlr-copilot: warning: {warning}", file=sys.stderr)
+    try:
+        result = run_batch(notebooks, grid, args.out, workers=args.workers,
+                           scheduler=args.scheduler, kernel_name=args.kernel,
+                           timeout=args.timeout, retries=args.retries,
+                           progress=not args.no_progress, metric_agg=args.metric_agg)
+    except BatchInterrupted as stop:
+        done = int((stop.result.table["status"] != "cancelled").sum())
+        print(f"mlr-copilot: interrupted; {done} of {len(stop.result.table)} executions "
+              f"finished, saved in {stop.result.results_csv}", file=sys.stderr)
+        raise SystemExit(130) from None
+    print_result(result, args.json)
+    failed, total = len(result.failed), len(result.table)
+    if failed and failed == total:
+        which = f"all {total} executions" if total > 1 else "the execution"
+        raise MLRCopilotError(f"{which} failed: {failed_names(result)}",
+                              hint=f"see {result.results_csv}")
+    if failed:
+        print(f"mlr-copilot: warning: {failed} of {total} executions failed: "
+              f"{failed_names(result)} (see {result.results_csv})", file=sys.stderr)
+    return 0

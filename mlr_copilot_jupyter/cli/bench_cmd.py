@@ -1,0 +1,87 @@
+"""``mlr-copilot bench``: the ExperimentAgent on tasks x seeds, scored as MLAgentBench does."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="benchmark the experiment agent: success rate and mean improvement over seeds",
+        description="Run the experiment agent with the configured backend on each TASK for seeds "
+        "0..N-1 (runs in OUT/<task>/seed<k>/), then report per task the mean baseline, the mean "
+        "best verified metric, the relative improvement (mean ± standard error) and the success "
+        "rate (share of runs with >= 10%% relative improvement, MLAgentBench's criterion). "
+        "Writes OUT/bench.csv, OUT/bench.md and OUT/bench.png.",
+    )
+    p.add_argument("tasks", nargs="*", metavar="TASK",
+                   help="task folders or bundled task names (default: every bundled task)")
+    p.add_argument("--seeds", type=int, default=3, help="runs per task, seeds 0..N-1 (default 3)")
+    p.add_argument("--max-steps", type=int, help="search steps after the baseline (default 10)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and results")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=run)
+
+
+def command_line(args: argparse.Namespace, tasks: list[str]) -> str:
+    """The command that reproduces this benchmark (settings from the environment excluded)."""
+    parts = ["mlr-copilot", "bench", *tasks, "--seeds", str(args.seeds)]
+    if args.max_steps is not None:
+        parts += ["--max-steps", str(args.max_steps)]
+    for flag, name in (("--backend", "backend"), ("--model", "model"), ("--base-url", "base_url")):
+        if getattr(args, name, None):
+            parts += [flag, str(getattr(args, name))]
+    return shlex.join([*parts, "--out", args.out])
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .. import bench
+    from ..aio import run_sync
+    from ..api import Copilot
+    from ..errors import InputError
+    from ..experiment.task import bundled_tasks
+    from . import settings_overrides
+
+    if args.max_steps is not None and args.max_steps < 0:
+        raise InputError(f"--max-steps must be >= 0, got {args.max_steps}")
+    tasks = list(args.tasks) or bundled_tasks()
+    out = Path(args.out)
+    copilot = Copilot(**settings_overrides(args))
+    engine = copilot.backend.describe()  # announces the offline engine before the progress bar
+    done: list[bench.BenchRun] = []
+    with tqdm(total=len(tasks) * max(args.seeds, 0), desc="bench", unit="run",
+              file=sys.stderr) as progress:
+
+        def advance(result: bench.BenchRun) -> None:
+            done.append(result)
+            progress.set_postfix_str(f"{result.task}/seed{result.seed}: "
+                                     f"{'success' if result.success else result.status}")
+            progress.update()
+
+        try:
+            run_sync(bench.arun_bench(copilot, tasks, args.seeds, out,
+                                      max_steps=args.max_steps, on_run=advance))
+        except KeyboardInterrupt:
+            if done:  # keep what finished: the table of a partial benchmark is still useful
+                bench.write_bench(done, out, command=command_line(args, tasks) + "  # interrupted")
+            raise
+    result = bench.write_bench(done, out, command=command_line(args, tasks),
+                               engine=engine)
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2))
+    else:
+        print(result["table"])
+        print()
+        print(bench.overall_line(result["overall"]))
+        print(f"\nwrote {result['files']['csv']}, {result['files']['markdown']}, "
+              f"{result['files']['plot']}")
+    return 0

@@ -1,0 +1,78 @@
+"""``%mlr_batch``: run notebooks over a parameter grid from a notebook (as ``mlr-copilot batch``).
+
+Wired into :class:`mlr_copilot_jupyter.magics.MLRCopilotMagics` as
+``mlr_batch = line_magic(user_errors(magics_batch.mlr_batch))``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+
+@magic_arguments()
+@argument("notebooks", nargs="+", metavar="NOTEBOOK", help="Notebooks to run (.ipynb).")
+@argument("-p", "--param", nargs="+", action="append", dest="params", metavar=("NAME", "VALUE"),
+          help="A parameter and its values (repeatable; cartesian product), e.g. -p seed 0 1 2.")
+@argument("--grid", metavar="FILE", help="YAML/JSON grid file (crossed with any -p).")
+@argument("--workers", type=int, default=2, metavar="N", help="Parallel executions (default 2).")
+@argument("--scheduler", metavar="ADDR",
+          help="Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a running scheduler.")
+@argument("--kernel", metavar="NAME", help="Jupyter kernel (default: the notebook's).")
+@argument("--timeout", type=float, metavar="S", help="Seconds per cell before it fails.")
+@argument("--retries", type=int, default=0, metavar="N",
+          help="Re-run a failed execution up to N times.")
+@argument("--metric-agg", choices=["last", "max", "min"], default="last",
+          help="Repeated metric in a notebook: last value (default), max or min.")
+@argument("--no-progress", action="store_true", help="No progress bar.")
+@argument("--json", action="store_true", help="Print paths, rows and summary as JSON.")
+@argument("--out", required=True, metavar="DIR",
+          help="Folder for executed notebooks, results.csv, summary.csv, summary.png.")
+def mlr_batch(self: Any, line: str) -> Any:
+    """Run notebooks over a parameter grid with papermill; show the summary and its plot.
+
+    Each execution writes OUT/<notebook>/<notebook>__<name=value>.ipynb; results.csv has one row
+    per execution, summary.csv the mean ± standard error per configuration (all parameters but
+    seed). Returns the results table (``df = %mlr_batch ...``). Failed executions are rows with
+    their error; interrupting the kernel stops the batch and keeps what finished.
+    """
+    from IPython.display import Image, display
+
+    from .batch import BatchInterrupted, check_notebook, check_parameters, run_batch
+    from .batch.grid import build_grid
+
+    args = parse_argstring(mlr_batch, line)
+    grid = build_grid(args.params, args.grid)
+    notebooks = [check_notebook(nb) for nb in args.notebooks]
+    for warning in check_parameters(notebooks, grid):
+        print(f"warning: {warning}", file=sys.stderr)
+    try:
+        result = run_batch(notebooks, grid, args.out, workers=args.workers,
+                           scheduler=args.scheduler, kernel_name=args.kernel,
+                           timeout=args.timeout, retries=args.retries,
+                           progress=not args.no_progress, metric_agg=args.metric_agg)
+    except BatchInterrupted as stop:
+        done = int((stop.result.table["status"] != "cancelled").sum())
+        raise UsageError(f"interrupted; {done} of {len(stop.result.table)} executions finished, "
+                         f"saved in {stop.result.results_csv}") from None
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        display(result.summary)
+        if result.plot is not None:
+            display(Image(filename=str(result.plot)))
+    failed = result.failed
+    if len(failed):
+        names = "; ".join(f"{Path(row.output).stem} ({row.error})"
+                          for row in failed.head(5).itertuples())
+        message = (f"{len(failed)} of {len(result.table)} executions failed: {names} "
+                   f"(see {result.results_csv})")
+        if len(failed) == len(result.table):
+            raise UsageError(message)
+        print(f"warning: {message}", file=sys.stderr)
+    return None if args.json else result.table

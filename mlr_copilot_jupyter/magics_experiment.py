@@ -1,0 +1,171 @@
+"""``%mlr_experiment`` / ``%%mlr_experiment``: run the ExperimentAgent from a notebook.
+
+The run goes to a background thread (:class:`BackgroundRun`) with a live
+:class:`ExperimentMonitor`; the cell returns at once unless ``--wait``. ``magics.py`` wires the
+magic with :func:`experiment_arguments` and :func:`mlr_experiment_magic`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXPERIMENT_DOC = """Run an experiment on a task in the background, with a live monitor.
+
+Plan: ``--idea ID`` (an idea of the research state), or the cell body of ``%%mlr_experiment``
+as free text; without either, the top accepted idea, else just the task's description.
+Cells are generated, run in a fresh Jupyter kernel, debugged and improved; the best result is
+re-run in a fresh kernel before it is reported. The record notebook, journal.json, report.md
+and metric.png go to --out (default: a new folder in the run directory).
+
+The cell returns at once and the monitor shows progress, a metric plot and the node table, with
+Stop, feedback and (``--mode approve``) Approve / Approve edited / Reject controls. ``--wait``
+blocks until the run is done and prints the summary (for nbclient/papermill; not with
+``--mode approve``). The handle is ``_mlr_run`` (``.summary``, ``.stop()``, ``.feedback()``).
+
+Examples::
+
+    %mlr_experiment --task wine --max-steps 5
+    %mlr_experiment --idea idea-3 --task ./my_task --mode approve
+    %mlr_experiment --feedback "try gradient boosting next"
+    %mlr_experiment --stop
+    %%mlr_experiment --task digits --wait
+    Standardise the features, then tune an SVM's C on a validation split.
+"""
+
+_ARGUMENTS = (
+    argument("--task", metavar="PATH",
+             help="task folder (task.toml or MLAgentBench layout) or bundled task name "
+                  "(digits, breast_cancer, wine, diabetes)"),
+    argument("--idea", metavar="ID", help="id of an idea in the research state (%%mlr_review)"),
+    argument("--max-steps", type=int, help="search steps after the baseline (default 10)"),
+    argument("--mode", choices=["auto", "approve"], default="auto",
+             help="approve: every proposed cell waits for Approve / Approve edited / Reject"),
+    argument("--seed", type=int, help="seed written to the parameters cell (default 0)"),
+    argument("--cell-timeout", type=float, help="seconds per cell (default: the task's)"),
+    argument("--out", metavar="DIR", help="folder of the new run"),
+    argument("--resume", metavar="DIR", help="continue an interrupted run in DIR"),
+    argument("--wait", action="store_true", help="block until the run is done; print the summary"),
+    argument("--insert", action="store_true",
+             help="insert each successful node's cells into this notebook (JupyterLab extension)"),
+    argument("--feedback", nargs="+", metavar="TEXT", help="send feedback to the current run"),
+    argument("--stop", action="store_true", help="stop the current run after its current cell"),
+)
+
+
+def experiment_arguments(func: F) -> F:
+    """Give ``func`` the ``%mlr_experiment`` docstring and arguments (``@magic_arguments``)."""
+    func.__doc__ = EXPERIMENT_DOC
+    for decorate in reversed(_ARGUMENTS):
+        func = decorate(func)
+    return magic_arguments(name="mlr_experiment")(func)  # type: ignore[no-any-return]
+
+
+@experiment_arguments
+def _parser_holder(line: str, cell: str | None = None) -> None:
+    """Holds the parser, so this module does not depend on how magics.py names the method."""
+
+
+def _unquote(value: str | None) -> str | None:
+    return value.strip("'\"") if value else value
+
+
+def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> None:
+    """Implement ``%mlr_experiment`` for the magics instance ``magics`` (has copilot, shell)."""
+    from .experiment.background import BackgroundRun
+    from .widgets.monitor import ExperimentMonitor
+
+    args = parse_argstring(_parser_holder, line)
+    run: BackgroundRun | None = getattr(magics, "current_run", None)
+    if args.stop or args.feedback:
+        if run is None or run.done:
+            raise UsageError("no experiment is running (start one with %mlr_experiment --task ...)")
+        if args.feedback:
+            run.feedback(" ".join(args.feedback).strip("'\""))
+            print(f"feedback sent to {run.run_id}; it enters the next step")
+        if args.stop:
+            run.stop()
+            print(f"stopping {run.run_id} after the current cell")
+        return None
+    task, out, resume = _unquote(args.task), _unquote(args.out), _unquote(args.resume)
+    plan = (cell or "").strip()
+    if not task and not resume:
+        if run is not None and not plan:  # bare %mlr_experiment: show the current run again
+            display(ExperimentMonitor(run))
+            return None
+        raise UsageError("--task PATH is required (or --resume DIR)")
+    if args.wait and args.mode == "approve":
+        raise UsageError("--mode approve needs clicks in the monitor: drop --wait")
+    if args.max_steps is not None and args.max_steps < 0:
+        raise UsageError(f"--max-steps must be >= 0, got {args.max_steps}")
+    if run is not None and not run.done:
+        raise UsageError(f"experiment {run.run_id} is still running: %mlr_experiment --stop it "
+                         "or wait for it to finish")
+    copilot = magics.copilot
+    idea = None
+    if args.idea:
+        idea = copilot.state.idea(args.idea)
+    elif not plan and not resume:
+        accepted = copilot.state.accepted()
+        idea = accepted[0] if accepted else None
+    if idea is not None:
+        print(f"testing idea {idea.id}: {idea.title}")
+    agent = copilot.prepare_experiment(
+        task or "", idea=idea, plan=plan, out=out, resume=resume, max_steps=args.max_steps,
+        mode=args.mode, seed=args.seed, cell_timeout=args.cell_timeout)
+    run = BackgroundRun(agent, copilot, start=False)
+    run.add_listener(_state_publisher(magics))
+    if args.insert:
+        run.add_listener(_cell_inserter(magics))
+    monitor = ExperimentMonitor(run)
+    magics.current_run = run
+    if magics.shell is not None:
+        magics.shell.user_ns["_mlr_run"] = run
+    display(monitor)
+    run.start()
+    if args.wait:
+        _wait(run)
+        summary = monitor.markdown()  # plain text too, for terminals and saved notebooks
+        display({"text/markdown": summary, "text/plain": summary}, raw=True)
+        if run.error:
+            raise UsageError(run.error)
+    return None
+
+
+def _wait(run: Any) -> None:
+    try:
+        run.wait()
+    except KeyboardInterrupt:
+        run.cancel()
+        run.wait(60)
+        raise UsageError(f"interrupted; the record is saved — resume with "
+                         f"%mlr_experiment --resume {run.run_dir}") from None
+
+
+def _cell_inserter(magics: Any) -> Callable[[str, dict[str, Any]], None]:
+    """A listener handing each successful node to ``magics.insert_node_cells`` (if wired)."""
+
+    def listener(event: str, data: dict[str, Any]) -> None:
+        node = data.get("node")
+        insert = getattr(magics, "insert_node_cells", None)
+        if event == "node_finished" and node is not None and node.status == "ok" and insert:
+            insert(node)
+
+    return listener
+
+
+def _state_publisher(magics: Any) -> Callable[[str, dict[str, Any]], None]:
+    """A listener telling the side panel (``magics.publish_state``, if any) when runs change."""
+
+    def listener(event: str, data: dict[str, Any]) -> None:
+        publish = getattr(magics, "publish_state", None)
+        if event in {"run_started", "run_done"} and publish is not None:
+            publish()
+
+    return listener
