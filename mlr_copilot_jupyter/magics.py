@@ -20,6 +20,12 @@ from .api import Copilot
 from .config import MLRCopilot
 from .errors import MLRCopilotError
 from .magics_experiment import experiment_arguments, mlr_experiment_magic
+from .magics_retrieval import (
+    datasets_arguments,
+    mlr_datasets_magic,
+    mlr_models_magic,
+    models_arguments,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -269,6 +275,19 @@ class MLRCopilotMagics(Magics):
     @user_errors
     def mlr_experiment(self, line: str, cell: str | None = None) -> Any:
         return mlr_experiment_magic(self, line, cell)
+
+    # -- retrieval -------------------------------------------------------------------------
+    @models_arguments
+    @line_magic
+    @user_errors
+    def mlr_models(self, line: str) -> Any:
+        return mlr_models_magic(self, line)
+
+    @datasets_arguments
+    @line_magic
+    @user_errors
+    def mlr_datasets(self, line: str) -> Any:
+        return mlr_datasets_magic(self, line)
 
     def insert_node_cells(self, node: Any) -> None:
         """Mirror a successful node's cells into the live notebook (``--insert``)."""

@@ -193,5 +193,56 @@ def test_cells_inserted_and_state_shown_in_side_panel(
     assert page.evaluate("(path) => window.jupyterapp.commands.execute('mlr-copilot:refresh', "
                          "{path})", NOTEBOOK) == "opened"
     page.evaluate("window.jupyterapp.commands.execute('mlr-copilot:toggle-panel')")
-    page.wait_for_selector(f"{panel}[data-connected='true'] [data-run-id='run-1']", timeout=30_000)
+    # the magics answer request_state with the kernel's real research state (empty here)
+    page.wait_for_selector(f"{panel}[data-connected='true'][data-has-state='true']", timeout=30_000)
     assert page.evaluate(KERNEL_PRINT, [NOTEBOOK, "print(bridge.available)"]).strip() == "True"
+
+
+def test_experiment_magic_inserts_node_cells_and_panel_shows_the_run(
+    lab_server: LabServer, lab_page: Any, tmp_path: Path  # noqa: F811
+) -> None:
+    page = lab_page
+    path = "experiment_magic.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(""), nbformat.v4.new_code_cell("")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, lab_server.root / path)
+    page.evaluate(FIND_NOTEBOOK)
+    page.evaluate("""async (path) => {
+        const app = window.jupyterapp;
+        const w = await app.commands.execute('docmanager:open', {path});
+        await w.context.ready; await w.sessionContext.ready;
+        app.shell.activateById(w.id);
+    }""", path)
+    wait_for(page, KERNEL_IDLE, path, timeout=60, what="the notebook's kernel to be idle")
+
+    global NOTEBOOK
+    saved, NOTEBOOK = NOTEBOOK, path
+    try:
+        run_cell(page, 0, "%load_ext mlr_copilot_jupyter")
+        page.evaluate(RUN_CELL, [path, 1, "%mlr_experiment --task wine --max-steps 1 --insert --wait"])
+        cells = wait_for(
+            page, f"(path) => {{ const c = ({CELLS})(path); "
+                  "return c.length >= 6 && c[1].execution_count !== null && c; }",
+            path, timeout=180, what="the experiment to finish and its cells to be inserted")
+    finally:
+        NOTEBOOK = saved
+    inserted = [c for c in cells[2:] if "mlr_copilot" in c["metadata"]]
+    assert len(inserted) >= 4, cells
+    node_ids = {c["metadata"]["mlr_copilot"]["node_id"] for c in inserted}
+    assert {"n0", "n1"} <= node_ids
+    assert all(c["metadata"]["mlr_copilot"].get("run_id") for c in inserted)
+    assert any(c["type"] == "code" and "report_metric" in c["source"] for c in inserted)
+
+    page.evaluate("window.jupyterapp.commands.execute('mlr-copilot:toggle-panel')")
+    panel = "#mlr-copilot-panel"
+    page.wait_for_selector(f"{panel} div.mlr-copilot-run[data-status='done']", timeout=60_000)
+    best = page.inner_text(f"{panel} div.mlr-copilot-run [data-field='best']")
+    assert re.search(r"accuracy=[0-9.]+", best), best
+    shot = tmp_path / "experiment_run.png"
+    page.screenshot(path=str(shot))
+    if os.environ.get("MLR_SAVE_SCREENSHOTS") == "1":
+        target = REPO / "docs" / "screenshots" / "experiment_run.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, target)

@@ -8,6 +8,7 @@ A failing execution is a ``failed`` row, never a stop; Ctrl-C saves what finishe
 
 from __future__ import annotations
 
+import html
 import queue
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ class Execution:
     output: Path
 
 
-@dataclass
+@dataclass(repr=False)
 class BatchResult:
     """The tables and files of a batch (``interrupted`` when Ctrl-C stopped it)."""
 
@@ -54,6 +55,13 @@ class BatchResult:
     def failed(self) -> pd.DataFrame:
         """The rows of failed executions."""
         return self.table[self.table["status"] == "failed"]
+
+    def __repr__(self) -> str:
+        return (f"BatchResult({len(self.table)} executions, {len(self.failed)} failed, "
+                f"out_dir={str(self.out_dir)!r})")
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(repr(self))}</p>{self.summary.to_html(index=False)}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable: file paths, rows and summary (NaN becomes null)."""
@@ -99,7 +107,10 @@ def check_parameters(notebooks: Sequence[Path], grid: Grid) -> list[str]:
     names = list(dict.fromkeys(k for entry in grid for k in entry))
     warnings = []
     for notebook in notebooks:
-        declared = papermill.inspect_notebook(str(notebook))
+        try:
+            declared = papermill.inspect_notebook(str(notebook))
+        except Exception:  # a language papermill cannot parse: nothing to check against
+            continue
         missing = [n for n in names if n not in declared]
         if missing:
             where = "has no parameters cell" if not declared else "does not declare"
