@@ -66,6 +66,9 @@ def test_offline_beats_each_bundled_baseline_by_10_percent(task: str, tmp_path: 
     report = (out / "report.md").read_text()
     assert "Relative improvement" in report and (out / "metric.png").stat().st_size > 1000
     assert summary["steps"] <= 10
+    # the offline engine consulted the local model source and recorded what it found
+    notes = [c for c in nb.cells if c.metadata.get("mlr_copilot", {}).get("stage") == "retrieval"]
+    assert len(notes) == 1 and notes[0].metadata["mlr_copilot"]["candidates"]
 
 
 # -- the LLM path -----------------------------------------------------------------------------
@@ -300,3 +303,50 @@ def test_papermill_reruns_the_record_with_a_new_seed_without_llm(tmp_path: Path)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     metrics = parse_metrics(text)
     assert len(metrics) >= 3 and all(m["name"] == "accuracy" for m in metrics)
+
+
+# -- the retrieval tool -----------------------------------------------------------------------
+class RetrievingExperimenter(ScriptedExperimenter):
+    """First asks for candidate models through the retrieval tool, then writes the cell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = False
+
+    def __call__(self, request: dict[str, Any]) -> str:
+        prompt = request["messages"][-1]["content"]
+        if not self.asked and "Write a complete first solution" in prompt:
+            self.asked = True
+            return json.dumps({"title": "Find a model", "plan": "Look for classifiers.",
+                               "code": "", "retrieval_query": "gradient boosting classifier"})
+        if "Retrieved candidates" in prompt:
+            assert "HistGradientBoostingClassifier" in prompt
+            return json.dumps({"title": "HistGradientBoosting", "plan":
+                               "Chose sklearn HistGradientBoostingClassifier from the candidates.",
+                               "code": GOOD.replace("{C}", "1.0")})
+        return super().__call__(request)
+
+
+def test_llm_retrieval_tool_leaves_candidates_in_the_record(
+    llm_env: ChatServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed}")  # the Hub is unreachable
+    llm_env.responder = RetrievingExperimenter()
+    out = tmp_path / "run"
+    result = run_cli("experiment", "--task", "wine", "--max-steps", "1", "--no-verify",
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    nb, journal = check_record(out)
+    cells = [c for c in nb.cells if c.metadata.get("mlr_copilot", {}).get("stage") == "retrieval"]
+    assert len(cells) == 1
+    meta = cells[0].metadata["mlr_copilot"]
+    assert meta["query"] == "gradient boosting classifier" and meta["node_id"] == "n1"
+    assert any("HistGradientBoostingClassifier" in c for c in meta["candidates"])
+    assert "cannot reach the Hugging Face Hub" in cells[0].source
+    assert "Chose sklearn HistGradientBoostingClassifier" in cells[0].source
+    assert journal["nodes"][1]["status"] == "ok"

@@ -158,11 +158,12 @@ def _stop_worker(signum: int, frame: FrameType | None) -> None:
     Unwinding papermill instead stalls in nbclient's event loop and prints kernel tracebacks.
     """
     for manager in list(_KERNELS):
-        provisioner = getattr(manager, "provisioner", None)
-        pgid = getattr(provisioner, "pgid", None) or getattr(provisioner, "pid", None)
         with contextlib.suppress(Exception):
-            if pgid:
-                os.killpg(pgid, signal.SIGKILL)
+            if manager.has_kernel:  # not one already shut down (its pid may be reused)
+                provisioner = manager.provisioner
+                pgid = getattr(provisioner, "pgid", None) or getattr(provisioner, "pid", None)
+                if pgid:
+                    os.killpg(pgid, signal.SIGKILL)
             manager.cleanup_connection_file()
     os._exit(128 + signum)
 

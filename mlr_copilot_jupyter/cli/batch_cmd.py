@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 EPILOG = """\
@@ -84,6 +86,10 @@ def print_result(result: Any, as_json: bool) -> None:
         print(f"plot:    {result.plot}")
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     from ..batch import BatchInterrupted, check_notebook, check_parameters, run_batch
     from ..batch.grid import build_grid
@@ -93,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     notebooks = [check_notebook(nb) for nb in args.notebooks]
     for warning in check_parameters(notebooks, grid):
         print(f"mlr-copilot: warning: {warning}", file=sys.stderr)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly, as on Ctrl-C
     try:
         result = run_batch(notebooks, grid, args.out, workers=args.workers,
                            scheduler=args.scheduler, kernel_name=args.kernel,
@@ -103,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"mlr-copilot: interrupted; {done} of {len(stop.result.table)} executions "
               f"finished, saved in {stop.result.results_csv}", file=sys.stderr)
         raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print_result(result, args.json)
     failed, total = len(result.failed), len(result.table)
     if failed and failed == total:

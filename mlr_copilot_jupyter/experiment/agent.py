@@ -238,6 +238,8 @@ class ExperimentAgent:
                     code=proposal.code, recipe=proposal.recipe, tokens=proposal.tokens,
                     feedback=feedback)
         j.nodes.append(node)
+        if proposal.retrieval is not None:
+            self.record.record_retrieval(node.id, proposal.retrieval)
         if self.options.mode == "approve" and kind != "baseline" and self.hooks.approve:
             await self._emit("approval_needed", node=node)
             approval: Approval = await _maybe_await(self.hooks.approve(node))

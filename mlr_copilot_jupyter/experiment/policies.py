@@ -6,8 +6,10 @@ a policy decides *what* to try. Both policies return a :class:`Proposal`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -29,6 +31,8 @@ class Proposal(BaseModel):
     code: str
     recipe: str | None = None
     tokens: int = 0
+    retrieval: dict[str, Any] | None = Field(
+        default=None, description="A model retrieval made for this step: query, candidates, why.")
 
 
 class StepDraft(BaseModel):
@@ -37,6 +41,10 @@ class StepDraft(BaseModel):
     title: str = Field(description="Under 12 words: what this step tries.")
     plan: str = Field(description="The plan and its rationale, 2-5 sentences, markdown.")
     code: str = Field(description="One complete Python notebook cell.")
+    retrieval_query: str | None = Field(
+        default=None,
+        description="Optional tool call: to see candidate models first, describe what you need "
+                    "here and leave code empty; the candidates come back in the next prompt.")
 
 
 class MetricReadout(BaseModel):
@@ -64,6 +72,15 @@ class Exhausted(Exception):
 
 
 # -- offline ---------------------------------------------------------------------------------
+#: scikit-learn estimator names (as in retrieval candidate ids) -> offline recipe keys.
+ESTIMATOR_RECIPES: tuple[tuple[str, str], ...] = (
+    ("SVC", "svm_rbf"), ("SVR", "svm_rbf"), ("RandomForest", "random_forest"),
+    ("ExtraTrees", "extra_trees"), ("HistGradientBoosting", "hist_gradient_boosting"),
+    ("GradientBoosting", "hist_gradient_boosting"), ("LogisticRegression", "scaled_linear"),
+    ("Ridge", "scaled_linear"), ("KNeighbors", "knn_scaled"), ("Voting", "voting_ensemble"),
+    ("Stacking", "stacking_ensemble"), ("PCA", "pca_model"),
+)
+
 class OfflinePolicy:
     """Proposes steps from the recipe catalog; 'debugs' by falling back to the next recipe."""
 
@@ -72,11 +89,29 @@ class OfflinePolicy:
 
     def __init__(self) -> None:
         self.tried: set[str] = set()
+        self.preferred: list[str] = []  # recipe keys whose estimators the local retrieval found
+        self._retrieval: dict[str, Any] | None = None
+
+    def _retrieve(self, task: Task) -> dict[str, Any]:
+        """Ask the local model source (no network) which estimators fit the task."""
+        from ..retrieval import retrieve
+
+        query = f"{task.task_type} {task.metric.name} {task.description[:300]}"
+        result = retrieve(query, "model", task_type=task.task_type, source="local", limit=8)
+        ids = [c.id for c in result.candidates]
+        self.preferred = [key for cid in ids for est, key in ESTIMATOR_RECIPES if est in cid]
+        self.preferred = list(dict.fromkeys(self.preferred))
+        why = ("recipes whose estimators the local model source ranked for this task are tried "
+               f"first: {', '.join(self.preferred) or 'none matched, catalog order kept'}")
+        return {"query": query, "source": "local", "candidates": ids[:8], "chosen": why,
+                "warnings": result.warnings}
 
     def _ordered(self, request: StepRequest) -> list:
         from .recipes import recipes_for
 
         recipes = recipes_for(request.task)
+        if self.preferred:
+            recipes.sort(key=lambda r: r.key not in self.preferred)  # stable: catalog order kept
         if request.idea is not None and request.idea.strategy:
             from ..ideas.catalog import CATALOG
 
@@ -86,6 +121,9 @@ class OfflinePolicy:
         return recipes
 
     async def propose(self, request: StepRequest) -> Proposal:
+        retrieval = None
+        if self._retrieval is None and request.kind == "draft":
+            self._retrieval = retrieval = await asyncio.to_thread(self._retrieve, request.task)
         self.tried |= {n.recipe for n in request.journal.nodes if n.recipe}
         recipes = [r for r in self._ordered(request) if r.key not in self.tried]
         if not recipes:
@@ -108,7 +146,7 @@ class OfflinePolicy:
         self.tried.add(recipe.key)
         plan = f"{why}\n\n*Offline engine (no LLM): recipe `{recipe.key}`.*"
         return Proposal(title=recipe.title, plan=plan, code=recipe.code(request.task, seed=0),
-                        recipe=recipe.key)
+                        recipe=recipe.key, retrieval=retrieval)
 
     async def read_metric(self, output: str, metric_name: str) -> float | None:
         return None  # no LLM: only MLR_METRIC lines and eval.py count
@@ -194,14 +232,45 @@ class LLMPolicy:
 
     async def propose(self, request: StepRequest) -> Proposal:
         messages = step_prompt(request)
-        self.last_prompt_chars = sum(len(m["content"]) for m in messages)
+        retrieval: dict[str, Any] | None = None
         with usage_scope(UsageMeter()) as meter:
-            reply = await self.backend.aquery(messages, schema=StepDraft,
-                                              label=f"{request.kind}-{request.journal.next_id()}")
-        draft = reply.parsed
-        assert draft is not None
+            draft = await self._ask(messages, request)
+            if draft.retrieval_query and not draft.code.strip():
+                retrieval = await asyncio.to_thread(self._retrieve, draft.retrieval_query,
+                                                    request.task)
+                messages = messages + [
+                    {"role": "assistant", "content": draft.model_dump_json()},
+                    {"role": "user", "content": compile_prompt_to_md({
+                        "Retrieved candidates": retrieval["lines"],
+                        "Warnings": retrieval["warnings"],
+                        "Now": "Write the code cell, using a candidate if it fits (say which and "
+                               "why in the plan). Do not ask for another retrieval.",
+                    })},
+                ]
+                draft = await self._ask(messages, request)
+        self.last_prompt_chars = sum(len(m["content"]) for m in messages)
+        if retrieval is not None:
+            retrieval["chosen"] = draft.plan.strip()[:500]
+            retrieval.pop("lines", None)
         return Proposal(title=draft.title.strip(), plan=draft.plan.strip(),
-                        code=_strip_fences(draft.code), tokens=meter.total.total_tokens)
+                        code=_strip_fences(draft.code), tokens=meter.total.total_tokens,
+                        retrieval=retrieval)
+
+    async def _ask(self, messages: list[dict[str, str]], request: StepRequest) -> StepDraft:
+        reply = await self.backend.aquery(messages, schema=StepDraft,
+                                          label=f"{request.kind}-{request.journal.next_id()}")
+        assert reply.parsed is not None
+        return reply.parsed
+
+    def _retrieve(self, query: str, task: Task) -> dict[str, Any]:
+        """The retrieval tool: models for ``query`` from the Hub and local sources."""
+        from ..retrieval import retrieve
+
+        result = retrieve(query, "model", task_type=task.task_type, source="all", limit=8)
+        lines = [f"{c.id} ({c.source}; {c.task or 'any task'}): {c.description[:120]} — "
+                 f"usage: {c.usage}" for c in result.candidates]
+        return {"query": query, "source": "all", "candidates": [c.id for c in result.candidates],
+                "lines": lines, "warnings": result.warnings}
 
     async def read_metric(self, output: str, metric_name: str) -> float | None:
         """Fallback when a cell printed no MLR_METRIC line: ask the LLM to read the value."""

@@ -159,6 +159,22 @@ class RecordNotebook:
             self._upsert(cell, before="mlr-summary")
         self.save()
 
+    def record_retrieval(self, node_id: str, retrieval: dict[str, Any]) -> None:
+        """A markdown cell, before ``node_id``'s cells, listing retrieved candidates and the choice."""
+        lines = [f"#### Model retrieval for {node_id}", "",
+                 f"**Query** ({retrieval.get('source', 'all')}): "
+                 + " ".join(str(retrieval.get("query", "")).split()), ""]
+        lines += [f"{k}. `{cid}`" for k, cid in enumerate(retrieval.get("candidates", []), 1)]
+        lines += ["", f"**Why / chosen:** {retrieval.get('chosen', '')}"]
+        lines += [f"*Warning:* {w}" for w in retrieval.get("warnings", [])]
+        cell = nbformat.v4.new_markdown_cell("\n".join(lines))
+        cell.id = f"{node_id}-retrieval"
+        cell.metadata[META] = {"stage": "retrieval", "node_id": node_id,
+                               "query": retrieval.get("query"),
+                               "candidates": list(retrieval.get("candidates", []))}
+        self._upsert(cell, before="mlr-summary")
+        self.save()
+
     def set_summary(self, markdown: str, *, png: bytes | None = None) -> None:
         """The closing summary cell (with the metric plot as an attachment), and save."""
         source = markdown
