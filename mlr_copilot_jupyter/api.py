@@ -215,7 +215,7 @@ class Copilot:
                               max_steps=options.get("max_steps"))
         run_options = RunOptions(**{k: v for k, v in options.items() if v is not None})
         run_options.extra_env_deny = (*run_options.extra_env_deny, self.settings.api_key_env)
-        loaded = load_task(task)
+        loaded = load_task(os.fspath(task))
         chosen = self._resolve_idea(idea)
         return create_run(loaded, self.backend, run_root=self.settings.run_path(),
                           options=run_options, idea=chosen, plan_text=plan,

@@ -115,6 +115,18 @@ def run_dir_for(out: Path, task: str, seed: int) -> Path:
     return Path(out) / Path(task).name / f"seed{seed}"
 
 
+def check_plan(tasks: Sequence[str], seeds: int, out: Path) -> None:
+    """Refuse, before anything runs, a seed count below 1 or a run folder that already exists."""
+    if seeds < 1:
+        raise InputError(f"--seeds must be at least 1, got {seeds}")
+    if not tasks:
+        raise InputError("no tasks to benchmark", hint="name a task folder or a bundled task")
+    taken = [run_dir_for(out, t, k) for t in tasks for k in range(seeds)
+             if run_dir_for(out, t, k).exists()]
+    if taken:
+        raise InputError(f"{taken[0]} already exists", hint="choose a new --out folder")
+
+
 async def arun_bench(copilot: Any, tasks: Sequence[str], seeds: int, out: Path, *,
                      max_steps: int | None = None,
                      on_run: Callable[[BenchRun], Any] | None = None) -> list[BenchRun]:
@@ -122,12 +134,7 @@ async def arun_bench(copilot: Any, tasks: Sequence[str], seeds: int, out: Path, 
 
     A run that raises is recorded as ``failed`` and the benchmark goes on; Ctrl-C stops it.
     """
-    if seeds < 1:
-        raise InputError(f"--seeds must be at least 1, got {seeds}")
-    taken = [run_dir_for(out, t, k) for t in tasks for k in range(seeds)
-             if run_dir_for(out, t, k).exists()]
-    if taken:
-        raise InputError(f"{taken[0]} already exists", hint="choose a new --out folder")
+    check_plan(tasks, seeds, out)
     runs: list[BenchRun] = []
     for task in tasks:
         name = Path(task).name

@@ -55,10 +55,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--max-steps must be >= 0, got {args.max_steps}")
     tasks = list(args.tasks) or bundled_tasks()
     out = Path(args.out)
+    bench.check_plan(tasks, args.seeds, out)
     copilot = Copilot(**settings_overrides(args))
     engine = copilot.backend.describe()  # announces the offline engine before the progress bar
     done: list[bench.BenchRun] = []
-    with tqdm(total=len(tasks) * max(args.seeds, 0), desc="bench", unit="run",
+    with tqdm(total=len(tasks) * args.seeds, desc="bench", unit="run",
               file=sys.stderr) as progress:
 
         def advance(result: bench.BenchRun) -> None:
