@@ -188,6 +188,15 @@ class Copilot:
         self.save_state()
         return ranked
 
+    # -- batch -----------------------------------------------------------------------------
+    def batch(self, notebooks: Sequence[str | os.PathLike[str]],
+              params: dict[str, list[Any]] | None = None, **kwargs: Any) -> Any:
+        """Re-run notebooks with papermill over a parameter grid; returns the results DataFrame
+        (one row per execution; ``out=`` is the output folder, see :func:`batch.batch`)."""
+        from .batch import batch
+
+        return batch(list(notebooks), params, **kwargs)
+
     # -- ExperimentAgent -------------------------------------------------------------------
     def _resolve_idea(self, idea: Idea | str | None) -> Idea | None:
         if idea is None or isinstance(idea, Idea):

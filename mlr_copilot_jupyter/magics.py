@@ -18,6 +18,7 @@ from IPython.display import display
 
 from .api import Copilot
 from .config import MLRCopilot
+from . import magics_batch
 from .errors import MLRCopilotError
 from .magics_experiment import experiment_arguments, mlr_experiment_magic
 from .magics_retrieval import (
@@ -275,6 +276,9 @@ class MLRCopilotMagics(Magics):
     @user_errors
     def mlr_experiment(self, line: str, cell: str | None = None) -> Any:
         return mlr_experiment_magic(self, line, cell)
+
+    # -- batch -----------------------------------------------------------------------------
+    mlr_batch = line_magic(user_errors(magics_batch.mlr_batch))
 
     # -- retrieval -------------------------------------------------------------------------
     @models_arguments

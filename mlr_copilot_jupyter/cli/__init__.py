@@ -15,10 +15,19 @@ from typing import Any
 
 from .. import __version__
 from ..errors import MLRCopilotError
-from . import config_cmd, demo_cmd, experiment_cmd, ideas_cmd, problem_cmd, retrieval_cmd, run_cmd
+from . import (
+    batch_cmd,
+    config_cmd,
+    demo_cmd,
+    experiment_cmd,
+    ideas_cmd,
+    problem_cmd,
+    retrieval_cmd,
+    run_cmd,
+)
 
-SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, experiment_cmd, retrieval_cmd, run_cmd,
-               demo_cmd)
+SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, experiment_cmd, run_cmd, batch_cmd,
+               retrieval_cmd, demo_cmd)
 
 DESCRIPTION = """\
 A research copilot for machine-learning papers and experiments (after MLR-Copilot, arXiv
