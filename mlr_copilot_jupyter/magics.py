@@ -16,9 +16,9 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from . import magics_batch
 from .api import Copilot
 from .config import MLRCopilot
-from . import magics_batch
 from .errors import MLRCopilotError
 from .magics_experiment import experiment_arguments, mlr_experiment_magic
 from .magics_retrieval import (
