@@ -246,6 +246,8 @@ class MLRCopilotMagics(Magics):
 
     @magic_arguments()
     @argument("--rerank", action="store_true", help="Review (score) the ideas again first.")
+    @argument("--task", default="digits",
+              help="Task that the board's 'Run experiment' button prepares (default digits).")
     @line_magic
     @user_errors
     def mlr_review(self, line: str) -> Any:
@@ -264,7 +266,18 @@ class MLRCopilotMagics(Magics):
 
         from .widgets import ReviewBoard
 
-        board = ReviewBoard(copilot.state, copilot.state_path)
+        def run_idea(idea: Any) -> None:
+            # with the JupyterLab extension the cell appears at once; else set_next_input
+            command = f"%mlr_experiment --idea {idea.id} --task {args.task}"
+            if not self.bridge.available:
+                assert self.shell is not None
+                self.shell.set_next_input(command, replace=False)
+                return
+            self.bridge.insert_cells([{"cell_type": "code", "source": command,
+                                       "metadata": {"mlr_copilot": {"stage": "run",
+                                                                    "idea_id": idea.id}}}])
+
+        board = ReviewBoard(copilot.state, copilot.state_path, on_run=run_idea, task=args.task)
         self.publish_state()
         display(board)
         display(Markdown(board.markdown()))
