@@ -17,6 +17,7 @@ from .. import __version__
 from ..errors import MLRCopilotError
 from . import (
     batch_cmd,
+    bench_cmd,
     config_cmd,
     demo_cmd,
     experiment_cmd,
@@ -27,7 +28,7 @@ from . import (
 )
 
 SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, experiment_cmd, run_cmd, batch_cmd,
-               retrieval_cmd, demo_cmd)
+               bench_cmd, retrieval_cmd, demo_cmd)
 
 DESCRIPTION = """\
 A research copilot for machine-learning papers and experiments (after MLR-Copilot, arXiv

@@ -18,7 +18,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Run the experiment agent with the configured backend on each TASK for seeds "
         "0..N-1 (runs in OUT/<task>/seed<k>/), then report per task the mean baseline, the mean "
         "best verified metric, the relative improvement (mean ± standard error) and the success "
-        "rate (share of runs with >= 10%% relative improvement, MLAgentBench's criterion). "
+        "rate (share of runs with >= 10% relative improvement, MLAgentBench's criterion). "
         "Writes OUT/bench.csv, OUT/bench.md and OUT/bench.png.",
     )
     p.add_argument("tasks", nargs="*", metavar="TASK",

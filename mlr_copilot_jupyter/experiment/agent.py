@@ -258,8 +258,7 @@ class ExperimentAgent:
                 node.approval = "approved"
             if approval.comment:
                 j.feedback.append(approval.comment)
-        self.record.record_node(node)  # the code is on disk before it runs
-        self._save()
+        self._save()  # the journal has the code before it runs; resume records pending nodes
         await self._emit("node_started", node=node)
         result = await self._exec(node.code)
         await self._score(node, result)

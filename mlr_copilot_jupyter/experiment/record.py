@@ -214,8 +214,8 @@ class RecordNotebook:
     # -- persistence -----------------------------------------------------------------------
     def save(self) -> Path:
         """Validate, then write atomically (temp file, fsync, rename)."""
-        nbformat.validate(self.nb)
-        return atomic_write_text(self.path, nbformat.writes(self.nb))
+        nbformat.validate(self.nb)  # once: nbformat.writes would validate (and copy) again
+        return atomic_write_text(self.path, nbformat.v4.writes_json(self.nb))
 
     def metadata(self) -> dict[str, Any]:
         return json.loads(json.dumps(self.nb.metadata.get(META, {})))
