@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Copilot", "MLRCopilot", "__version__", "load_ipython_extension"]
+__all__ = ["Copilot", "MLRCopilot", "__version__", "current_copilot", "load_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,6 +24,18 @@ def __getattr__(name: str) -> Any:
 
         return MLRCopilot
     raise AttributeError(name)
+
+
+def current_copilot() -> Any:
+    """The :class:`Copilot` behind the ``%mlr_*`` magics of the running IPython session."""
+    from IPython import get_ipython
+
+    from .magics import get_magics
+
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError("not running in IPython: create Copilot() yourself")
+    return get_magics(shell).copilot
 
 
 def load_ipython_extension(ipython: Any) -> None:

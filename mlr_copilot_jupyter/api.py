@@ -182,11 +182,19 @@ class Copilot:
         with usage_scope(self.usage):
             ranked = review_ideas(targets, self._problem(None), self.backend,
                                   paper=self.state.paper, related=self.state.related_works)
-        by_id = {i.id: i for i in ranked}
-        self.state.ideas = [by_id.get(i.id, i) for i in self.state.ideas] if ideas is not None \
-            else ranked
+        if {i.id for i in targets} == {i.id for i in self.state.ideas}:
+            self.state.ideas = ranked  # the board shows the ranking
+        else:  # a subset (e.g. %mlr_idea --more): update those, keep the researcher's order
+            by_id = {i.id: i for i in ranked}
+            self.state.ideas = [by_id.get(i.id, i) for i in self.state.ideas]
         self.save_state()
         return ranked
+
+    def decide(self, idea_id: str, action: str, comment: str = "") -> Idea:
+        """Accept, reject or reset an idea (as the review board does) and save the state."""
+        idea = self.state.decide(idea_id, action, comment)
+        self.save_state()
+        return idea
 
     # -- batch -----------------------------------------------------------------------------
     def batch(self, notebooks: Sequence[str | os.PathLike[str]],

@@ -186,5 +186,9 @@ def test_ideas_through_openai_sdk(llm_env: ChatServer, paper_pdf: Path, tmp_path
     # the five hypothesis calls were in flight together: they arrived within one latency
     arrivals = sorted(r["time"] for r in hyps)
     assert arrivals[-1] - arrivals[0] < 0.25, arrivals
-    # 16 calls of 0.3 s sequentially would take 4.8 s; the chains overlap
-    assert elapsed < 4.8
+    # 16 calls of 0.3 s one after the other would span >= 4.8 s; problem, hypotheses, plans
+    # and reviews are four waves of concurrent calls (measured on the server, not the CLI's
+    # start-up, so a loaded machine does not make this flaky)
+    times = sorted(r["time"] for r in requests)
+    assert times[-1] - times[0] < 3.0, times
+    assert elapsed < 120

@@ -156,6 +156,8 @@ def print_summary(summary: dict[str, Any], as_json: bool) -> None:
         return
     gain = summary["relative_improvement"]
     print(f"run {summary['run_id']}: {summary['status']}")
+    if summary.get("message"):
+        print(f"  note: {summary['message']}")
     print(f"  baseline {summary['metric']}: {summary['baseline_metric']}")
     print(f"  best verified: {summary['best_metric']} (node {summary['best_node']})"
           + (f", {gain:+.1%} relative" if gain is not None else ""))

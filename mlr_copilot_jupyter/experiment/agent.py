@@ -162,10 +162,12 @@ class ExperimentAgent:
         except (asyncio.CancelledError, KeyboardInterrupt):
             self.journal.status = "interrupted"
             self.journal.message = "interrupted; resume with --resume " + str(self.run_dir)
+            self._record_unfinished("interrupted before the cell finished")
             raise
         except BaseException as exc:
             self.journal.status = "failed"
             self.journal.message = f"{type(exc).__name__}: {exc}"[:500]
+            self._record_unfinished(f"the run failed: {self.journal.message}")
             raise
         finally:
             self.journal.finished = _now()
@@ -173,6 +175,16 @@ class ExperimentAgent:
             await self.executor.ashutdown()
             await self._emit("run_finished", status=self.journal.status)
         return self.journal
+
+    def _record_unfinished(self, why: str) -> None:
+        """Persist before raising: a node whose cell never finished goes into the record too."""
+        for node in self.journal.nodes:
+            if node.status == "pending":
+                node.status, node.error = "error", why
+                try:
+                    self.record.record_node(node, outcome=f"**{why[:1].upper()}{why[1:]}.**")
+                except OSError:  # the run folder itself may be what failed
+                    pass
 
     async def _run_setup(self) -> None:
         for source in self.record.setup_sources():

@@ -125,6 +125,12 @@ class OfflinePolicy:
         if self._retrieval is None and request.kind == "draft":
             self._retrieval = retrieval = await asyncio.to_thread(self._retrieve, request.task)
         self.tried |= {n.recipe for n in request.journal.nodes if n.recipe}
+        from .recipes import unsupported_reason
+
+        reason = unsupported_reason(request.task)
+        if reason:
+            raise Exhausted(f"the offline engine cannot experiment on task {request.task.name!r}: "
+                            f"{reason}; configure an LLM endpoint for this task")
         recipes = [r for r in self._ordered(request) if r.key not in self.tried]
         if not recipes:
             raise Exhausted("the offline recipe catalog has no untried recipe for this task")
