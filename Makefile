@@ -8,7 +8,7 @@ STAMP := $(VENV)/.mlr-installed
 LABEXT_SRC := $(shell find labextension/src labextension/style -type f 2>/dev/null) labextension/package.json labextension/tsconfig.json
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv labextension system-deps lint clean
+.PHONY: demo test venv labextension system-deps lint clean screenshots
 
 demo: venv
 	$(VENV)/bin/mlr-copilot demo
@@ -48,3 +48,7 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) mlr_copilot_jupyter/labextension labextension/node_modules labextension/lib
+
+# Re-take docs/screenshots/*.png from a real JupyterLab in Chromium.
+screenshots: venv system-deps
+	MLR_SAVE_SCREENSHOTS=1 $(PY) -m pytest tests/test_screenshots.py tests/test_labextension.py

@@ -1,0 +1,130 @@
+"""Screenshots of the widgets as JupyterLab renders them: the review board and the live monitor.
+
+A real JupyterLab page (tests/lab_server.py) runs the quick start's magics; the widgets must render
+(buttons, idea cards, the monitor's result) before each screenshot is taken of the cell. The PNGs
+go to the test's tmp_path; with ``MLR_SAVE_SCREENSHOTS=1`` (``make screenshots``) they are also
+copied to docs/screenshots/review_board.png and docs/screenshots/experiment_monitor.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+import mlr_copilot_jupyter
+from tests.lab_server import LabServer, lab_page, lab_server, wait_for  # noqa: F401  (fixtures)
+from tests.test_labextension import CELLS, FIND_NOTEBOOK, KERNEL_IDLE, RUN_CELL, output_text
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_PAPER = Path(mlr_copilot_jupyter.__file__).parent / "data" / "demo_paper.md"
+NOTEBOOK = "copilot_tour.ipynb"
+SOURCES = [
+    "%load_ext mlr_copilot_jupyter",
+    "%mlr_paper demo_paper.md",
+    "%mlr_idea -n 3",
+    "%mlr_review",
+    "%mlr_experiment --task wine --max-steps 3",
+]
+REVIEW, EXPERIMENT = 3, 4
+
+OUTPUT_TEXT = """([id, index]) => {
+    const cell = document.querySelectorAll(`#${id} .jp-Notebook .jp-Cell`)[index];
+    const area = cell && cell.querySelector('.jp-OutputArea');
+    return area ? area.innerText : '';
+}"""
+
+
+def run_cell(page: Any, index: int, source: str) -> dict[str, Any]:
+    """Run cell ``index`` with ``source``; the cell once executed and the kernel idle again."""
+    page.evaluate(RUN_CELL, [NOTEBOOK, index, source])
+    wait_for(page, f"(path) => ({CELLS})(path)[{index}].execution_count !== null", NOTEBOOK,
+             timeout=120, what=f"cell {index} ({source}) to execute")
+    wait_for(page, KERNEL_IDLE, NOTEBOOK, timeout=120, what="the kernel to be idle")
+    cell: dict[str, Any] = page.evaluate(CELLS, NOTEBOOK)[index]
+    assert not any(o.get("output_type") == "error" for o in cell["outputs"]), output_text(cell)
+    return cell
+
+
+def save(shot: Path) -> None:
+    if os.environ.get("MLR_SAVE_SCREENSHOTS") == "1":
+        target = REPO / "docs" / "screenshots" / shot.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, target)
+
+
+def test_review_board_and_experiment_monitor_render_in_jupyterlab(
+    lab_server: LabServer, lab_page: Any, tmp_path: Path  # noqa: F811
+) -> None:
+    page = lab_page
+    page.set_viewport_size({"width": 1280, "height": 2600})  # the whole board fits in the panel
+    shutil.copyfile(DEMO_PAPER, lab_server.root / "demo_paper.md")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("") for _ in SOURCES]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, lab_server.root / NOTEBOOK)
+    page.evaluate(FIND_NOTEBOOK)
+    panel_id = page.evaluate("""async (path) => {
+        const app = window.jupyterapp;
+        const w = await app.commands.execute('docmanager:open', {path});
+        await w.context.ready; await w.sessionContext.ready;
+        app.shell.collapseLeft();
+        app.shell.activateById(w.id);
+        return w.id;
+    }""", NOTEBOOK)
+    wait_for(page, KERNEL_IDLE, NOTEBOOK, timeout=60, what="the notebook's kernel to be idle")
+    cells = page.locator(f"#{panel_id} .jp-Notebook .jp-Cell")
+
+    for index in range(REVIEW + 1):
+        run_cell(page, index, SOURCES[index])
+    board = cells.nth(REVIEW)
+    board.locator(".widget-button").first.wait_for(state="visible", timeout=60_000)
+    text = board.inner_text()
+    assert "3 ideas" in text and text.count("Run experiment") == 3, text[:2000]
+    assert "heuristic scores (offline engine)" in text
+    accept = board.locator(".widget-button:has-text('Accept')")
+    assert accept.count() == 3
+
+    # Accept the top-ranked idea with a click: the kernel saves the decision to state.json.
+    state_file = lab_server.root / "runs" / "state.json"
+    ideas = json.loads(state_file.read_text())["ideas"]
+    top = max(range(len(ideas)), key=lambda k: ideas[k]["review"]["overall"])
+    accept.nth(top).click()
+    wait_for(page, "(a) => (" + OUTPUT_TEXT + ")(a).includes('1 accepted')", [panel_id, REVIEW],
+             what="the board to count the accepted idea")
+    saved = json.loads(state_file.read_text())
+    assert saved["ideas"][top]["status"] == "accepted", saved["ideas"]
+    # Show the board again, so the Markdown summary under it agrees with the badges.
+    run_cell(page, REVIEW, SOURCES[REVIEW])
+    board.locator(".widget-button").first.wait_for(state="visible", timeout=60_000)
+    text = board.inner_text()
+    assert "1 accepted" in text, text[:500]
+    summary_row = re.search(rf"\b{ideas[top]['id']}\t[^\n]*\taccepted\t", text)  # Markdown table
+    assert summary_row, text[-1500:]
+    shot = tmp_path / "review_board.png"
+    board.screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000  # a rendered board, not an empty box
+    save(shot)
+
+    run_cell(page, EXPERIMENT, SOURCES[EXPERIMENT])  # returns at once: the run is in the background
+    monitor = cells.nth(EXPERIMENT)
+    assert "Result:" not in monitor.inner_text()
+    done = wait_for(page, "(a) => { const t = (" + OUTPUT_TEXT + ")(a); "
+                    "return t.includes('Result: done') && t.includes('relative improvement') && t; }",
+                    [panel_id, EXPERIMENT], timeout=240, what="the monitor to show the result")
+    assert "Stop" in done and "n3" in done, done[:2000]
+    assert f"testing idea {ideas[top]['id']}" in monitor.inner_text()  # the accepted idea ran
+    monitor.locator("img.widget-image").first.wait_for(state="visible", timeout=30_000)
+    shot = tmp_path / "experiment_monitor.png"
+    monitor.screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000
+    save(shot)
