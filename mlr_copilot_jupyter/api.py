@@ -203,7 +203,7 @@ class Copilot:
         (one row per execution; ``out=`` is the output folder, see :func:`batch.batch`)."""
         from .batch import batch
 
-        return batch(list(notebooks), params, **kwargs)
+        return batch([Path(n) for n in notebooks], params, **kwargs)
 
     # -- ExperimentAgent -------------------------------------------------------------------
     def _resolve_idea(self, idea: Idea | str | None) -> Idea | None:

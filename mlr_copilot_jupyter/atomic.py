@@ -7,21 +7,30 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import StorageError
+
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, never half."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp: str | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise StorageError(
+                f"cannot save {target}: {exc.strerror or exc}",
+                hint="free disk space or fix the folder's permissions, then resume",
+            ) from None
         raise
     with contextlib.suppress(OSError):  # some filesystems do not allow fsync on folders
         dir_fd = os.open(target.parent, os.O_RDONLY)

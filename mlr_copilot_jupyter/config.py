@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -98,15 +99,15 @@ class MLRCopilot(Configurable):
     @validate("temperature")
     def _check_temperature(self, proposal: Any) -> float:
         value = float(proposal["value"])
-        if not 0.0 <= value <= 2.0:
+        if not 0.0 <= value <= 2.0:  # also refuses NaN
             raise ConfigError(f"temperature {value} is outside 0..2")
         return value
 
     @validate("request_timeout", "backoff_base", "backoff_max")
     def _check_positive(self, proposal: Any) -> float:
         value = float(proposal["value"])
-        if value <= 0:
-            raise ConfigError(f"{proposal['trait'].name} must be > 0, got {value}")
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{proposal['trait'].name} must be a finite number > 0, got {value}")
         return value
 
     @validate("max_retries", "schema_retries")

@@ -75,5 +75,9 @@ class ExecutionError(MLRCopilotError):
         super().__init__(message, hint=hint)
 
 
+class StorageError(MLRCopilotError):
+    """A file the package must write (record, journal, state, report) could not be saved."""
+
+
 class NetworkUnavailable(MLRCopilotError):
     """A feature needs the network (arXiv, Semantic Scholar, Hugging Face) and it is unreachable."""

@@ -42,6 +42,12 @@ def user_errors(func: F) -> F:
             raise UsageError(exc.one_line()) from None
         except KeyboardInterrupt:
             raise UsageError("interrupted") from None
+        except ValueError as exc:  # shlex, inside parse_argstring: an unclosed quote
+            if "quotation" not in str(exc) and "escaped character" not in str(exc):
+                raise
+            line = args[1] if len(args) > 1 else ""
+            raise UsageError(f"cannot read the magic line {line!r}: {exc} "
+                             "(close the quote, or quote paths with spaces)") from None
 
     return wrapper  # type: ignore[return-value]
 

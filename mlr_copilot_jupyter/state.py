@@ -63,7 +63,9 @@ class ResearchState(BaseModel):
     def save(self, path: str | Path) -> Path:
         """Write the state atomically (temp file, fsync, rename)."""
         self.updated = now_iso()
-        return atomic_write_text(path, self.model_dump_json(indent=1))
+        # the paper's full text is its sections joined: store it once (load() rebuilds it)
+        exclude = {"paper": {"text"}} if self.paper is not None and self.paper.sections else None
+        return atomic_write_text(path, self.model_dump_json(indent=1, exclude=exclude))
 
     @classmethod
     def load(cls, path: str | Path) -> ResearchState:
@@ -72,7 +74,10 @@ class ResearchState(BaseModel):
         if not file.exists():
             return cls()
         try:
-            return cls.model_validate(json.loads(file.read_text(encoding="utf-8")))
+            state = cls.model_validate(json.loads(file.read_text(encoding="utf-8")))
+            if state.paper is not None and not state.paper.text and state.paper.sections:
+                state.paper.text = "\n\n".join(state.paper.sections.values())
+            return state
         except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
             first = str(exc).splitlines()[0]
             raise InputError(

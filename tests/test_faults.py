@@ -226,8 +226,6 @@ def test_kernel_sigkilled_while_idle_next_cell_runs_in_a_fresh_kernel(
     assert json.loads(run["stdout"])["status"] == "done"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: after a kernel restart mid-run the setup cell "
-                   "(seed, data_dir, chdir to workspace) is not re-run")
 def test_fresh_kernel_after_a_death_gets_the_setup_cell_again(
     idle_kill_run: dict[str, Any],
 ) -> None:
@@ -333,9 +331,6 @@ def test_cell_that_tampers_with_the_run_folder_cannot_corrupt_the_record(
     assert child is None or wait_for(lambda: gone(child), 10, "the kernel's child to end")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: eval.py runs as `python -c` with cwd=workspace, so a "
-                   "module planted there by generated code (pandas.py) is imported and can forge "
-                   "the MLR_SCORE line")
 def test_generated_code_cannot_forge_the_eval_py_score(
     llm_env: ChatServer, tmp_path: Path,
 ) -> None:
@@ -457,8 +452,6 @@ def _unwritable_variants() -> list[Any]:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an OSError saving the journal escapes as 'internal "
-                   "error', masked by the next failing write (metric.png) in the finally blocks")
 @pytest.mark.parametrize("how", _unwritable_variants())
 def test_run_dir_unwritable_mid_run_stops_with_one_line_error_and_resumes(
     llm_env: ChatServer, tmp_path: Path, how: str,
@@ -496,8 +489,6 @@ def test_run_dir_unwritable_mid_run_stops_with_one_line_error_and_resumes(
     assert assert_valid_run(out).status == "done"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an OSError saving journal.json escapes as "
-                   "'internal error' instead of a one-line error naming the path")
 def test_journal_path_taken_by_a_directory_stops_with_one_line_error(
     llm_env: ChatServer, tmp_path: Path,
 ) -> None:
@@ -581,8 +572,6 @@ def test_signal_leaves_a_valid_record_and_resume_finishes(
         assert cut.status == "error" and "interrupted" in cut.error
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a second Ctrl-C while the run is saving and shutting "
-                   "down prints 'Task exception was never retrieved' and a traceback")
 def test_second_ctrl_c_during_cleanup_is_still_one_line(
     llm_env: ChatServer, tmp_path: Path,
 ) -> None:

@@ -110,15 +110,30 @@ def progress_printer(event: str, data: dict[str, Any]) -> None:
 
 
 def run_until_done(coro: Any) -> Any:
-    """asyncio.run, with SIGTERM cancelling the run like Ctrl-C does (the record stays valid)."""
+    """asyncio.run, where Ctrl-C or SIGTERM cancels the run (which saves its record first).
+
+    A second Ctrl-C while the run is saving only prints a note: stopping the save half-way is
+    what would lose the record.
+    """
 
     async def main() -> Any:
         task = asyncio.ensure_future(coro)
         loop = asyncio.get_running_loop()
-        try:
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        except (NotImplementedError, RuntimeError):
-            pass
+        presses = 0
+
+        def on_signal() -> None:
+            nonlocal presses
+            presses += 1
+            if presses == 1:
+                task.cancel()
+            else:
+                print("(still saving the record; it takes a moment)", file=sys.stderr, flush=True)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, on_signal)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread / not POSIX: default handling
         try:
             return await task
         except asyncio.CancelledError:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import MLRCopilotError
 from ..models import Idea
 from .executor import KernelExecutor
 from .journal import JOURNAL_FILE, Journal, Node, NodeKind
@@ -60,6 +62,25 @@ class RunOptions:
     memory_limit_mb: int | None = None
     cpu_time_limit_s: int | None = None
     extra_env_deny: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse values that would silently switch a limit off (negative, zero, NaN)."""
+        from ..errors import InputError
+
+        def positive(flag: str, value: float | None, unit: str) -> None:
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise InputError(f"{flag} must be a positive number of {unit}, got {value}")
+
+        positive("--cell-timeout", self.cell_timeout, "seconds")
+        positive("--wall-time", self.wall_time, "seconds")
+        positive("--cpu-time-limit", self.cpu_time_limit_s, "seconds")
+        if self.memory_limit_mb is not None and not self.memory_limit_mb >= 256:
+            raise InputError(f"--memory-limit-mb must be at least 256 (a kernel needs that much "
+                             f"address space), got {self.memory_limit_mb}")
+        if self.max_steps < 0:
+            raise InputError(f"--max-steps must be >= 0, got {self.max_steps}")
+        if self.mode not in ("auto", "approve"):
+            raise InputError(f"--mode must be auto or approve, got {self.mode!r}")
 
 
 @dataclass
@@ -129,10 +150,10 @@ class ExperimentAgent:
             cell_timeout=opts.cell_timeout or self.task.budget.cell_timeout_s,
             memory_limit_mb=opts.memory_limit_mb, cpu_time_limit_s=opts.cpu_time_limit_s,
             env_deny=opts.extra_env_deny, kernel_log=self.run_dir / "kernel.log",
+            setup_code=self.record.setup_sources(),  # re-run after every kernel restart too
         )
         try:
             await self.executor.astart()
-            await self._run_setup()
             await self._emit("run_started", run_id=self.journal.run_id)
             if self.journal.baseline is None:
                 await self._step_baseline()
@@ -171,9 +192,15 @@ class ExperimentAgent:
             raise
         finally:
             self.journal.finished = _now()
-            self._save()
-            await self.executor.ashutdown()
-            await self._emit("run_finished", status=self.journal.status)
+            try:
+                self._save()
+            except MLRCopilotError:
+                if self.journal.status in {"done", "running"}:
+                    raise  # the only error: the user must hear that the journal was not saved
+                # else the first error is already on its way; keep it visible
+            finally:
+                await self.executor.ashutdown()
+                await self._emit("run_finished", status=self.journal.status)
         return self.journal
 
     def _record_unfinished(self, why: str) -> None:
@@ -183,18 +210,8 @@ class ExperimentAgent:
                 node.status, node.error = "error", why
                 try:
                     self.record.record_node(node, outcome=f"**{why[:1].upper()}{why[1:]}.**")
-                except OSError:  # the run folder itself may be what failed
+                except MLRCopilotError:  # the run folder itself may be what failed
                     pass
-
-    async def _run_setup(self) -> None:
-        for source in self.record.setup_sources():
-            result = await self._exec(source)
-            if not result.ok:
-                from ..errors import ExecutionError
-
-                raise ExecutionError(
-                    f"the run's setup cell failed in the experiment kernel: {result.message or result.evalue}",
-                    ename=result.ename, evalue=result.evalue, traceback=result.traceback)
 
     async def _exec(self, code: str) -> CellResult:
         assert self.executor is not None
@@ -331,8 +348,7 @@ class ExperimentAgent:
                 break
             tried.add(candidate.id)
             assert self.executor is not None
-            await self.executor.arestart()
-            await self._run_setup()
+            await self.executor.arestart()  # a fresh kernel; the executor re-runs the setup
             reproduced: float | None = None
             for node in j.lineage(candidate.id):
                 result = await self._exec(node.code)

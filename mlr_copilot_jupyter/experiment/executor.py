@@ -99,8 +99,11 @@ class KernelExecutor:
         cpu_time_limit_s: int | None = None,
         interrupt_grace: float = 5.0,
         kernel_log: str | Path | None = None,
+        setup_code: Sequence[str] = (),
     ) -> None:
         self.cwd = Path(cwd).expanduser().resolve()
+        #: code run silently in every new kernel after the prelude (first start and restarts)
+        self.setup_code = tuple(setup_code)
         self.kernel_name = kernel_name
         self.cell_timeout = cell_timeout
         self.startup_timeout = startup_timeout
@@ -247,15 +250,18 @@ class KernelExecutor:
                 f"could not start the {self.kernel_name!r} kernel in {self.cwd}: {exc}",
                 hint="check `jupyter kernelspec list` and the resource limits",
             ) from exc
-        prelude = await self._execute(REPORT_METRIC_PRELUDE, self.startup_timeout, history=False)
-        if prelude.status != "ok":
-            await self._teardown(now=True)
-            raise ExecutionError(
-                f"the kernel prelude failed ({prelude.status}): {prelude.message}",
-                ename=prelude.ename,
-                evalue=prelude.evalue,
-                traceback=prelude.traceback,
-            )
+        for what, code in (("prelude", REPORT_METRIC_PRELUDE),
+                           *(("setup cell", c) for c in self.setup_code)):
+            prelude = await self._execute(code, self.startup_timeout, history=False)
+            if prelude.status != "ok":
+                await self._teardown(now=True)
+                raise ExecutionError(
+                    f"the kernel {what} failed ({prelude.status}): "
+                    f"{prelude.message or f'{prelude.ename}: {prelude.evalue}'}",
+                    ename=prelude.ename,
+                    evalue=prelude.evalue,
+                    traceback=prelude.traceback,
+                )
 
     async def _reboot(self) -> None:
         await self._teardown(now=True)

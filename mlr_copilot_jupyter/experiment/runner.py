@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import platform
 import secrets
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, MLRCopilotError
 from ..llm.base import Backend
 from ..models import Idea, Paper, ResearchProblem
 from .agent import ExperimentAgent, Hooks, RunOptions
@@ -108,7 +109,14 @@ async def arun_to_report(agent: ExperimentAgent) -> dict[str, Any]:
     """Run the agent, then write ``report.md``, the plot and the record's summary cell."""
     try:
         await agent.arun()
-    finally:
-        summary = write_report(agent.journal, agent.run_dir)
-        agent.record.set_summary(summary.pop("_markdown"), png=summary.pop("_png"))
+    except BaseException:
+        with contextlib.suppress(MLRCopilotError):  # the first error is the one to report
+            _finish_report(agent)
+        raise
+    return _finish_report(agent)
+
+
+def _finish_report(agent: ExperimentAgent) -> dict[str, Any]:
+    summary = write_report(agent.journal, agent.run_dir)
+    agent.record.set_summary(summary.pop("_markdown"), png=summary.pop("_png"))
     return summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,16 @@ from typing import Any
 from .env import scrub_environ
 from .task import Task, canonical_metric
 
+# Runs under `python -I`, so nothing in the workspace (e.g. a generated pandas.py) can shadow a
+# module eval.py imports; the score line carries a nonce that generated code cannot know.
 _EVAL_RUNNER = """
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("mlr_task_eval", sys.argv[1])
+import importlib.util, os, sys
+script, folder, nonce = sys.argv[1:4]
+sys.path.insert(0, os.path.dirname(script))
+spec = importlib.util.spec_from_file_location("mlr_task_eval", script)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-print("MLR_SCORE", float(module.get_score(sys.argv[2])))
+print("MLR_SCORE", nonce, float(module.get_score(folder)))
 """
 
 
@@ -27,8 +32,9 @@ async def eval_score(task: Task, workspace: Path, timeout: float = 300.0) -> tup
     """
     assert task.eval_script is not None
     script = (task.root / task.eval_script).resolve()
+    nonce = secrets.token_hex(8)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _EVAL_RUNNER, str(script), str(workspace),
+        sys.executable, "-I", "-c", _EVAL_RUNNER, str(script), str(workspace), nonce,
         cwd=str(workspace), env=scrub_environ(dict(os.environ)),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
@@ -39,9 +45,10 @@ async def eval_score(task: Task, workspace: Path, timeout: float = 300.0) -> tup
         await proc.wait()
         return None, f"eval.py timed out after {timeout:g} s"
     for line in out.decode(errors="replace").splitlines():
-        if line.startswith("MLR_SCORE "):
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "MLR_SCORE" and parts[1] == nonce:
             try:
-                return float(line.split()[1]), "scored by eval.py"
+                return float(parts[2]), "scored by eval.py"
             except ValueError:
                 break
     last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]

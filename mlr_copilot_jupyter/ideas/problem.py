@@ -59,10 +59,25 @@ def _score_cues(sentence: str, patterns: Iterable[re.Pattern[str]]) -> int:
     return sum(1 for p in patterns if p.search(sentence))
 
 
+#: Characters of a paper the offline heuristics read (a conference paper is ~60k); beyond this
+#: a huge text would only cost time (TF-IDF over 50 MB takes about a minute).
+MAX_ANALYSED_CHARS = 1_500_000
+
+
+def _budgeted(sections: dict[str, str], budget: int = MAX_ANALYSED_CHARS) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, text in sections.items():
+        if budget <= 0:
+            break
+        out[name] = text[:budget]
+        budget -= len(out[name])
+    return out
+
+
 def offline_problem(paper: Paper, *, n_gaps: int = 4, n_keywords: int = 10) -> ResearchProblem:
     """Extract the research problem with section and cue-sentence heuristics (no LLM)."""
     _check(paper)
-    sections = paper.sections or {"body": paper.text}
+    sections = _budgeted(paper.sections or {"body": paper.text})
     abstract = paper.abstract or sections.get("abstract", "")
     intro = sections.get("introduction", "")
     used: list[str] = []
@@ -111,7 +126,8 @@ def offline_problem(paper: Paper, *, n_gaps: int = 4, n_keywords: int = 10) -> R
 
     # keywords: TF-IDF keyphrases over the paper's paragraphs, title terms boosted
     body_sections = [t for k, t in sections.items() if k not in {"references", "appendix"}]
-    keywords = keyphrases(body_sections or [paper.text], boost=paper.title + " " + abstract,
+    keywords = keyphrases(body_sections or [paper.text[:MAX_ANALYSED_CHARS]],
+                          boost=paper.title + " " + abstract,
                           top=n_keywords)
     rationale = (
         "Offline engine (no LLM): the task definition is the "

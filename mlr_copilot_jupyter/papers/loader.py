@@ -132,6 +132,8 @@ def load_paper(
     arXiv papers are downloaded once and cached under ``cache_dir``. Raises :class:`PaperError`
     for unusable input and :class:`NetworkUnavailable` when arXiv cannot be reached.
     """
+    if max_pages < 1:
+        raise PaperError(f"--max-pages must be at least 1, got {max_pages}")
     if isinstance(source, os.PathLike):
         name = os.fspath(source)
         return _load_path(Path(name).expanduser(), str(name), max_pages, max_bytes)
