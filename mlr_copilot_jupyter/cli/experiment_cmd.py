@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", required=True, metavar="PATH",
+def add_run_options(p: argparse.ArgumentParser, *, task_required: bool = True) -> None:
+    p.add_argument("--task", required=task_required, metavar="PATH",
                    help="task folder (task.toml or MLAgentBench layout) or bundled task name "
-                        "(digits, breast_cancer, wine, diabetes)")
+                        "(digits, breast_cancer, wine, diabetes)"
+                        + ("" if task_required else "; not needed with --resume"))
     p.add_argument("--max-steps", type=int, help="search steps after the baseline (default 10)")
     p.add_argument("--mode", choices=["auto", "approve"], default="auto",
                    help="approve: show each code cell and ask before running it")
@@ -38,7 +39,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "notebook cells, run them in a Jupyter kernel, debug and improve, and verify the best "
         "result. OUT gets experiment.ipynb (the record), journal.json, report.md and metric.png.",
     )
-    add_run_options(p)
+    add_run_options(p, task_required=False)
     plan = p.add_mutually_exclusive_group()
     plan.add_argument("--idea", metavar="FILE#ID",
                       help="an idea from an ideas JSON (mlr-copilot ideas --out) or state.json; "
@@ -161,7 +162,7 @@ def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, 
         return run_until_done(copilot.arun_experiment(agent))
     except KeyboardInterrupt:
         print(f"mlr-copilot: interrupted; the record is saved. Resume with: mlr-copilot experiment "
-              f"--task {args.task} --resume {agent.run_dir}", file=sys.stderr)
+              f"--resume {agent.run_dir}", file=sys.stderr)
         raise SystemExit(130) from None
 
 
@@ -183,6 +184,10 @@ def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from . import settings_overrides
 
+    from ..errors import InputError
+
+    if not args.task and not args.resume:
+        raise InputError("--task is required to start a run", hint="or --resume DIR to continue one")
     copilot = Copilot(**settings_overrides(args))
     idea = load_idea(args.idea) if args.idea else None
     summary = execute(copilot, args, idea=idea, plan=args.plan or "", out=args.out,
