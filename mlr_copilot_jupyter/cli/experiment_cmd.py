@@ -182,9 +182,8 @@ def print_summary(summary: dict[str, Any], as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
-    from . import settings_overrides
-
     from ..errors import InputError
+    from . import settings_overrides
 
     if not args.task and not args.resume:
         raise InputError("--task is required to start a run", hint="or --resume DIR to continue one")
