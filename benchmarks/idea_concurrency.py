@@ -16,7 +16,6 @@ import asyncio
 import itertools
 import json
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is test infrastructure
+
+from machine import machine
 
 from mlr_copilot_jupyter.config import MLRCopilot
 from mlr_copilot_jupyter.ideas.generate import agenerate_ideas
@@ -45,16 +46,6 @@ PROBLEM = ResearchProblem(
     keywords=["speech recognition", "adapters", "low-resource", "routing", "word error rate"])
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"machine: {os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 class ScriptedResearcher:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is test infrastructure
+
+from machine import machine
 
 from mlr_copilot_jupyter.aio import run_sync
 from mlr_copilot_jupyter.api import Copilot
@@ -43,16 +44,6 @@ report_metric("accuracy", acc)
 '''
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"machine: {os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 class ScriptedExperimenter:

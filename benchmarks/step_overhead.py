@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import machine
 
 from mlr_copilot_jupyter.atomic import atomic_write_text
 from mlr_copilot_jupyter.experiment import journal as journal_module
@@ -34,16 +34,6 @@ CELL = "x = 1\n"
 SCRIPT = "import pandas, sklearn; x = 1"
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"machine: {os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 class DiskClock:

@@ -7,16 +7,14 @@ Errors inside callbacks become a one-line message on the monitor, never an excep
 
 from __future__ import annotations
 
-import html
 import time
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
 
-from ..errors import MLRCopilotError
 from ..experiment.background import BackgroundRun
 from ..experiment.journal import Node
+from .errors_area import ErrorArea, esc
 
 OUTPUT_TAIL_CHARS = 1500
 PHASES = {
@@ -28,8 +26,6 @@ STATUS_COLOURS = {"ok": "#2e7d32", "pending": "#757575", "rejected": "#757575",
                   "no_metric": "#ef6c00"}
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _fmt(value: float | None) -> str:
@@ -38,10 +34,10 @@ def _fmt(value: float | None) -> str:
 
 def _pre(text: str) -> str:
     return ("<pre style='max-height:300px;overflow:auto;background:#f7f7f7;padding:6px;"
-            f"margin:2px 0;white-space:pre-wrap'>{_esc(text)}</pre>")
+            f"margin:2px 0;white-space:pre-wrap'>{esc(text)}</pre>")
 
 
-class ExperimentMonitor:
+class ExperimentMonitor(ErrorArea):
     """Status, current cell, output tail, metric plot and node table of a running experiment.
 
     Controls: **Stop** (after the current cell), feedback for the next step, and in ``approve``
@@ -116,12 +112,12 @@ class ExperimentMonitor:
             if event == "approval_needed" and node is not None and self.run.pending is not None:
                 self._show_approval(node)
             elif event == "node_started" and node is not None:
-                self.code_html.value = f"<b>Cell of {_esc(node.id)}</b>{_pre(node.code)}"
+                self.code_html.value = f"<b>Cell of {esc(node.id)}</b>{_pre(node.code)}"
                 self.output_html.value = ""
             elif event == "node_finished" and node is not None:
                 self._hide_approval()
                 tail = (node.output or node.error or "(no output)")[-OUTPUT_TAIL_CHARS:]
-                self.output_html.value = f"<b>Output of {_esc(node.id)} (tail)</b>{_pre(tail)}"
+                self.output_html.value = f"<b>Output of {esc(node.id)} (tail)</b>{_pre(tail)}"
                 self._update_plot()
             elif event == "verify_finished":
                 best = data.get("best")
@@ -141,9 +137,9 @@ class ExperimentMonitor:
         """Re-render everything from the journal."""
         run = self.run
         self.header_html.value = (
-            f"<b>Experiment <code>{_esc(run.run_id)}</code></b> · task {_esc(run.journal.task)} · "
-            f"{_esc(run.journal.metric_name)} ({_esc(run.journal.direction)}) · mode {_esc(run.mode)}"
-            f" <span style='color:#777'>({_esc(run.run_dir)})</span>")
+            f"<b>Experiment <code>{esc(run.run_id)}</code></b> · task {esc(run.journal.task)} · "
+            f"{esc(run.journal.metric_name)} ({esc(run.journal.direction)}) · mode {esc(run.mode)}"
+            f" <span style='color:#777'>({esc(run.run_dir)})</span>")
         self._render_status()
         self._render_table()
         self._update_plot()
@@ -152,9 +148,9 @@ class ExperimentMonitor:
         run, node = self.run, self._current
         steps = sum(1 for n in run.journal.nodes if n.kind != "baseline")
         elapsed = time.monotonic() - run.started_at if run.started_at else 0.0
-        where = (f" · node <code>{_esc(node.id)}</code> {_esc(node.kind)}: {_esc(node.title)}"
+        where = (f" · node <code>{esc(node.id)}</code> {esc(node.kind)}: {esc(node.title)}"
                  if node is not None else "")
-        self.status_html.value = (f"<b>{_esc(self._phase)}</b> · step {steps} / "
+        self.status_html.value = (f"<b>{esc(self._phase)}</b> · step {steps} / "
                                   f"{run.agent.options.max_steps}{where} · {elapsed:.0f} s")
 
     def rows(self) -> list[dict[str, Any]]:
@@ -170,9 +166,9 @@ class ExperimentMonitor:
             colour = STATUS_COLOURS.get(row["status"], "#c62828")
             status = row["status"] + ("" if row["approval"] == "auto" else f" ({row['approval']})")
             cells.append(
-                f"<tr><td><code>{_esc(row['id'])}</code>{' ✔' if row['best'] else ''}</td>"
-                f"<td>{_esc(row['kind'])}</td><td>{_esc(row['parent'] or '—')}</td>"
-                f"<td>{_esc(row['title'][:80])}</td><td style='color:{colour}'>{_esc(status)}</td>"
+                f"<tr><td><code>{esc(row['id'])}</code>{' ✔' if row['best'] else ''}</td>"
+                f"<td>{esc(row['kind'])}</td><td>{esc(row['parent'] or '—')}</td>"
+                f"<td>{esc(row['title'][:80])}</td><td style='color:{colour}'>{esc(status)}</td>"
                 f"<td>{_fmt(row['metric'])}</td></tr>")
         head = "".join(f"<th>{h}</th>" for h in ("node", "kind", "parent", "title", "status",
                                                   "metric"))
@@ -188,8 +184,8 @@ class ExperimentMonitor:
 
     def _show_approval(self, node: Node) -> None:
         self.approval_html.value = (
-            f"<b>Approve {_esc(node.kind)} <code>{_esc(node.id)}</code>: {_esc(node.title)}</b>"
-            f"<div style='color:#444'>{_esc(node.plan)}</div>"
+            f"<b>Approve {esc(node.kind)} <code>{esc(node.id)}</code>: {esc(node.title)}</b>"
+            f"<div style='color:#444'>{esc(node.plan)}</div>"
             "<i>Edit the code below and use “Approve edited” to run your version.</i>")
         self.code_input.value = node.code
         self.comment_input.value = ""
@@ -213,15 +209,15 @@ class ExperimentMonitor:
         gain = summary.get("relative_improvement")
         gain_text = "—" if gain is None else f"{gain:+.1%}" + (" (success, ≥ 10%)"
                                                                if summary.get("success") else "")
-        message = f" — {_esc(summary['message'])}" if summary.get("message") else ""
-        paths = " · ".join(f"{label}: <code>{_esc(summary[key])}</code>"
+        message = f" — {esc(summary['message'])}" if summary.get("message") else ""
+        paths = " · ".join(f"{label}: <code>{esc(summary[key])}</code>"
                            for label, key in (("record", "record"), ("report", "report"),
                                               ("journal", "journal")) if summary.get(key))
         return (f"<div style='border-left:4px solid #2e7d32;padding-left:8px'>"
-                f"<b>Result: {_esc(summary.get('status'))}</b>{message}<br>"
-                f"Baseline {_esc(summary.get('metric'))}: {_fmt(summary.get('baseline_metric'))}"
+                f"<b>Result: {esc(summary.get('status'))}</b>{message}<br>"
+                f"Baseline {esc(summary.get('metric'))}: {_fmt(summary.get('baseline_metric'))}"
                 f" · best verified: {_fmt(summary.get('best_metric'))} "
-                f"(node {_esc(summary.get('best_node') or '—')}) · "
+                f"(node {esc(summary.get('best_node') or '—')}) · "
                 f"relative improvement: <b>{gain_text}</b><br>{paths}</div>")
 
     def markdown(self) -> str:
@@ -237,20 +233,6 @@ class ExperimentMonitor:
                  if summary.get(key)]
         return text + "\n\n" + "\n".join(links)
 
-    def show_error(self, message: str) -> None:
-        self.error_html.value = f"<span style='color:#c62828'>⚠ {_esc(message)}</span>"
-
-    def _guarded(self, action: Callable[[], Any]) -> Callable[..., None]:
-        def handler(*_: Any) -> None:
-            self.error_html.value = ""
-            try:
-                action()
-            except MLRCopilotError as exc:
-                self.show_error(exc.one_line())
-            except Exception as exc:  # anything else must still be visible
-                self.show_error(f"{type(exc).__name__}: {exc}")
-
-        return handler
 
     # -- actions (also usable from code) --------------------------------------------------------
     def stop(self) -> None:
@@ -262,7 +244,7 @@ class ExperimentMonitor:
         text = self.feedback_input.value.strip()
         self.run.feedback(text)
         self.feedback_input.value = ""
-        self.note_html.value = f"feedback sent (enters the next step): <i>{_esc(text)}</i>"
+        self.note_html.value = f"feedback sent (enters the next step): <i>{esc(text)}</i>"
 
     def decide(self, action: str) -> None:
         """Resolve the pending proposal: ``approve``, ``edit`` (the Textarea's code) or ``reject``."""
@@ -275,7 +257,7 @@ class ExperimentMonitor:
         else:
             self.run.approve(comment=comment)
         self.note_html.value = f"{'rejected' if action == 'reject' else 'approved'}: " + (
-            _esc(pending.node.id) if pending else "")
+            esc(pending.node.id) if pending else "")
 
     def __repr__(self) -> str:
         return f"ExperimentMonitor({self.run!r})"

@@ -8,7 +8,6 @@ Callbacks never wait for anything; errors inside them become a one-line message 
 from __future__ import annotations
 
 import asyncio
-import html
 import inspect
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,17 +15,16 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import InputError, MLRCopilotError
+from ..errors import InputError, MLRCopilotError, StorageError
 from ..models import REVIEW_CRITERIA, ExperimentPlan, Idea, Review
 from ..state import Decision, ResearchState
+from .errors_area import ErrorArea, esc
 
 STATUS_COLOURS = {"pending": "#757575", "accepted": "#2e7d32", "rejected": "#c62828"}
 DEFAULT_TASK = "digits"
 RunCallback = Callable[[Idea], Any]
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _current_shell() -> Any:
@@ -37,23 +35,23 @@ def _current_shell() -> Any:
 
 
 def _items(tag: str, items: Iterable[str]) -> str:
-    lis = "".join(f"<li>{_esc(item)}</li>" for item in items)
+    lis = "".join(f"<li>{esc(item)}</li>" for item in items)
     return f"<{tag} style='margin:2px 0 2px 18px;padding:0'>{lis}</{tag}>"
 
 
 def status_badge(status: str) -> str:
     colour = STATUS_COLOURS.get(status, "#757575")
     return (f"<span style='background:{colour};color:white;border-radius:8px;"
-            f"padding:1px 8px;font-size:85%'>{_esc(status)}</span>")
+            f"padding:1px 8px;font-size:85%'>{esc(status)}</span>")
 
 
 def plan_html(plan: ExperimentPlan) -> str:
     """The experiment plan as compact HTML."""
-    parts = [f"<b>Objective:</b> {_esc(plan.objective)}", f"<b>Method:</b> {_esc(plan.method)}"]
+    parts = [f"<b>Objective:</b> {esc(plan.objective)}", f"<b>Method:</b> {esc(plan.method)}"]
     for label, values in (("Datasets", plan.datasets), ("Baselines", plan.baselines),
                           ("Metrics", plan.metrics)):
         if values:
-            parts.append(f"<b>{label}:</b> {_esc(', '.join(values))}")
+            parts.append(f"<b>{label}:</b> {esc(', '.join(values))}")
     html_text = "<br>".join(parts)
     if plan.steps:
         html_text += "<br><b>Steps</b>" + _items("ol", plan.steps)
@@ -77,17 +75,17 @@ def review_html(review: Review | None) -> str:
     for name in (*REVIEW_CRITERIA, *extra):
         if name not in review.scores:
             continue
-        score, why = review.scores[name], _esc(review.justifications.get(name, ""))
-        rows.append(f"<tr title='{why}'><td>{_esc(name)}</td><td>{_bar(score / 5)}</td>"
+        score, why = review.scores[name], esc(review.justifications.get(name, ""))
+        rows.append(f"<tr title='{why}'><td>{esc(name)}</td><td>{_bar(score / 5)}</td>"
                     f"<td>{score}/5</td><td style='color:#555'>{why}</td></tr>")
-    why = _esc(review.justifications.get("novelty", ""))
+    why = esc(review.justifications.get("novelty", ""))
     rows.append(f"<tr title='{why}'><td>novelty</td><td>{_bar(review.novelty, '#6a1b9a')}</td>"
                 f"<td>{review.novelty:.2f}</td><td style='color:#555'>{why}</td></tr>")
     rows.append(f"<tr><td><b>overall</b></td><td></td><td><b>{review.overall:.2f}</b></td><td></td></tr>")
     if review.heuristic:
         label = "<i>heuristic scores (offline engine)</i>"
     else:
-        label = f"<i>reviewed by {_esc(review.reviewer)}</i>" if review.reviewer else ""
+        label = f"<i>reviewed by {esc(review.reviewer)}</i>" if review.reviewer else ""
     return f"{label}<table style='font-size:90%'>{''.join(rows)}</table>"
 
 
@@ -148,12 +146,12 @@ class IdeaCard:
     def render(self) -> None:
         """Show the idea as it is in the state now."""
         idea = self.board.state.idea(self.idea_id)
-        self.header.value = f"<b>{_esc(idea.title)}</b> <code>{_esc(idea.id)}</code>&nbsp;"
+        self.header.value = f"<b>{esc(idea.title)}</b> <code>{esc(idea.id)}</code>&nbsp;"
         self.status_label.value = status_badge(idea.status)
-        rationale = (f"<details><summary>Rationale</summary>{_esc(idea.rationale)}</details>"
+        rationale = (f"<details><summary>Rationale</summary>{esc(idea.rationale)}</details>"
                      if idea.rationale else "")
         self.body.value = (
-            f"<div><b>Hypothesis:</b> {_esc(idea.hypothesis)}</div>{rationale}"
+            f"<div><b>Hypothesis:</b> {esc(idea.hypothesis)}</div>{rationale}"
             f"<details><summary>Plan</summary>{plan_html(idea.plan)}</details>"
             f"<details open><summary>Review</summary>{review_html(idea.review)}</details>")
         self.accept_button.button_style = "success" if idea.status == "accepted" else ""
@@ -171,7 +169,7 @@ class IdeaCard:
         self.edit_box.layout.display = "none"
 
 
-class ReviewBoard:
+class ReviewBoard(ErrorArea):
     """Cards for every idea of a :class:`ResearchState`, each change saved to ``state_path``.
 
     ``on_run(idea)`` is called by "Run experiment"; it must return promptly (start work in the
@@ -218,32 +216,16 @@ class ReviewBoard:
         self.summary_html.value = (
             f"<b>{len(ids)} ideas</b> · {counts['accepted']} accepted · "
             f"{counts['rejected']} rejected · {counts['pending']} pending "
-            f"<span style='color:#777'>(saved to {_esc(self.state_path)})</span>")
+            f"<span style='color:#777'>(saved to {esc(self.state_path)})</span>")
 
-    def show_error(self, message: str) -> None:
-        self.error_html.value = f"<span style='color:#c62828'>⚠ {_esc(message)}</span>"
-
-    def _guarded(self, action: Callable[[], Any]) -> Callable[..., None]:
-        """Wrap a callback so that its errors appear on the board instead of the comm log."""
-
-        def handler(*_: Any) -> None:
-            self.error_html.value = ""
-            try:
-                action()
-            except MLRCopilotError as exc:
-                self.show_error(exc.one_line())
-            except Exception as exc:  # anything else must still be visible
-                self.show_error(f"{type(exc).__name__}: {exc}")
-
-        return handler
 
     def _save(self) -> bool:
         """Write the state file; on failure say so on the board (the change stays in memory)."""
         try:
             self.state.save(self.state_path)
-        except OSError as exc:
-            self.show_error(f"could not save the research state to {self.state_path} "
-                            f"({exc.strerror or exc}); the change is kept in memory only")
+        except StorageError as exc:
+            self.show_error(f"could not save the research state ({exc.one_line()}); "
+                            "the change is kept in memory only")
             return False
         return True
 
@@ -294,10 +276,10 @@ class ReviewBoard:
             result = self.on_run(idea)
             if inspect.isawaitable(result):
                 self._schedule(result)
-            card.note.value = f"experiment requested for <code>{_esc(idea_id)}</code>"
+            card.note.value = f"experiment requested for <code>{esc(idea_id)}</code>"
             return
         shell = _current_shell()
-        code = f"<code>{_esc(command)}</code>"
+        code = f"<code>{esc(command)}</code>"
         if shell is None:
             card.note.value = f"run this in a notebook cell: {code}"
             return
