@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is test infrastructure
 
-from machine import machine
+from _machine import machine
 
 from mlr_copilot_jupyter.config import MLRCopilot
 from mlr_copilot_jupyter.ideas.generate import agenerate_ideas

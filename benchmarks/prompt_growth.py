@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is test infrastructure
 
-from machine import machine
+from _machine import machine
 
 from mlr_copilot_jupyter.aio import run_sync
 from mlr_copilot_jupyter.api import Copilot

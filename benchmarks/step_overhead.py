@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import machine
+from _machine import machine
 
 from mlr_copilot_jupyter.atomic import atomic_write_text
 from mlr_copilot_jupyter.experiment import journal as journal_module

@@ -111,7 +111,7 @@ def test_benchmark_script_exists(name: str) -> None:
     assert (REPO / "benchmarks" / f"{name}.py").is_file()
 
 
-@pytest.mark.parametrize("script", sorted((REPO / "benchmarks").glob("*.py")),
+@pytest.mark.parametrize("script", sorted(p for p in (REPO / "benchmarks").glob("*.py") if not p.name.startswith("_")),
                          ids=lambda p: p.name)
 def test_benchmark_scripts_compile_and_print_a_ratio(script: Path, tmp_path: Path) -> None:
     text = script.read_text(encoding="utf-8")
