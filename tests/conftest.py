@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,24 @@ def fast_settings(llm_env: ChatServer):
     from mlr_copilot_jupyter.config import MLRCopilot
 
     return MLRCopilot(backoff_base=0.05, backoff_max=0.2, request_timeout=5.0)
+
+
+@pytest.fixture
+def ip() -> Iterator[Any]:
+    """An IPython shell with the extension loaded; errors in magics propagate as exceptions."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from mlr_copilot_jupyter.experiment.background import BackgroundRun
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "mlr_copilot_jupyter")
+    yield shell
+    run = shell.user_ns.get("_mlr_run")
+    if isinstance(run, BackgroundRun) and not run.done:  # never leave a kernel behind
+        run.cancel()
+        run.wait(30)
+    shell.run_line_magic("unload_ext", "mlr_copilot_jupyter")
+    InteractiveShell.clear_instance()
 
 
 def cli_command() -> list[str]:

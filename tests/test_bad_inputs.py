@@ -13,7 +13,7 @@ import json
 import random
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -431,13 +431,6 @@ def test_invalid_notebook_for_batch_is_one_line(
 
 
 # -- magics ---------------------------------------------------------------------------------
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "mlr_copilot_jupyter")
-    yield shell
-    shell.run_line_magic("unload_ext", "mlr_copilot_jupyter")
-    InteractiveShell.clear_instance()
 
 
 def check_magic(ip: InteractiveShell, capsys: pytest.CaptureFixture[str], magic: str,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -12,7 +11,6 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from nbclient import NotebookClient
 
-from mlr_copilot_jupyter.experiment.background import BackgroundRun
 from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.magics import get_magics
 
@@ -24,17 +22,6 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")
 
 
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "mlr_copilot_jupyter")
-    yield shell
-    run = shell.user_ns.get("_mlr_run")
-    if isinstance(run, BackgroundRun) and not run.done:
-        run.cancel()
-        run.wait(30)
-    shell.run_line_magic("unload_ext", "mlr_copilot_jupyter")
-    InteractiveShell.clear_instance()
 
 
 def test_wait_runs_to_the_end_and_writes_the_record(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from IPython.core.interactiveshell import InteractiveShell
 DEMO_PAPER = Path(__file__).resolve().parent.parent / "mlr_copilot_jupyter" / "data" / "demo_paper.md"
 
 
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "mlr_copilot_jupyter")
-    yield shell
-    shell.run_line_magic("unload_ext", "mlr_copilot_jupyter")
-    InteractiveShell.clear_instance()
 
 
 def state(tmp_path: Path) -> dict:

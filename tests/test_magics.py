@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -14,16 +13,6 @@ from nbclient import NotebookClient
 
 from tests.chat_server import ChatServer
 from tests.conftest import SECRET_KEY
-
-
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    """An IPython shell with the extension loaded; errors in magics propagate."""
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "mlr_copilot_jupyter")
-    yield shell
-    shell.run_line_magic("unload_ext", "mlr_copilot_jupyter")
-    InteractiveShell.clear_instance()
 
 
 def status(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> dict:
