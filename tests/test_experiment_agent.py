@@ -10,17 +10,16 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import psutil
 import pytest
 
 from mlr_copilot_jupyter.experiment.task import bundled_tasks
 from tests.chat_server import ChatServer
 from tests.conftest import SECRET_KEY, cli_command, subprocess_env
+from tests.procs import kernel_of, start_cli, wait_for
 
 
 def run_cli(*args: str, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -148,14 +147,7 @@ def test_llm_run_debugs_bug_and_timeout_and_keeps_secrets_out(
             assert SECRET_KEY.encode() not in path.read_bytes(), path
 
 
-def _wait_for(predicate: Any, timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+
 
 
 def _pending_node(run_dir: Path, snippet: str) -> bool:
@@ -166,29 +158,20 @@ def _pending_node(run_dir: Path, snippet: str) -> bool:
     return any(n["status"] == "pending" and snippet in n["code"] for n in journal["nodes"])
 
 
-def _kernel_of(pid: int) -> psutil.Process | None:
-    for child in psutil.Process(pid).children(recursive=True):
-        try:
-            if "ipykernel" in " ".join(child.cmdline()):
-                return child
-        except psutil.Error:
-            continue
-    return None
 
 
-def _start(args: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([*cli_command(), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=subprocess_env())
+
+
 
 
 def test_sigkill_of_the_kernel_mid_cell_is_survived(llm_env: ChatServer, tmp_path: Path) -> None:
     llm_env.responder = ScriptedExperimenter(slow="import time\ntime.sleep(25)\n")
     out = tmp_path / "run"
-    proc = _start(["experiment", "--task", "wine", "--max-steps", "4", "--cell-timeout", "60",
+    proc = start_cli(*["experiment", "--task", "wine", "--max-steps", "4", "--cell-timeout", "60",
                    "--out", str(out), "--json"])
     try:
-        _wait_for(lambda: _pending_node(out, "sleep(25)"), what="the slow cell to start")
-        kernel = _wait_for(lambda: _kernel_of(proc.pid), what="the kernel process")
+        wait_for(lambda: _pending_node(out, "sleep(25)"), what="the slow cell to start")
+        kernel = wait_for(lambda: kernel_of(proc.pid), what="the kernel process")
         kernel.send_signal(signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=240)
     finally:
@@ -203,10 +186,10 @@ def test_sigkill_of_the_kernel_mid_cell_is_survived(llm_env: ChatServer, tmp_pat
 def test_sigint_leaves_valid_record_and_resume_finishes(llm_env: ChatServer, tmp_path: Path) -> None:
     llm_env.responder = ScriptedExperimenter(slow="import time\ntime.sleep(25)\n")
     out = tmp_path / "run"
-    proc = _start(["experiment", "--task", "wine", "--max-steps", "4", "--cell-timeout", "60",
+    proc = start_cli(*["experiment", "--task", "wine", "--max-steps", "4", "--cell-timeout", "60",
                    "--out", str(out)])
     try:
-        _wait_for(lambda: _pending_node(out, "sleep(25)"), what="the slow cell to start")
+        wait_for(lambda: _pending_node(out, "sleep(25)"), what="the slow cell to start")
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
     finally:

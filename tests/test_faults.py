@@ -28,6 +28,7 @@ from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
 from tests.chat_server import ChatServer
 from tests.conftest import SECRET_KEY, cli_command, subprocess_env
+from tests.procs import gone, kernel_of, start_cli, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -79,9 +80,7 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
                           timeout=timeout, env=subprocess_env())
 
 
-def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([*cli_command(), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env or subprocess_env())
+
 
 
 def experiment_args(out: Path, *extra: str, steps: int = 3) -> list[str]:
@@ -93,37 +92,13 @@ def resume(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return run_cli("experiment", "--task", "wine", "--resume", str(out), "--json", *extra)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
-def kernel_of(pid: int) -> psutil.Process | None:
-    """The ipykernel process started by the CLI process ``pid``."""
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return None
-    for child in children:
-        try:
-            if "ipykernel" in " ".join(child.cmdline()):
-                return child
-        except psutil.Error:
-            continue
-    return None
 
 
-def gone(proc: psutil.Process) -> bool:
-    """Whether ``proc`` has exited (a zombie counts: it runs no code any more)."""
-    try:
-        return proc.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
+
+
+
 
 
 def kill_kernel_of(pid: int) -> psutil.Process:
