@@ -16,7 +16,8 @@ import psutil
 import pytest
 
 from tests.chat_server import ChatServer
-from tests.test_faults import StepScript, assert_valid_run, experiment_args, start_cli
+from tests.procs import start_cli
+from tests.test_faults import StepScript, assert_valid_run, experiment_args
 
 pytestmark = pytest.mark.slow
 
