@@ -199,6 +199,7 @@ class ExperimentMonitor(ErrorArea):
         self._phase = (summary or {}).get("status") or ("failed" if error else "done")
         for control in (self.stop_button, self.send_button, self.feedback_input):
             control.disabled = True
+        self.stop_button.button_style = ""  # a finished run has nothing to stop: no red button
         if error:
             self.show_error(error)
         if summary:
