@@ -268,6 +268,28 @@ def test_cli_runs_on_a_dask_local_cluster(record: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="IPC sockets are POSIX")
+def test_parallel_workers_kernels_share_no_ports(tmp_path: Path) -> None:
+    """Four workers start kernels at once on private IPC sockets: no TCP port to race for."""
+    notebook = write_notebook(
+        tmp_path / "nbs" / "transport.ipynb", "seed = 0",
+        "import json, pathlib\nfrom ipykernel.connect import get_connection_info\n"
+        "info = json.loads(get_connection_info())\n"
+        "ipc = int(info['transport'] == 'ipc')\n"
+        "private = int(oct(pathlib.Path(info['ip']).parent.stat().st_mode)[-3:] == '700')\n"
+        + METRIC_LINE.format(name="ipc", value="ipc") + "\n"
+        + METRIC_LINE.format(name="private", value="private"),
+    )
+    out = tmp_path / "out"
+    done = batch_cli(str(notebook), "-p", "seed", *map(str, range(8)), "--workers", "4",
+                     "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    results = pd.read_csv(out / "results.csv")
+    assert (results["status"] == "completed").all(), results.to_dict("records")
+    assert (results["ipc"] == 1).all() and (results["private"] == 1).all()
+
+
+@pytest.mark.slow
 def test_a_failing_execution_does_not_stop_the_others(tmp_path: Path) -> None:
     notebook = fails_when_asked(tmp_path / "nbs")
     out = tmp_path / "out"

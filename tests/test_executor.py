@@ -258,6 +258,36 @@ def test_no_orphan_kernels(run_dir: Path) -> None:
     assert _wait_dead(pid), "the finalizer must kill a kernel whose executor was dropped"
 
 
+@posix_only
+@pytest.mark.slow
+def test_kernels_use_private_ipc_sockets(run_dir: Path) -> None:
+    """No TCP ports to race for: parallel starts cannot collide (Address already in use)."""
+
+    async def main() -> None:
+        executors = [KernelExecutor(run_dir / f"k{i}") for i in range(4)]
+        await asyncio.gather(*(e.astart() for e in executors))  # four kernels at once
+        dirs = []
+        try:
+            for e in executors:
+                assert e._client is not None
+                km = e._client.km
+                info = km.get_connection_info()
+                assert info["transport"] == "ipc", info
+                folder = Path(km.ipc_dir)
+                assert Path(info["ip"]).parent == folder
+                assert folder.stat().st_mode & 0o777 == 0o700
+                assert any(p.is_socket() for p in folder.iterdir())
+                dirs.append(folder)
+                assert (await e.arun("print(6 * 7)")).stdout_text == "42\n"
+            await executors[0].arestart()  # the restarted kernel binds the same socket paths
+            assert (await executors[0].arun("print(1)")).stdout_text == "1\n"
+        finally:
+            await asyncio.gather(*(e.ashutdown() for e in executors))
+        assert not any(d.exists() for d in dirs), "the socket folders go with their kernels"
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
 def test_bad_kernel_name_raises_execution_error(run_dir: Path) -> None:
     with pytest.raises(ExecutionError, match="could not start"):
         KernelExecutor(run_dir, kernel_name="no-such-kernel-xyz").start()

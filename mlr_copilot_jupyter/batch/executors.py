@@ -11,6 +11,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import time
 import weakref
@@ -67,11 +68,17 @@ _KERNELS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 @functools.cache
 def kernel_manager_class() -> type:
-    """The workers' kernel manager: remembers its kernel, uses CurveZMQ when available."""
+    """The workers' kernel manager: remembers its kernel, uses CurveZMQ when available.
+
+    Parallel workers start kernels at the same moment; private IPC sockets (see
+    :mod:`..experiment.transport`) keep one worker's kernel from taking another's TCP port.
+    """
     import zmq
     from jupyter_client import AsyncKernelManager
 
-    class BatchKernelManager(AsyncKernelManager):  # type: ignore[misc]
+    from ..experiment.transport import PrivateIPCMixin
+
+    class BatchKernelManager(PrivateIPCMixin, AsyncKernelManager):  # type: ignore[misc]
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             if "transport_encryption" in self.traits() and zmq.has("curve"):
@@ -165,6 +172,8 @@ def _stop_worker(signum: int, frame: FrameType | None) -> None:
                 if pgid:
                     os.killpg(pgid, signal.SIGKILL)
             manager.cleanup_connection_file()
+            if getattr(manager, "ipc_dir", None):  # os._exit skips the finalizer that would
+                shutil.rmtree(manager.ipc_dir, ignore_errors=True)
     os._exit(128 + signum)
 
 

@@ -33,6 +33,7 @@ from ..errors import ExecutionError
 from .env import scrub_environ
 from .metrics import REPORT_METRIC_PRELUDE, parse_metrics
 from .result import LOST_STATE, CellResult, error_fields, outputs_text
+from .transport import PrivateIPCMixin
 
 __all__ = ["CellResult", "KernelExecutor", "LimitedKernelManager"]
 
@@ -42,8 +43,12 @@ _LAUNCHER = Path(__file__).with_name("kernel_launcher.py")
 _TIMEOUT_ENAME = "MLRCopilotCellTimeout"
 
 
-class LimitedKernelManager(AsyncKernelManager):
-    """Kernel manager that prefixes the kernel command with the rlimit launcher when asked."""
+class LimitedKernelManager(PrivateIPCMixin, AsyncKernelManager):
+    """Kernel manager that prefixes the kernel command with the rlimit launcher when asked.
+
+    Its sockets are private IPC files (see :mod:`.transport`), so kernels started at the same
+    time by other processes cannot take its ports.
+    """
 
     memory_limit_mb = Integer(None, allow_none=True).tag(config=True)
     cpu_time_limit_s = Integer(None, allow_none=True).tag(config=True)

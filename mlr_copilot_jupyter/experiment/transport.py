@@ -1,0 +1,49 @@
+"""Kernel sockets on private IPC files instead of TCP ports.
+
+jupyter_client picks a kernel's TCP ports by binding to port 0 and releasing it; the kernel binds
+them a moment later. When several processes start kernels at once (parallel batch workers, a
+notebook next to a CLI run), another process can take a port in between and the kernel dies at
+start with ``Address already in use``. Unix-domain sockets in a fresh ``0700`` folder per kernel
+cannot collide, and no other local user can reach them, so on POSIX every kernel this package
+starts uses them. Windows (no IPC transport) and very long temp paths stay on TCP.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import weakref
+from typing import Any
+
+__all__ = ["PrivateIPCMixin", "ipc_available"]
+
+#: Room in a Unix socket path (108 bytes on Linux, 104 on macOS) for ``<dir>/k-<port>``.
+_MAX_SOCKET_DIR = 90
+
+
+def ipc_available() -> bool:
+    """Whether kernels here can use IPC sockets (POSIX with a short enough temp folder)."""
+    return os.name == "posix" and len(tempfile.gettempdir()) + 20 < _MAX_SOCKET_DIR
+
+
+class PrivateIPCMixin:
+    """For a jupyter_client ``KernelManager`` subclass: IPC sockets in a private folder.
+
+    The folder is removed when the kernel is shut down (not on restart: the restarted kernel
+    binds the same socket paths) and, as a safety net, when the manager is collected or at exit.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ipc_dir: str | None = None
+        if ipc_available() and "ip" not in kwargs and "transport" not in kwargs:
+            self.ipc_dir = tempfile.mkdtemp(prefix="mlr-kernel-")  # mode 0700
+            self.transport = "ipc"
+            self.ip = os.path.join(self.ipc_dir, "k")
+            weakref.finalize(self, shutil.rmtree, self.ipc_dir, True)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)  # type: ignore[misc]
+        if not restart and self.ipc_dir:
+            shutil.rmtree(self.ipc_dir, ignore_errors=True)
