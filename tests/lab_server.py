@@ -87,7 +87,23 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def start_lab(base: Path) -> LabServer:
+def start_lab(base: Path, attempts: int = 3) -> LabServer:
+    """Start JupyterLab; a free port taken by another process before the server binds it
+    (it is chosen here, then bound by the server) means another try on another port."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start_lab(base / f"try{attempt}" if attempt > 1 else base)
+        except _PortTaken:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+def _start_lab(base: Path) -> LabServer:
     root, home = base / "root", base / "home"
     root.mkdir(parents=True)
     labconfig = home / ".jupyter" / "labconfig"
@@ -104,6 +120,7 @@ def start_lab(base: Path) -> LabServer:
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
         f"--ServerApp.token={TOKEN}", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+        "--ServerApp.port_retries=0",  # no silent move to another port: we connect to this one
         "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -116,6 +133,8 @@ def start_lab(base: Path) -> LabServer:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if proc.poll() is not None:
+            if "already in use" in server.log_tail():
+                raise _PortTaken(server.log_tail())
             raise RuntimeError(f"jupyter lab exited ({proc.returncode}):\n{server.log_tail()}")
         try:
             with urllib.request.urlopen(f"{server.url}/api/status?token={TOKEN}", timeout=2):
