@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -43,23 +42,13 @@ def mlr_batch(self: Any, line: str) -> Any:
     """
     from IPython.display import Image, display
 
-    from .batch import BatchInterrupted, check_notebook, check_parameters, run_batch
-    from .batch.grid import build_grid
+    from .batch import BatchInterrupted, run_options
 
     args = parse_argstring(mlr_batch, line)
-    grid = build_grid(args.params, args.grid)
-    notebooks = [check_notebook(nb) for nb in args.notebooks]
-    for warning in check_parameters(notebooks, grid):
-        print(f"warning: {warning}", file=sys.stderr)
     try:
-        result = run_batch(notebooks, grid, args.out, workers=args.workers,
-                           scheduler=args.scheduler, kernel_name=args.kernel,
-                           timeout=args.timeout, retries=args.retries,
-                           progress=not args.no_progress, metric_agg=args.metric_agg)
+        result = run_options(args, lambda warning: print(f"warning: {warning}", file=sys.stderr))
     except BatchInterrupted as stop:
-        done = int((stop.result.table["status"] != "cancelled").sum())
-        raise UsageError(f"interrupted; {done} of {len(stop.result.table)} executions finished, "
-                         f"saved in {stop.result.results_csv}") from None
+        raise UsageError(stop.report()) from None
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -68,9 +57,8 @@ def mlr_batch(self: Any, line: str) -> Any:
             display(Image(filename=str(result.plot)))
     failed = result.failed
     if len(failed):
-        names = "; ".join(f"{Path(row.output).stem} ({row.error})"
-                          for row in failed.head(5).itertuples())
-        message = (f"{len(failed)} of {len(result.table)} executions failed: {names} "
+        message = (f"{len(failed)} of {len(result.table)} executions failed: "
+                   f"{result.failed_names()} "
                    f"(see {result.results_csv})")
         if len(failed) == len(result.table):
             raise UsageError(message)

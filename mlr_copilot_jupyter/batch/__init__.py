@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import queue
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,8 @@ from .results import BASE_COLUMNS, METRIC_AGGS, aggregate, plot_summary, results
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BatchInterrupted", "BatchResult", "Execution", "batch", "run_batch", "summary"]
+__all__ = ["BatchInterrupted", "BatchResult", "Execution", "batch", "run_batch", "run_options",
+           "summary"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ class BatchResult:
         """The rows of failed executions."""
         return self.table[self.table["status"] == "failed"]
 
+    def failed_names(self, limit: int = 5) -> str:
+        """The failed executions as ``name (error); ...``, at most ``limit`` of them."""
+        failed = self.failed
+        named = [f"{Path(row.output).stem} ({row.error})" for row in failed.head(limit).itertuples()]
+        more = f"; and {len(failed) - limit} more" if len(failed) > limit else ""
+        return "; ".join(named) + more
+
     def __repr__(self) -> str:
         return (f"BatchResult({len(self.table)} executions, {len(self.failed)} failed, "
                 f"out_dir={str(self.out_dir)!r})")
@@ -82,6 +90,13 @@ class BatchInterrupted(KeyboardInterrupt):
     def __init__(self, result: BatchResult) -> None:
         self.result = result
         super().__init__("batch interrupted")
+
+    def report(self) -> str:
+        """``interrupted; N of M executions finished, saved in results.csv``."""
+        table = self.result.table
+        done = int((table["status"] != "cancelled").sum())
+        return (f"interrupted; {done} of {len(table)} executions finished, "
+                f"saved in {self.result.results_csv}")
 
 
 def check_notebook(path: str | Path) -> Path:
@@ -117,6 +132,25 @@ def check_parameters(notebooks: Sequence[Path], grid: Grid) -> list[str]:
             warnings.append(f"{notebook.name} {where} {', '.join(missing)}; papermill injects "
                             "the value anyway")
     return warnings
+
+
+def run_options(options: Any, warn: Callable[[str], None]) -> BatchResult:
+    """:func:`run_batch` from the options that ``mlr-copilot batch`` and ``%mlr_batch`` parse.
+
+    ``options`` has ``notebooks``, ``params`` (``-p NAME VALUE...`` lists), ``grid`` (a grid
+    file or None), ``out``, ``workers``, ``scheduler``, ``kernel``, ``timeout``, ``retries``,
+    ``metric_agg`` and ``no_progress``. ``warn`` gets each grid name a notebook does not declare.
+    """
+    from .grid import build_grid
+
+    grid = build_grid(options.params, options.grid)
+    notebooks = [check_notebook(nb) for nb in options.notebooks]
+    for warning in check_parameters(notebooks, grid):
+        warn(warning)
+    return run_batch(notebooks, grid, options.out, workers=options.workers,
+                     scheduler=options.scheduler, kernel_name=options.kernel,
+                     timeout=options.timeout, retries=options.retries,
+                     progress=not options.no_progress, metric_agg=options.metric_agg)
 
 
 def plan(notebooks: Sequence[Path], grid: Grid, out_dir: Path) -> list[Execution]:

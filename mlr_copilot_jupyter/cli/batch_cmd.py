@@ -6,7 +6,6 @@ import argparse
 import json
 import signal
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -65,14 +64,6 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run)
 
 
-def failed_names(result: Any, limit: int = 5) -> str:
-    """The failed executions as ``name (error); ...``, at most ``limit`` of them."""
-    failed = result.failed
-    named = [f"{Path(row.output).stem} ({row.error})" for row in failed.head(limit).itertuples()]
-    more = f"; and {len(failed) - limit} more" if len(failed) > limit else ""
-    return "; ".join(named) + more
-
-
 def print_result(result: Any, as_json: bool) -> None:
     from ..batch.results import format_summary
 
@@ -91,24 +82,15 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..batch import BatchInterrupted, check_notebook, check_parameters, run_batch
-    from ..batch.grid import build_grid
+    from ..batch import BatchInterrupted, run_options
     from ..errors import MLRCopilotError
 
-    grid = build_grid(args.params, args.grid)
-    notebooks = [check_notebook(nb) for nb in args.notebooks]
-    for warning in check_parameters(notebooks, grid):
-        print(f"mlr-copilot: warning: {warning}", file=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly, as on Ctrl-C
     try:
-        result = run_batch(notebooks, grid, args.out, workers=args.workers,
-                           scheduler=args.scheduler, kernel_name=args.kernel,
-                           timeout=args.timeout, retries=args.retries,
-                           progress=not args.no_progress, metric_agg=args.metric_agg)
+        result = run_options(
+            args, lambda warning: print(f"mlr-copilot: warning: {warning}", file=sys.stderr))
     except BatchInterrupted as stop:
-        done = int((stop.result.table["status"] != "cancelled").sum())
-        print(f"mlr-copilot: interrupted; {done} of {len(stop.result.table)} executions "
-              f"finished, saved in {stop.result.results_csv}", file=sys.stderr)
+        print(f"mlr-copilot: {stop.report()}", file=sys.stderr)
         raise SystemExit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -116,9 +98,9 @@ def run(args: argparse.Namespace) -> int:
     failed, total = len(result.failed), len(result.table)
     if failed and failed == total:
         which = f"all {total} executions" if total > 1 else "the execution"
-        raise MLRCopilotError(f"{which} failed: {failed_names(result)}",
+        raise MLRCopilotError(f"{which} failed: {result.failed_names()}",
                               hint=f"see {result.results_csv}")
     if failed:
         print(f"mlr-copilot: warning: {failed} of {total} executions failed: "
-              f"{failed_names(result)} (see {result.results_csv})", file=sys.stderr)
+              f"{result.failed_names()} (see {result.results_csv})", file=sys.stderr)
     return 0
