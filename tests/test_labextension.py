@@ -98,15 +98,48 @@ def output_text(cell: dict[str, Any]) -> str:
     )
 
 
-def run_cell(page: Any, index: int, source: str) -> dict[str, Any]:
+def run_cell(page: Any, index: int, source: str, path: str = NOTEBOOK,
+             timeout: float = 30.0) -> dict[str, Any]:
     """Set cell ``index``'s source through the model, run it and return it once executed."""
-    page.evaluate(RUN_CELL, [NOTEBOOK, index, source])
-    wait_for(page, f"(path) => ({CELLS})(path)[{index}].execution_count !== null", NOTEBOOK,
-             what=f"cell {index} to execute")
-    wait_for(page, KERNEL_IDLE, NOTEBOOK, what="the kernel to be idle")
-    cell: dict[str, Any] = page.evaluate(CELLS, NOTEBOOK)[index]
+    page.evaluate(RUN_CELL, [path, index, source])
+    wait_for(page, f"(path) => ({CELLS})(path)[{index}].execution_count !== null", path,
+             timeout=timeout, what=f"cell {index} ({source}) to execute")
+    wait_for(page, KERNEL_IDLE, path, timeout=timeout, what="the kernel to be idle")
+    cell: dict[str, Any] = page.evaluate(CELLS, path)[index]
     assert not any(o.get("output_type") == "error" for o in cell["outputs"]), output_text(cell)
     return cell
+
+
+def open_notebook(page: Any, root: Path, path: str, n_cells: int,
+                  collapse_left: bool = False) -> str:
+    """Write ``root/path`` with ``n_cells`` empty code cells, open it, wait for its kernel.
+
+    Returns the notebook panel's DOM id.
+    """
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("") for _ in range(n_cells)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}  # else a kernel-picker dialog
+    nbformat.write(nb, root / path)
+    page.evaluate(FIND_NOTEBOOK)
+    panel_id: str = page.evaluate("""async ([path, collapseLeft]) => {
+        const app = window.jupyterapp;
+        const w = await app.commands.execute('docmanager:open', {path});
+        await w.context.ready; await w.sessionContext.ready;
+        if (collapseLeft) app.shell.collapseLeft();
+        app.shell.activateById(w.id);
+        return w.id;
+    }""", [path, collapse_left])
+    wait_for(page, KERNEL_IDLE, path, timeout=60, what="the notebook's kernel to be idle")
+    return panel_id
+
+
+def keep_screenshot(shot: Path) -> None:
+    """With ``MLR_SAVE_SCREENSHOTS=1`` (``make screenshots``), copy ``shot`` to docs/screenshots."""
+    if os.environ.get("MLR_SAVE_SCREENSHOTS") == "1":
+        target = REPO / "docs" / "screenshots" / shot.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, target)
 
 
 def test_labextension_is_installed_and_enabled() -> None:
@@ -124,21 +157,8 @@ def test_cells_inserted_and_state_shown_in_side_panel(
     lab_server: LabServer, lab_page: Any, tmp_path: Path  # noqa: F811
 ) -> None:
     page = lab_page
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(""), nbformat.v4.new_code_cell("")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}  # else a kernel-picker dialog
-    nbformat.write(nb, lab_server.root / NOTEBOOK)
-
-    page.evaluate(FIND_NOTEBOOK)
     assert page.evaluate("window.jupyterapp.isPluginActivated('mlr-copilot-jupyter:plugin')")
-    page.evaluate("""async (path) => {
-        const app = window.jupyterapp;
-        const w = await app.commands.execute('docmanager:open', {path});
-        await w.context.ready; await w.sessionContext.ready;
-        app.shell.activateById(w.id);
-    }""", NOTEBOOK)
-    wait_for(page, KERNEL_IDLE, NOTEBOOK, timeout=60, what="the notebook's kernel to be idle")
+    open_notebook(page, lab_server.root, NOTEBOOK, 2)
 
     run_cell(page, 0, "%load_ext mlr_copilot_jupyter")
     cell = run_cell(page, 1, INSERT_AND_STATE)
@@ -167,10 +187,7 @@ def test_cells_inserted_and_state_shown_in_side_panel(
 
     shot = tmp_path / "side_panel.png"
     page.screenshot(path=str(shot))
-    if os.environ.get("MLR_SAVE_SCREENSHOTS") == "1":
-        target = REPO / "docs" / "screenshots" / "side_panel.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, target)
+    keep_screenshot(shot)
 
     # A panel button reaches the kernel's on_action callback (processed between cells).
     page.click(f"{run_row} button[data-action='stop_run']")
@@ -203,31 +220,14 @@ def test_experiment_magic_inserts_node_cells_and_panel_shows_the_run(
 ) -> None:
     page = lab_page
     path = "experiment_magic.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(""), nbformat.v4.new_code_cell("")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, lab_server.root / path)
-    page.evaluate(FIND_NOTEBOOK)
-    page.evaluate("""async (path) => {
-        const app = window.jupyterapp;
-        const w = await app.commands.execute('docmanager:open', {path});
-        await w.context.ready; await w.sessionContext.ready;
-        app.shell.activateById(w.id);
-    }""", path)
-    wait_for(page, KERNEL_IDLE, path, timeout=60, what="the notebook's kernel to be idle")
+    open_notebook(page, lab_server.root, path, 2)
 
-    global NOTEBOOK
-    saved, NOTEBOOK = NOTEBOOK, path
-    try:
-        run_cell(page, 0, "%load_ext mlr_copilot_jupyter")
-        page.evaluate(RUN_CELL, [path, 1, "%mlr_experiment --task wine --max-steps 1 --insert --wait"])
-        cells = wait_for(
-            page, f"(path) => {{ const c = ({CELLS})(path); "
-                  "return c.length >= 6 && c[1].execution_count !== null && c; }",
-            path, timeout=180, what="the experiment to finish and its cells to be inserted")
-    finally:
-        NOTEBOOK = saved
+    run_cell(page, 0, "%load_ext mlr_copilot_jupyter", path)
+    page.evaluate(RUN_CELL, [path, 1, "%mlr_experiment --task wine --max-steps 1 --insert --wait"])
+    cells = wait_for(
+        page, f"(path) => {{ const c = ({CELLS})(path); "
+              "return c.length >= 6 && c[1].execution_count !== null && c; }",
+        path, timeout=180, what="the experiment to finish and its cells to be inserted")
     inserted = [c for c in cells[2:] if "mlr_copilot" in c["metadata"]]
     assert len(inserted) >= 4, cells
     node_ids = {c["metadata"]["mlr_copilot"]["node_id"] for c in inserted}
@@ -242,7 +242,4 @@ def test_experiment_magic_inserts_node_cells_and_panel_shows_the_run(
     assert re.search(r"accuracy=[0-9.]+", best), best
     shot = tmp_path / "experiment_run.png"
     page.screenshot(path=str(shot))
-    if os.environ.get("MLR_SAVE_SCREENSHOTS") == "1":
-        target = REPO / "docs" / "screenshots" / "experiment_run.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, target)
+    keep_screenshot(shot)

@@ -9,22 +9,19 @@ copied to docs/screenshots/review_board.png and docs/screenshots/experiment_moni
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
 import mlr_copilot_jupyter
 from tests.lab_server import LabServer, lab_page, lab_server, wait_for  # noqa: F401  (fixtures)
-from tests.test_labextension import CELLS, FIND_NOTEBOOK, KERNEL_IDLE, RUN_CELL, output_text
+from tests.test_labextension import keep_screenshot, open_notebook, run_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
 DEMO_PAPER = Path(mlr_copilot_jupyter.__file__).parent / "data" / "demo_paper.md"
 NOTEBOOK = "copilot_tour.ipynb"
 SOURCES = [
@@ -43,22 +40,9 @@ OUTPUT_TEXT = """([id, index]) => {
 }"""
 
 
-def run_cell(page: Any, index: int, source: str) -> dict[str, Any]:
-    """Run cell ``index`` with ``source``; the cell once executed and the kernel idle again."""
-    page.evaluate(RUN_CELL, [NOTEBOOK, index, source])
-    wait_for(page, f"(path) => ({CELLS})(path)[{index}].execution_count !== null", NOTEBOOK,
-             timeout=120, what=f"cell {index} ({source}) to execute")
-    wait_for(page, KERNEL_IDLE, NOTEBOOK, timeout=120, what="the kernel to be idle")
-    cell: dict[str, Any] = page.evaluate(CELLS, NOTEBOOK)[index]
-    assert not any(o.get("output_type") == "error" for o in cell["outputs"]), output_text(cell)
-    return cell
-
-
-def save(shot: Path) -> None:
-    if os.environ.get("MLR_SAVE_SCREENSHOTS") == "1":
-        target = REPO / "docs" / "screenshots" / shot.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, target)
+def run_tour_cell(page: Any, index: int) -> dict[str, Any]:
+    """Run the tour's cell ``index``; the cell once executed and the kernel idle again."""
+    return run_cell(page, index, SOURCES[index], NOTEBOOK, timeout=120)
 
 
 def test_review_board_and_experiment_monitor_render_in_jupyterlab(
@@ -67,25 +51,11 @@ def test_review_board_and_experiment_monitor_render_in_jupyterlab(
     page = lab_page
     page.set_viewport_size({"width": 1280, "height": 2600})  # the whole board fits in the panel
     shutil.copyfile(DEMO_PAPER, lab_server.root / "demo_paper.md")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("") for _ in SOURCES]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, lab_server.root / NOTEBOOK)
-    page.evaluate(FIND_NOTEBOOK)
-    panel_id = page.evaluate("""async (path) => {
-        const app = window.jupyterapp;
-        const w = await app.commands.execute('docmanager:open', {path});
-        await w.context.ready; await w.sessionContext.ready;
-        app.shell.collapseLeft();
-        app.shell.activateById(w.id);
-        return w.id;
-    }""", NOTEBOOK)
-    wait_for(page, KERNEL_IDLE, NOTEBOOK, timeout=60, what="the notebook's kernel to be idle")
+    panel_id = open_notebook(page, lab_server.root, NOTEBOOK, len(SOURCES), collapse_left=True)
     cells = page.locator(f"#{panel_id} .jp-Notebook .jp-Cell")
 
     for index in range(REVIEW + 1):
-        run_cell(page, index, SOURCES[index])
+        run_tour_cell(page, index)
     board = cells.nth(REVIEW)
     board.locator(".widget-button").first.wait_for(state="visible", timeout=60_000)
     text = board.inner_text()
@@ -104,7 +74,7 @@ def test_review_board_and_experiment_monitor_render_in_jupyterlab(
     saved = json.loads(state_file.read_text())
     assert saved["ideas"][top]["status"] == "accepted", saved["ideas"]
     # Show the board again, so the Markdown summary under it agrees with the badges.
-    run_cell(page, REVIEW, SOURCES[REVIEW])
+    run_tour_cell(page, REVIEW)
     board.locator(".widget-button").first.wait_for(state="visible", timeout=60_000)
     text = board.inner_text()
     assert "1 accepted" in text, text[:500]
@@ -113,9 +83,9 @@ def test_review_board_and_experiment_monitor_render_in_jupyterlab(
     shot = tmp_path / "review_board.png"
     board.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000  # a rendered board, not an empty box
-    save(shot)
+    keep_screenshot(shot)
 
-    run_cell(page, EXPERIMENT, SOURCES[EXPERIMENT])  # returns at once: the run is in the background
+    run_tour_cell(page, EXPERIMENT)  # returns at once: the run is in the background
     monitor = cells.nth(EXPERIMENT)
     assert "Result:" not in monitor.inner_text()
     done = wait_for(page, "(a) => { const t = (" + OUTPUT_TEXT + ")(a); "
@@ -127,4 +97,4 @@ def test_review_board_and_experiment_monitor_render_in_jupyterlab(
     shot = tmp_path / "experiment_monitor.png"
     monitor.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000
-    save(shot)
+    keep_screenshot(shot)
