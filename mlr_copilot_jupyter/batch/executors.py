@@ -11,7 +11,6 @@ import functools
 import logging
 import multiprocessing
 import os
-import shutil
 import signal
 import time
 import weakref
@@ -68,21 +67,18 @@ _KERNELS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 @functools.cache
 def kernel_manager_class() -> type:
-    """The workers' kernel manager: remembers its kernel, uses CurveZMQ when available.
+    """The workers' kernel manager: remembers its kernel; sockets as the experiment kernels'.
 
     Parallel workers start kernels at the same moment; private IPC sockets (see
     :mod:`..experiment.transport`) keep one worker's kernel from taking another's TCP port.
     """
-    import zmq
     from jupyter_client import AsyncKernelManager
 
-    from ..experiment.transport import PrivateIPCMixin
+    from ..experiment.transport import SecureTransportMixin
 
-    class BatchKernelManager(PrivateIPCMixin, AsyncKernelManager):  # type: ignore[misc]
+    class BatchKernelManager(SecureTransportMixin, AsyncKernelManager):  # type: ignore[misc]
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            if "transport_encryption" in self.traits() and zmq.has("curve"):
-                self.transport_encryption = "auto"  # as the experiment kernels do
             _KERNELS.add(self)
 
     return BatchKernelManager
@@ -172,8 +168,7 @@ def _stop_worker(signum: int, frame: FrameType | None) -> None:
                 if pgid:
                     os.killpg(pgid, signal.SIGKILL)
             manager.cleanup_connection_file()
-            if getattr(manager, "ipc_dir", None):  # os._exit skips the finalizer that would
-                shutil.rmtree(manager.ipc_dir, ignore_errors=True)
+            manager.remove_ipc_dir()  # os._exit below skips the finalizers
     os._exit(128 + signum)
 
 

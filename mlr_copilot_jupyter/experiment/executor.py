@@ -22,7 +22,6 @@ from time import monotonic
 from typing import IO, Any
 
 import nbformat
-import zmq
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
@@ -33,7 +32,7 @@ from ..errors import ExecutionError
 from .env import scrub_environ
 from .metrics import REPORT_METRIC_PRELUDE, parse_metrics
 from .result import LOST_STATE, CellResult, error_fields, outputs_text
-from .transport import PrivateIPCMixin
+from .transport import SecureTransportMixin
 
 __all__ = ["CellResult", "KernelExecutor", "LimitedKernelManager"]
 
@@ -43,11 +42,11 @@ _LAUNCHER = Path(__file__).with_name("kernel_launcher.py")
 _TIMEOUT_ENAME = "MLRCopilotCellTimeout"
 
 
-class LimitedKernelManager(PrivateIPCMixin, AsyncKernelManager):
+class LimitedKernelManager(SecureTransportMixin, AsyncKernelManager):
     """Kernel manager that prefixes the kernel command with the rlimit launcher when asked.
 
-    Its sockets are private IPC files (see :mod:`.transport`), so kernels started at the same
-    time by other processes cannot take its ports.
+    Its sockets are private IPC files, CurveZMQ-encrypted when possible (see :mod:`.transport`),
+    so kernels started at the same time by other processes cannot take its ports.
     """
 
     memory_limit_mb = Integer(None, allow_none=True).tag(config=True)
@@ -222,8 +221,6 @@ class KernelExecutor:
             cpu_time_limit_s=self.cpu_time_limit_s,
             shutdown_wait_time=2.0,
         )
-        if "transport_encryption" in km.traits() and zmq.has("curve"):
-            km.transport_encryption = "auto"  # CurveZMQ when the kernelspec supports it
         client = NotebookClient(
             nbformat.v4.new_notebook(),
             km=km,
