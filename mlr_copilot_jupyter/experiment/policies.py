@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -65,6 +66,11 @@ class StepRequest:
     feedback: list[str] = field(default_factory=list)
     data_preview: str = ""
     lost_state: bool = False
+    #: the workspace the cells run in (file listing, data overview and eval facts come from it)
+    workspace: Path | None = None
+    #: files the baseline wrote that the scorer reads (workspace-relative path -> first lines),
+    #: so a step can write its predictions in the same format
+    artifacts: dict[str, str] = field(default_factory=dict)
 
 
 class Exhausted(Exception):
