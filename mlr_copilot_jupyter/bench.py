@@ -33,10 +33,14 @@ class BenchRun:
     seed: int
     status: str
     metric: str = ""
-    baseline_metric: float | None = None
+    selection: str = ""
+    baseline_metric: float | None = None  # the selection (validation) metric
     best_metric: float | None = None
+    baseline_test: float | None = None  # the held-out test metric of the node selected
+    best_test: float | None = None
     verified: bool = False
-    relative_improvement: float | None = None
+    validation_improvement: float | None = None
+    relative_improvement: float | None = None  # on the test metric when the task has one
     success: bool = False
     steps: int = 0
     error: str = ""
@@ -57,6 +61,9 @@ class TaskScore:
     runs: int
     baseline_mean: float | None
     best_mean: float | None
+    baseline_test_mean: float | None
+    best_test_mean: float | None
+    selection: str
     improvement_mean: float
     improvement_se: float | None
     success_rate: float
@@ -89,6 +96,9 @@ def score_tasks(runs: Sequence[BenchRun]) -> tuple[list[TaskScore], dict[str, An
             task=task, runs=len(group),
             baseline_mean=_mean_or_none([r.baseline_metric for r in group]),
             best_mean=_mean_or_none([r.best_metric for r in group if r.verified]),
+            baseline_test_mean=_mean_or_none([r.baseline_test for r in group]),
+            best_test_mean=_mean_or_none([r.best_test for r in group if r.verified]),
+            selection="/".join(sorted({r.selection for r in group if r.selection})) or "—",
             improvement_mean=mean, improvement_se=se,
             success_rate=sum(r.success for r in group) / len(group)))
     mean, se = mean_se([r.gain for r in runs]) if runs else (0.0, None)
@@ -99,13 +109,19 @@ def score_tasks(runs: Sequence[BenchRun]) -> tuple[list[TaskScore], dict[str, An
 
 
 def run_from_summary(task: str, seed: int, summary: dict[str, Any]) -> BenchRun:
-    gain = summary.get("relative_improvement")
+    """One bench row; its improvement is on the held-out test metric when the task has one."""
+    selection = summary.get("selection") or ""
+    gain = summary.get("test_improvement") if selection in {"validation", "test"} \
+        else summary.get("relative_improvement")
     verified = bool(summary.get("verified"))
     return BenchRun(task=task, seed=seed, status=summary.get("status", ""),
-                    metric=summary.get("metric", ""),
+                    metric=summary.get("metric", ""), selection=selection,
                     baseline_metric=summary.get("baseline_metric"),
                     best_metric=summary.get("best_metric") if verified else None,
+                    baseline_test=summary.get("baseline_test_metric"),
+                    best_test=summary.get("best_test_metric") if verified else None,
                     verified=verified, relative_improvement=gain,
+                    validation_improvement=summary.get("relative_improvement"),
                     success=verified and gain is not None and gain >= SUCCESS_THRESHOLD,
                     steps=summary.get("steps", 0), error=summary.get("message", ""),
                     run_dir=summary.get("run_dir", ""))
@@ -162,12 +178,18 @@ def _num(value: float | None) -> str:
 
 
 def markdown_table(scores: Sequence[TaskScore]) -> str:
-    lines = ["| task | runs | baseline (mean) | best verified (mean) | "
-             "relative improvement (mean ± SE) | success rate (≥ 10%) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| task | runs | selected on | validation: baseline → best (mean) | "
+             "test: baseline → best (mean) | test improvement (mean ± SE) | "
+             "success rate (≥ 10%) |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
     for s in scores:
         se = "" if s.improvement_se is None else f" ± {s.improvement_se * 100:.1f}%"
-        lines.append(f"| {s.task} | {s.runs} | {_num(s.baseline_mean)} | {_num(s.best_mean)} | "
+        valid = (f"{_num(s.baseline_mean)} → {_num(s.best_mean)}" if s.selection == "validation"
+                 else "—")
+        test = (f"{_num(s.baseline_test_mean)} → {_num(s.best_test_mean)}"
+                if s.selection in {"validation", "test"}
+                else f"{_num(s.baseline_mean)} → {_num(s.best_mean)} (no held-out split)")
+        lines.append(f"| {s.task} | {s.runs} | {s.selection} | {valid} | {test} | "
                      f"{_pct(s.improvement_mean)}{se} | {s.success_rate:.0%} |")
     return "\n".join(lines)
 
@@ -218,8 +240,12 @@ def write_bench(runs: Sequence[BenchRun], out: Path, *, command: str,
     table = markdown_table(scores)
     body = [f"# Benchmark: {len(scores)} task(s) x {len({r.seed for r in runs})} seed(s)", "",
             table, "", overall_line(overall), "",
-            "A run succeeds when its verified best result beats the baseline by ≥ 10% relative "
-            "(MLAgentBench's criterion); a run with no verified result counts as 0%.", "",
+            "The search selects on the validation metric the cells report; the node it selects "
+            "is verified (replayed in a fresh kernel and workspace) and only then scored on the "
+            "held-out test split. A run succeeds when that test score beats the baseline's by "
+            "≥ 10% relative (MLAgentBench's criterion); a run with no verified result counts as "
+            "0%. 'selected on: test' marks tasks without validation data (optimistic), "
+            "'reported' tasks without a held-out split.", "",
             f"Command: `{command}`"]
     if engine:
         body += ["", f"Engine: {engine}"]

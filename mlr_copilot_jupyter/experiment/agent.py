@@ -1,93 +1,37 @@
 """The experiment agent: an AIDE-style search over draft / improve / debug nodes in one kernel.
 
 Each step: choose the kind of step and its parent, ask the policy for a plan and code, (in
-``approve`` mode) let a human approve, edit or reject the cell, run it in the persistent kernel,
-score it, and record it — the record notebook and ``journal.json`` are saved after every cell.
-At the end the best node's lineage is re-run in a fresh kernel and must reproduce its metric
-(within ``rel_tol`` relative or ``abs_tol`` absolute) before it is reported as the verified best.
+``approve`` mode) let a human approve, edit or reject the cell, set aside the files the scorer
+reads, run the cell, score it from its own output and files (:mod:`.judge`), and record it: the
+record notebook and ``journal.json`` are saved after every cell. A baseline that fails is the
+first thing debugged. At the end the best node's lineage is replayed in a fresh kernel **and a
+fresh copy of the workspace** and must reproduce its metric (within ``rel_tol`` relative or
+``abs_tol`` absolute) before it is reported as the verified best; only then is its test metric
+scored.
+
+The agent never starts a kernel or copies a file itself: it acts through a
+:class:`~.runtime.Runtime`, so its choices are unit-tested with fakes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import MLRCopilotError
 from ..models import Idea
-from .executor import KernelExecutor
-from .journal import JOURNAL_FILE, Journal, Node, NodeKind
+from .journal import JOURNAL_FILE, SELECTION_NOTES, Journal, Node, NodeKind
+from .judge import Judge, replay_failure
+from .options import Approval, ApproveHook, EventHook, Hooks, RunOptions
 from .policies import Exhausted, LLMPolicy, OfflinePolicy, Proposal, StepRequest
 from .record import RECORD_FILE, RecordNotebook
-from .result import CellResult
-from .scoring import eval_score, pick_metric
+from .runtime import Executor, Runtime, TaskRuntime, snapshot
 from .task import Task
 
-EventHook = Callable[[str, dict[str, Any]], Any]
-
-
-@dataclass
-class Approval:
-    """A human's decision on a proposed code cell."""
-
-    action: Literal["approve", "edit", "reject"]
-    code: str | None = None
-    comment: str = ""
-
-
-ApproveHook = Callable[[Node], "Approval | Awaitable[Approval]"]
-
-
-@dataclass
-class RunOptions:
-    """Budgets and behaviour of one run."""
-
-    max_steps: int = 10
-    mode: Literal["auto", "approve"] = "auto"
-    num_drafts: int = 3
-    max_debug_depth: int = 3
-    seed: int = 0
-    cell_timeout: float | None = None
-    wall_time: float | None = None
-    verify: bool = True
-    max_verify: int = 3
-    rel_tol: float = 0.01
-    abs_tol: float = 1e-4
-    kernel_name: str = "python3"
-    memory_limit_mb: int | None = None
-    cpu_time_limit_s: int | None = None
-    extra_env_deny: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        """Refuse values that would silently switch a limit off (negative, zero, NaN)."""
-        from ..errors import InputError
-
-        def positive(flag: str, value: float | None, unit: str) -> None:
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise InputError(f"{flag} must be a positive number of {unit}, got {value}")
-
-        positive("--cell-timeout", self.cell_timeout, "seconds")
-        positive("--wall-time", self.wall_time, "seconds")
-        positive("--cpu-time-limit", self.cpu_time_limit_s, "seconds")
-        if self.memory_limit_mb is not None and not self.memory_limit_mb >= 256:
-            raise InputError(f"--memory-limit-mb must be at least 256 (a kernel needs that much "
-                             f"address space), got {self.memory_limit_mb}")
-        if self.max_steps < 0:
-            raise InputError(f"--max-steps must be >= 0, got {self.max_steps}")
-        if self.mode not in ("auto", "approve"):
-            raise InputError(f"--mode must be auto or approve, got {self.mode!r}")
-
-
-@dataclass
-class Hooks:
-    on_event: EventHook | None = None
-    approve: ApproveHook | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Approval", "ApproveHook", "EventHook", "ExperimentAgent", "Hooks", "RunOptions"]
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -95,20 +39,28 @@ async def _maybe_await(value: Any) -> Any:
 
 
 class ExperimentAgent:
-    """Runs (or resumes) one experiment in ``run_dir`` with a policy and hooks."""
+    """Runs (or resumes) one experiment in ``run_dir`` with a policy, a runtime and hooks."""
 
     def __init__(self, task: Task, run_dir: Path, policy: OfflinePolicy | LLMPolicy, *,
                  journal: Journal, record: RecordNotebook, options: RunOptions,
-                 idea: Idea | None = None, plan_text: str = "", hooks: Hooks | None = None) -> None:
+                 idea: Idea | None = None, plan_text: str = "", hooks: Hooks | None = None,
+                 runtime: Runtime | None = None) -> None:
         self.task, self.run_dir, self.policy = task, Path(run_dir), policy
         self.journal, self.record, self.options = journal, record, options
         self.idea, self.plan_text = idea, plan_text
         self.hooks = hooks or Hooks()
-        self.workspace = self.run_dir / "workspace"
+        self.runtime: Runtime = runtime or TaskRuntime(
+            task, self.run_dir, setup_code=record.setup_sources(),  # re-run after every restart
+            kernel_name=options.kernel_name,
+            cell_timeout=options.cell_timeout or task.budget.cell_timeout_s,
+            memory_limit_mb=options.memory_limit_mb, cpu_time_limit_s=options.cpu_time_limit_s,
+            env_deny=options.extra_env_deny)
+        self.workspace = self.runtime.workspace
+        self.judge = Judge(task, journal, self.runtime, policy)
         self._stop_requested = False
         self._pending_feedback: list[str] = []
         self._lost_state = False
-        self.executor: KernelExecutor | None = None
+        self.executor: Executor | None = None
 
     # -- control from other threads / widgets ------------------------------------------------
     def stop(self) -> None:
@@ -138,6 +90,11 @@ class ExperimentAgent:
             except Exception as exc:  # a broken display must not break the run
                 self.journal.message = f"event hook failed on {event}: {exc}"
 
+    def _note(self, text: str) -> None:
+        j = self.journal
+        if text not in j.message:
+            j.message = f"{j.message}; {text}" if j.message else text
+
     # -- the run ------------------------------------------------------------------------------
     async def arun(self) -> Journal:
         """Run the search to its budget, verify the best node, and return the journal."""
@@ -145,15 +102,10 @@ class ExperimentAgent:
         self.journal.status = "running"
         self._save()
         started = time.monotonic()
-        self.executor = KernelExecutor(
-            self.run_dir, kernel_name=opts.kernel_name,
-            cell_timeout=opts.cell_timeout or self.task.budget.cell_timeout_s,
-            memory_limit_mb=opts.memory_limit_mb, cpu_time_limit_s=opts.cpu_time_limit_s,
-            env_deny=opts.extra_env_deny, kernel_log=self.run_dir / "kernel.log",
-            setup_code=self.record.setup_sources(),  # re-run after every kernel restart too
-        )
+        self.executor = self.runtime.executor(self.workspace, label="main")
         try:
             await self.executor.astart()
+            self._adopt_reference()
             await self._emit("run_started", run_id=self.journal.run_id)
             if self.journal.baseline is None:
                 await self._step_baseline()
@@ -163,17 +115,17 @@ class ExperimentAgent:
                     break
                 wall = opts.wall_time or self.task.budget.wall_time_s
                 if time.monotonic() - started > wall:
-                    self.journal.message = f"wall-time budget of {wall:g} s used up"
+                    self._note(f"wall-time budget of {wall:g} s used up")
                     break
                 kind, parent = self._next_step()
                 try:
                     proposal = await self.policy.propose(self._request(kind, parent))
                 except Exhausted as exc:
-                    self.journal.message = str(exc)
+                    self._note(str(exc))
                     break
                 await self._step(kind, parent, proposal)
             if self._stop_requested:
-                self.journal.message = "stopped by the user"
+                self._note("stopped by the user")
             if opts.verify:
                 await self._verify()
             else:
@@ -213,29 +165,55 @@ class ExperimentAgent:
                 except MLRCopilotError:  # the run folder itself may be what failed
                     pass
 
-    async def _exec(self, code: str) -> CellResult:
-        assert self.executor is not None
-        return await self.executor.arun(code)
-
     # -- choosing steps -----------------------------------------------------------------------
+    def _adopt_reference(self) -> None:
+        """A journal written before references existed: its working baseline is the reference."""
+        j = self.journal
+        if j.reference is None:
+            good = [n for n in self._baseline_chain() if n.is_good]
+            if good:
+                j.reference = good[0].id
+                j.selection = j.selection or self.judge.selection()
+
+    def _baseline_chain(self) -> list[Node]:
+        """The baseline and the debug nodes that try to fix it, oldest first."""
+        chain: list[Node] = []
+        node = self.journal.baseline
+        while node is not None:
+            chain.append(node)
+            fixes = [c for c in self.journal.children(node.id) if c.kind == "debug"]
+            node = fixes[-1] if fixes else None
+        return chain
+
     def _next_step(self) -> tuple[NodeKind, Node | None]:
         j, opts = self.journal, self.options
+        if j.reference is None and j.baseline is not None:
+            last = self._baseline_chain()[-1]
+            can_fix = getattr(self.policy, "repairs_code", False)
+            if last.status != "ok" and can_fix and j.debug_depth(last) < opts.max_debug_depth:
+                return "debug", last  # a baseline that fails is the first thing to fix
+            base = j.baseline
+            self._note(f"baseline failed: {base.error or base.message or base.status}; "
+                       "no improvement can be measured")
         drafts = [n for n in j.nodes if n.kind == "draft"]
         if len(drafts) < opts.num_drafts:
-            return "draft", j.baseline
-        buggy = j.buggy_leaves(opts.max_debug_depth)
+            return "draft", j.reference_node or j.baseline
+        buggy = [n for n in j.buggy_leaves(opts.max_debug_depth)
+                 if n not in self._baseline_chain()]
         if buggy:
             return "debug", buggy[-1]
         best = j.best()
-        if best is None or best.kind == "baseline":
-            return "draft", j.baseline
+        if best is None or best.id == j.reference or best.kind == "baseline":
+            return "draft", j.reference_node or j.baseline
         return "improve", best
 
     def _request(self, kind: NodeKind, parent: Node | None) -> StepRequest:
         return StepRequest(kind=kind, parent=parent, journal=self.journal, task=self.task,
                            idea=self.idea, plan_text=self.plan_text,
                            feedback=list(self.journal.feedback) + self._pending_feedback,
-                           data_preview=self._data_preview(), lost_state=self._lost_state)
+                           data_preview=self._data_preview(), lost_state=self._lost_state,
+                           workspace=self.workspace,
+                           artifacts=self.judge.artifacts.preview(self.workspace))
 
     def _data_preview(self) -> str:
         lines = []
@@ -256,6 +234,9 @@ class ExperimentAgent:
             f"{self.task.metric.name} every later step is compared with."),
             code=baseline_code(self.task))
         await self._step("baseline", None, proposal)
+
+    def _fixes_baseline(self, node: Node) -> bool:
+        return self.journal.reference is None and node in self._baseline_chain()
 
     async def _step(self, kind: NodeKind, parent: Node | None, proposal: Proposal) -> Node:
         j = self.journal
@@ -289,8 +270,26 @@ class ExperimentAgent:
                 j.feedback.append(approval.comment)
         self._save()  # the journal has the code before it runs; resume records pending nodes
         await self._emit("node_started", node=node)
-        result = await self._exec(node.code)
-        await self._score(node, result)
+        reference = self._fixes_baseline(node)
+        if not reference:
+            self.judge.artifacts.set_aside(self.runtime, self.workspace)
+        before = snapshot(self.workspace)
+        assert self.executor is not None
+        result = await self.executor.arun(node.code)
+        node.elapsed, node.output = result.elapsed, result.for_llm(3000)
+        node.lost_state, node.message = result.lost_state, result.message
+        if not result.ok:
+            node.status = result.status
+            node.error = f"{result.ename}: {result.evalue}" if result.ename else result.message
+        elif changed := self.runtime.read_only_changes(self.workspace):
+            node.status = "error"
+            node.error = f"modified read-only files: {', '.join(changed)}"
+            self.runtime.restore_read_only(self.workspace)
+        elif reference:
+            await self.judge.score_reference(node, result, before, snapshot(self.workspace),
+                                             self.workspace)
+        else:
+            await self.judge.score(node, result, before, snapshot(self.workspace), self.workspace)
         self._lost_state = result.lost_state
         self.record.record_node(node, outputs=result.outputs,
                                 execution_count=result.execution_count, outcome=self._outcome(node))
@@ -298,43 +297,21 @@ class ExperimentAgent:
         await self._emit("node_finished", node=node, result=result)
         return node
 
-    async def _score(self, node: Node, result: CellResult) -> None:
-        node.elapsed = result.elapsed
-        node.output = result.for_llm(3000)
-        node.lost_state = result.lost_state
-        node.message = result.message
-        if not result.ok:
-            node.status = result.status
-            node.error = f"{result.ename}: {result.evalue}" if result.ename else result.message
-            return
-        changed = self.task.check_read_only(self.run_dir)
-        if changed:
-            node.status = "error"
-            node.error = f"modified read-only files: {', '.join(changed)}"
-            self.task.prepare_workspace(self.run_dir)  # restore the originals
-            return
-        if self.task.eval_script:
-            node.metric, message = await eval_score(self.task, self.workspace)
-            node.metric_source = "eval.py" if node.metric is not None else ""
-            if node.metric is None:
-                node.message = message
-        else:
-            node.metric = pick_metric(result.metrics, self.task.metric.name)
-            node.metric_source = "MLR_METRIC" if node.metric is not None else ""
-            if node.metric is None:
-                node.metric = await self.policy.read_metric(result.stdout_text,
-                                                            self.task.metric.name)
-                node.metric_source = "llm" if node.metric is not None else ""
-        node.status = "ok" if node.metric is not None else "no_metric"
-
     def _outcome(self, node: Node) -> str:
+        j = self.journal
         if node.metric is not None:
-            gain = self.journal.improvement(node.metric)
-            rel = f" ({gain:+.1%} vs baseline)" if gain is not None and node.kind != "baseline" else ""
-            return (f"**Result:** {self.task.metric.name} = {node.metric:.6g}{rel}, "
+            gain = j.improvement(node.metric)
+            rel = f" ({gain:+.1%} vs baseline)" if gain is not None and node.id != j.reference else ""
+            which = {"validation": "validation ", "test": "test "}.get(j.selection or "", "")
+            text = (f"**Result:** {which}{self.task.metric.name} = {node.metric:.6g}{rel}, "
                     f"from {node.metric_source}, in {node.elapsed:.1f} s.")
+            if node.id == j.reference and j.selection:
+                text += f" Selection: {SELECTION_NOTES[j.selection]}."
+            if node.test_metric is not None and j.selection == "validation":
+                text += f" Held-out test {self.task.metric.name} = {node.test_metric:.6g} ({j.test_source})."
+            return text
         if node.status == "no_metric":
-            return "**Result:** ran, but reported no metric (no MLR_METRIC line)."
+            return f"**Result:** ran, but has no metric: {node.message or 'no MLR_METRIC line'}."
         return f"**Failed ({node.status}):** {node.error or node.message}. The code is kept below as a raw cell."
 
     # -- verification ---------------------------------------------------------------------
@@ -347,27 +324,68 @@ class ExperimentAgent:
             if candidate is None:
                 break
             tried.add(candidate.id)
-            assert self.executor is not None
-            await self.executor.arestart()  # a fresh kernel; the executor re-runs the setup
-            reproduced: float | None = None
-            for node in j.lineage(candidate.id):
-                result = await self._exec(node.code)
-                if not result.ok:
-                    break
-                if node.id == candidate.id:
-                    probe = Node(id="verify", kind=node.kind, step=node.step)
-                    await self._score(probe, result)
-                    reproduced = probe.metric
-            candidate.verified_metric = reproduced
+            reproduced, test, error = await self._replay(candidate)
+            candidate.verified_metric, candidate.verify_error = reproduced, error
             tolerance = max(opts.abs_tol, opts.rel_tol * abs(candidate.metric or 0.0))
-            candidate.verified = reproduced is not None and abs(reproduced - candidate.metric) <= tolerance  # type: ignore[operator]
+            candidate.verified = (reproduced is not None and candidate.metric is not None
+                                  and abs(reproduced - candidate.metric) <= tolerance)
+            if candidate.verified and test is not None and candidate.id != j.reference:
+                candidate.test_metric, candidate.test_message = test
+            elif not candidate.verified and not error:
+                candidate.verify_error = (f"the replay gave {reproduced} instead of "
+                                          f"{candidate.metric:.6g}" if reproduced is not None else
+                                          "the replay reported no metric")
+            self.record.record_node(candidate, outcome=self._outcome(candidate)
+                                    + self._verify_line(candidate))
             self._save()
             if candidate.verified:
                 j.best_node = candidate.id
                 break
         if j.best_node is None:
-            j.message = (j.message + "; " if j.message else "") + "no result could be verified"
+            self._note("no result could be verified")
         await self._emit("verify_finished", best=j.best_node)
+
+    def _verify_line(self, node: Node) -> str:
+        if node.verified:
+            return (f"\n\n**Verified:** replayed in a fresh kernel and a fresh workspace, it gave "
+                    f"{node.verified_metric:.6g}.")
+        return f"\n\n**Not verified:** {node.verify_error}."
+
+    async def _replay(self, candidate: Node) -> tuple[float | None, tuple[float | None, str] | None, str]:
+        """Replay ``candidate``'s lineage in a fresh kernel and workspace; score it there.
+
+        Returns (metric, test score or None, why it failed).
+        """
+        j, runtime = self.journal, self.runtime
+        workspace = runtime.fresh_workspace(candidate.id)
+        executor = runtime.executor(workspace, label=f"verify-{candidate.id}")
+        lineage = j.lineage(candidate.id)
+        try:
+            await executor.astart()
+            for node in lineage:
+                if node.id == candidate.id and candidate.id != j.reference:
+                    self.judge.artifacts.set_aside(runtime, workspace)
+                before = snapshot(workspace)
+                result = await executor.arun(node.code)
+                if not result.ok:
+                    return None, None, replay_failure(node, result, j, lineage)
+                if node.id != candidate.id:
+                    continue
+                probe = Node(id=f"verify-{node.id}", kind=node.kind, step=node.step, code=node.code)
+                if candidate.id == j.reference:
+                    await self.judge.score_reference(probe, result, before, snapshot(workspace),
+                                                     workspace)
+                    j.reference = candidate.id  # scoring a probe must not move the reference
+                    return probe.metric, None, probe.message
+                await self.judge.score(probe, result, before, snapshot(workspace), workspace)
+                test = None
+                if j.selection == "validation" and self.judge.file_scored:
+                    test = await self.judge.test(workspace)
+                return probe.metric, test, probe.message if probe.metric is None else ""
+            return None, None, "the lineage is empty"
+        finally:
+            await executor.ashutdown()
+            runtime.discard_workspace(workspace)
 
 
 def _now() -> str:

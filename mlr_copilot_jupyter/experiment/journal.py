@@ -20,6 +20,18 @@ from ..errors import InputError
 NodeKind = Literal["baseline", "draft", "improve", "debug"]
 NodeStatus = Literal["pending", "ok", "error", "timeout", "dead", "rejected", "no_metric"]
 RunStatus = Literal["running", "done", "interrupted", "failed"]
+#: What the search selects on: the validation metric the cells report (the held-out test is
+#: scored once, for the verified best node), the test metric itself (a task without validation
+#: data: said in the report), or the one metric cells report (a task with no held-out split).
+Selection = Literal["validation", "test", "reported"]
+SELECTION_NOTES: dict[str, str] = {
+    "validation": "selected on the validation metric the cells report; the held-out test split "
+                  "is scored once, for the verified best node (and the baseline)",
+    "test": "selected on the test metric: the task gives no validation metric, so the reported "
+            "gain is optimistic (selection and report use the same data)",
+    "reported": "selected on the metric the cells report: the task has no held-out split, so "
+                "selection and report use the same data",
+}
 JOURNAL_FILE = "journal.json"
 
 
@@ -51,6 +63,12 @@ class Node(BaseModel):
     approval: str = Field(default="auto", description="auto, approved, edited or rejected.")
     verified: bool | None = None
     verified_metric: float | None = None
+    verify_error: str = Field(default="", description="Why the replay in a fresh kernel and "
+                              "workspace did not reproduce the metric.")
+    test_metric: float | None = Field(default=None, description="Held-out test score (eval.py "
+                                      "or the copilot's scorer): baseline and verified best only.")
+    test_message: str = ""
+    review: str = Field(default="", description="The review of the output (LLM or heuristic).")
     created: str = Field(default_factory=now_iso)
 
     @property
@@ -77,6 +95,16 @@ class Journal(BaseModel):
     started: str = Field(default_factory=now_iso)
     finished: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    selection: Selection | None = None
+    metric_evidence: str = Field(default="", description="How metric name and direction were "
+                                 "determined, quoting the words.")
+    metric_origin: str = ""
+    warnings: list[str] = Field(default_factory=list)
+    reference: str | None = Field(default=None, description="The first working version of the "
+                                  "baseline (the baseline, or the debug node that fixed it).")
+    artifacts: list[str] = Field(default_factory=list, description="Files the scorer reads; "
+                                 "set aside before each node's cell.")
+    test_source: str = Field(default="", description="'eval.py' or 'held-out split'.")
 
     # -- queries ---------------------------------------------------------------------------
     def node(self, node_id: str) -> Node:
@@ -137,13 +165,30 @@ class Journal(BaseModel):
             node = self.node(node.parent) if node.parent else None
         return list(reversed(chain))
 
-    def improvement(self, value: float | None) -> float | None:
-        """Relative improvement of ``value`` over the baseline, direction-aware."""
-        base = self.baseline
-        if value is None or base is None or base.metric is None or base.metric == 0:
+    @property
+    def reference_node(self) -> Node | None:
+        """The first working version of the baseline, which improvements are measured against."""
+        return self.node(self.reference) if self.reference else None
+
+    def relative(self, value: float | None, base: float | None) -> float | None:
+        """Relative improvement of ``value`` over ``base``, direction-aware."""
+        if value is None or base is None or base == 0:
             return None
-        delta = value - base.metric if self.direction == "maximize" else base.metric - value
-        return delta / abs(base.metric)
+        delta = value - base if self.direction == "maximize" else base - value
+        return delta / abs(base)
+
+    def improvement(self, value: float | None) -> float | None:
+        """Relative improvement of ``value`` over the reference (working baseline) metric."""
+        ref = self.reference_node
+        return self.relative(value, ref.metric if ref else None)
+
+    def test_improvement(self) -> float | None:
+        """Relative improvement of the verified best node over the reference on the test split."""
+        ref = self.reference_node
+        best = self.node(self.best_node) if self.best_node else None
+        if ref is None or best is None:
+            return None
+        return self.relative(best.test_metric, ref.test_metric)
 
     def summary_for_prompt(self, max_nodes: int = 8, max_chars: int = 2400) -> str:
         """A bounded summary of the search so far: the best nodes and the most recent ones.

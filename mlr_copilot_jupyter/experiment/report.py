@@ -7,17 +7,33 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_bytes, atomic_write_text
-from .journal import Journal
+from .journal import SELECTION_NOTES, Journal
 
 REPORT_FILE = "report.md"
 PLOT_FILE = "metric.png"
 
 
 def run_summary(journal: Journal, run_dir: Path) -> dict[str, Any]:
-    """The headline facts of a run, JSON-serialisable."""
-    base = journal.baseline
+    """The headline facts of a run, JSON-serialisable.
+
+    ``baseline_metric`` / ``best_metric`` are the selection metric (validation where the task has
+    validation data); ``baseline_test_metric`` / ``best_test_metric`` the held-out test metric.
+    ``success`` is judged on the test metric when there is one (MLAgentBench's 10% criterion).
+    """
+    ref = journal.reference_node
     best = journal.node(journal.best_node) if journal.best_node else None
     improvement = journal.improvement(best.metric) if best else None
+    selection = journal.selection
+    if selection == "test":  # the selection metric is the test metric itself
+        base_test = ref.metric if ref else None
+        best_test = best.verified_metric if best and best.verified else None
+    else:
+        base_test = ref.test_metric if ref else None
+        best_test = best.test_metric if best else None
+    test_gain = journal.relative(best_test, base_test)
+    headline = test_gain if selection in {"validation", "test"} and best_test is not None \
+        else (improvement if selection != "validation" else None)
+    base = journal.baseline
     return {
         "run_id": journal.run_id,
         "task": journal.task,
@@ -25,13 +41,25 @@ def run_summary(journal: Journal, run_dir: Path) -> dict[str, Any]:
         "message": journal.message,
         "metric": journal.metric_name,
         "direction": journal.direction,
-        "baseline_metric": base.metric if base else None,
+        "metric_evidence": journal.metric_evidence,
+        "metric_origin": journal.metric_origin,
+        "warnings": list(journal.warnings),
+        "selection": selection,
+        "selection_note": SELECTION_NOTES.get(selection or "", "no working baseline"),
+        "baseline_node": ref.id if ref else None,
+        "baseline_fixed": bool(ref and base and ref.id != base.id),
+        "baseline_error": (base.error or base.message) if base and not base.is_good else "",
+        "baseline_metric": ref.metric if ref else None,
         "best_metric": best.metric if best else None,
         "best_verified_metric": best.verified_metric if best else None,
         "best_node": best.id if best else None,
         "verified": bool(best and best.verified),
         "relative_improvement": improvement,
-        "success": improvement is not None and improvement >= 0.10,
+        "test_source": journal.test_source,
+        "baseline_test_metric": base_test,
+        "best_test_metric": best_test,
+        "test_improvement": test_gain,
+        "success": headline is not None and headline >= 0.10,
         "steps": len([n for n in journal.nodes if n.kind != "baseline"]),
         "tokens": sum(n.tokens for n in journal.nodes),
         "run_dir": str(run_dir),
@@ -74,27 +102,53 @@ def summary_markdown(journal: Journal, summary: dict[str, Any]) -> str:
     def fmt(value: float | None) -> str:
         return "—" if value is None else f"{value:.6g}"
 
-    gain = summary["relative_improvement"]
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:+.1%}"
+
+    name = journal.metric_name
+    selection = summary["selection"]
+    which = "validation " if selection == "validation" else ""
     lines = [
         f"## Result: {journal.task}",
         "",
         f"- **Status:** {summary['status']}" + (f" — {journal.message}" if journal.message else ""),
-        f"- **Metric:** {journal.metric_name} ({journal.direction})",
-        f"- **Baseline:** {fmt(summary['baseline_metric'])}",
-        f"- **Best verified:** {fmt(summary['best_metric'])} (node {summary['best_node'] or '—'}; "
-        f"re-run from a fresh kernel gave {fmt(summary['best_verified_metric'])})",
-        f"- **Relative improvement:** {'—' if gain is None else f'{gain:+.1%}'}"
-        + (" — success (≥ 10%)" if summary["success"] else ""),
+        f"- **Metric:** {name} ({journal.direction}); "
+        f"{journal.metric_evidence or 'given by the task'}",
+    ]
+    lines += [f"- **Warning:** {w}" for w in journal.warnings]
+    lines += [
+        f"- **Selection:** {summary['selection_note']}",
+        f"- **Baseline:** {which}{fmt(summary['baseline_metric'])}"
+        + (f" (node {summary['baseline_node']}, the first working version of the baseline; "
+           f"the original failed: {summary['baseline_error']})" if summary["baseline_fixed"] else ""),
+        f"- **Best verified:** {which}{fmt(summary['best_metric'])} (node "
+        f"{summary['best_node'] or '—'}; replayed in a fresh kernel and a fresh workspace it gave "
+        f"{fmt(summary['best_verified_metric'])})",
+        f"- **Relative improvement ({which or 'selection '}metric):** "
+        f"{pct(summary['relative_improvement'])}",
+    ]
+    if selection in {"validation", "test"}:
+        lines += [
+            f"- **Held-out test {name}** ({summary['test_source'] or 'no scorer'}): baseline "
+            f"{fmt(summary['baseline_test_metric'])} → best {fmt(summary['best_test_metric'])}, "
+            f"{pct(summary['test_improvement'])}"
+            + (" — success (≥ 10% on the test metric)" if summary["success"] else ""),
+        ]
+    elif summary["success"]:
+        lines[-1] += " — success (≥ 10%)"
+    lines += [
         f"- **Steps:** {summary['steps']}, tokens: {summary['tokens']}",
         "",
-        "| node | kind | parent | what it tried | status | metric |",
-        "| --- | --- | --- | --- | --- | --- |",
+        f"| node | kind | parent | what it tried | status | {which}{name} | test {name} | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for n in journal.nodes:
         title = (n.title or n.plan.split("\n", 1)[0]).replace("|", "\\|")[:80]
         mark = " ✔" if n.id == journal.best_node else ""
+        note = n.verify_error or (n.message if n.status == "no_metric" else "")
+        note = note.replace("|", "\\|").replace("\n", " ")[:120]
         lines.append(f"| {n.id}{mark} | {n.kind} | {n.parent or '—'} | {title} | {n.status} | "
-                     f"{fmt(n.metric)} |")
+                     f"{fmt(n.metric)} | {fmt(n.test_metric)} | {note} |")
     return "\n".join(lines)
 
 

@@ -52,7 +52,10 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     meta = {
         "run_id": run_id,
         "task": {"name": task.name, "path": str(task.root), "description": task.description,
-                 "metric": task.metric.model_dump(), "layout": task.layout},
+                 "metric": task.metric.model_dump(), "layout": task.layout,
+                 "metric_evidence": getattr(task, "metric_evidence", ""),
+                 "metric_origin": getattr(task, "metric_origin", ""),
+                 "warnings": list(getattr(task, "warnings", []))},
         "idea": idea.model_dump() if idea else None,
         "plan_text": plan_text or None,
         "paper": {"title": paper.title, "source": paper.source} if paper else None,
@@ -62,14 +65,21 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     }
     title = f"Experiment {run_id}"
     what = idea.hypothesis if idea else (plan_text.strip()[:500] or task.description.strip()[:500])
-    intro = (f"**Task:** {task.name} — metric {task.metric.name} ({task.metric.direction}).\n\n"
+    evidence = getattr(task, "metric_evidence", "") or "given by the task"
+    warnings = list(getattr(task, "warnings", []))
+    intro = (f"**Task:** {task.name} — metric {task.metric.name} ({task.metric.direction}; "
+             f"{evidence}).\n\n"
+             + "".join(f"**Warning:** {w}\n\n" for w in warnings) +
              f"**Testing:** {what}\n\n**Engine:** {backend.describe()}. Generated cells carry "
              "`mlr_copilot` metadata; failed attempts are kept as raw cells.")
     record = RecordNotebook.create(run_dir / RECORD_FILE, title=title, intro=intro, metadata=meta,
                                    seed=options.seed, data_dir=str(workspace))
     journal = Journal(run_id=run_id, task=task.name, metric_name=task.metric.name,
-                      direction=task.metric.direction,
+                      direction=task.metric.direction, metric_evidence=evidence,
+                      metric_origin=str(getattr(task, "metric_origin", "")), warnings=warnings,
                       settings={"task_path": str(task.root), "options": dataclasses.asdict(options),
+                                "metric": {**task.metric.model_dump(),
+                                           "origin": str(getattr(task, "metric_origin", ""))},
                                 "idea": meta["idea"], "plan_text": plan_text})
     journal.save(run_dir / JOURNAL_FILE)
     return ExperimentAgent(task, run_dir, policy_for(backend), journal=journal, record=record,
@@ -84,6 +94,9 @@ def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
     record = RecordNotebook.load(run_dir / RECORD_FILE)
     settings = journal.settings
     task = load_task(settings["task_path"])
+    chosen = settings.get("metric") or {}
+    if chosen.get("origin") == "override" and hasattr(task, "with_metric"):
+        task = task.with_metric(chosen.get("name"), chosen.get("direction"))  # --metric/--direction
     fields = {f.name for f in dataclasses.fields(RunOptions)}
     raw = {k: v for k, v in settings.get("options", {}).items() if k in fields}
     if "extra_env_deny" in raw:

@@ -1,0 +1,186 @@
+"""What a node's numbers are worth: its own validation metric, its own artifacts, the test split.
+
+The judge is part of the agent core: it decides from a :class:`CellResult`, two workspace
+snapshots and the runtime's scorers, and never starts a kernel itself.
+
+- The **validation metric** comes from the cell's ``MLR_METRIC`` line for the task's metric,
+  else from the policy's review of the code and output (an LLM, or the offline engine's labelled
+  heuristic readout).
+- The **selection** of a run is fixed by its first working baseline (see :data:`SELECTION_NOTES`).
+- A node is credited only with artifacts it wrote itself; a node that wrote none has no metric.
+- The **test metric** (``eval.py`` or the held-out split) is scored for the baseline and, after
+  verification, for the verified best node only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .journal import Journal, Node, Selection
+from .result import CellResult
+from .runtime import Artifacts, Runtime, Snapshot
+from .task import Task, canonical_metric
+
+
+@dataclass
+class Verdict:
+    """The numbers one execution earned."""
+
+    metric: float | None
+    source: str
+    reason: str = ""  # why there is no metric
+    bug: str = ""  # the review found the cell did not really work
+    review: str = ""
+
+
+def named_metric(metrics: list[dict[str, Any]], name: str) -> float | None:
+    """The last reported value named like the task's metric; else the last value reported."""
+    if not metrics:
+        return None
+    wanted = canonical_metric(name)
+    for record in reversed(metrics):
+        if canonical_metric(str(record.get("name", ""))) == wanted:
+            return float(record["value"])
+    return float(metrics[-1]["value"])
+
+
+class Judge:
+    """Scores executions for one run; see the module docstring."""
+
+    def __init__(self, task: Task, journal: Journal, runtime: Runtime, policy: Any) -> None:
+        self.task, self.journal, self.runtime, self.policy = task, journal, runtime, policy
+        self.artifacts = Artifacts(list(journal.artifacts) or runtime.named_artifacts())
+
+    @property
+    def file_scored(self) -> bool:
+        return self.runtime.has_eval or self.runtime.has_heldout
+
+    def selection(self) -> Selection:
+        """The run's selection, or the one it will have when the baseline has not worked yet."""
+        if self.journal.selection is not None:
+            return self.journal.selection
+        if self.runtime.has_heldout:
+            return "validation"
+        return "test" if self.runtime.has_eval else "reported"
+
+    async def validation(self, node: Node, result: CellResult) -> Verdict:
+        """The metric the cell itself reports (MLR_METRIC), else what the review reads."""
+        value = named_metric(result.metrics, self.task.metric.name)
+        source = "MLR_METRIC"
+        verdict = Verdict(value, source)
+        reviews_always = getattr(self.policy, "reviews_every_step", False)
+        if value is None or reviews_always:
+            review = await self.policy.review(node.code, result.for_llm(4000), self.task)
+            verdict.review = review.summary
+            if value is None and review.metric is not None:
+                verdict.metric, verdict.source = float(review.metric), review.source
+            if review.is_bug and not result.metrics:
+                verdict.bug = f"the review found a bug: {review.summary}"[:500]
+        if verdict.metric is None:
+            verdict.reason = (f"the cell reported no {self.task.metric.name} "
+                              "(no MLR_METRIC line, and none could be read from its output)")
+        return verdict
+
+    async def test(self, workspace: Path) -> tuple[float | None, str]:
+        """The test score of the artifacts in ``workspace`` (held-out split, else eval.py)."""
+        if self.runtime.has_heldout:
+            value, message = await self.runtime.heldout_score(workspace)
+            self.journal.test_source = "held-out split"
+        elif self.runtime.has_eval:
+            value, message = await self.runtime.eval_score(workspace)
+            self.journal.test_source = "eval.py"
+        else:
+            return None, "the task has no held-out test split and no eval.py"
+        return value, message
+
+    async def score_reference(self, node: Node, result: CellResult, before: Snapshot,
+                              after: Snapshot, workspace: Path) -> None:
+        """Score a baseline (or its fix): it fixes the artifacts and the run's selection."""
+        from .runtime import baseline_artifacts
+
+        verdict = await self.validation(node, result)
+        node.review = verdict.review
+        self.artifacts = baseline_artifacts(self.runtime, before, after)
+        self.journal.artifacts = list(self.artifacts.files)
+        selection: Selection = "reported"
+        if self.file_scored:
+            test, message = await self.test(workspace)
+            node.test_metric, node.test_message = test, message
+            if self.runtime.has_heldout or verdict.metric is not None:
+                selection = "validation"
+            else:
+                selection = "test"
+                verdict = Verdict(test, self.journal.test_source, reason=message)
+        node.metric, node.metric_source = verdict.metric, verdict.source
+        if node.metric is None:
+            node.status, node.message = "no_metric", verdict.reason
+            return
+        node.status = "ok"
+        self.journal.reference, self.journal.selection = node.id, selection
+
+    async def score(self, node: Node, result: CellResult, before: Snapshot, after: Snapshot,
+                    workspace: Path) -> None:
+        """Score a search node from its own output and its own artifacts only."""
+        selection = self.selection()
+        unwritten = self.artifacts.unwritten(before, after, workspace) if self.file_scored else []
+        if selection == "test":
+            if unwritten:
+                verdict = Verdict(None, "", reason=self._unwritten_reason(unwritten))
+            else:
+                value, message = await self.test(workspace)
+                verdict = Verdict(value, self.journal.test_source, reason=message)
+            if verdict.metric is not None or not unwritten:
+                review = await self._review_only(node, result)
+                verdict.bug, node.review = review.bug, review.review
+        else:
+            verdict = await self.validation(node, result)
+            node.review = verdict.review
+            if verdict.metric is not None and unwritten:
+                verdict = Verdict(None, "", reason=self._unwritten_reason(unwritten))
+        if verdict.bug:
+            node.status, node.error = "error", verdict.bug
+            return
+        node.metric, node.metric_source = verdict.metric, verdict.source
+        node.status = "ok" if node.metric is not None else "no_metric"
+        if node.metric is None:
+            node.message = verdict.reason
+
+    async def _review_only(self, node: Node, result: CellResult) -> Verdict:
+        if not getattr(self.policy, "reviews_every_step", False):
+            return Verdict(None, "")
+        review = await self.policy.review(node.code, result.for_llm(4000), self.task)
+        bug = f"the review found a bug: {review.summary}"[:500] if review.is_bug else ""
+        return Verdict(None, "", bug=bug, review=review.summary)
+
+    def _unwritten_reason(self, unwritten: list[str]) -> str:
+        names = ", ".join(unwritten[:4]) + (" ..." if len(unwritten) > 4 else "")
+        scorer = "eval.py" if self.runtime.has_eval else "the held-out test scorer"
+        return (f"did not write {names}, which {scorer} reads: a node is credited only with "
+                "files it wrote itself")
+
+
+def replay_failure(node: Node, result: CellResult, journal: Journal, lineage: list[Node]) -> str:
+    """One line on why a lineage replay failed, naming a variable only another node defined."""
+    what = f"{result.ename}: {result.evalue}" if result.ename else (result.message or result.status)
+    line = f"replay of {node.id} in a fresh kernel and workspace failed: {what}"
+    match = re.search(r"name '(\w+)' is not defined", result.evalue or "")
+    if result.ename == "NameError" and match:
+        name = match.group(1)
+        inside = {n.id for n in lineage}
+        definers = [n.id for n in journal.nodes if n.id not in inside and _defines(n.code, name)]
+        where = (f"only {', '.join(definers)} (outside its lineage) defines it" if definers
+                 else "no cell of its lineage defines it")
+        line += (f" — {node.id} uses `{name}` but {where}; each node's cells must be "
+                 "self-contained")
+    return line[:600]
+
+
+def _defines(code: str, name: str) -> bool:
+    word = re.escape(name)
+    patterns = (rf"^\s*{word}\s*(?:,[^=\n]*)?=(?!=)", rf"^\s*(?:[\w\s,]*,\s*)?{word}\s*(?:,[^=\n]*)?=(?!=)",
+                rf"^\s*(?:async\s+)?def\s+{word}\b", rf"^\s*class\s+{word}\b",
+                rf"^\s*(?:from\s+\S+\s+)?import\s+.*\b{word}\b", rf"^\s*for\s+.*\b{word}\b.*\bin\b")
+    return any(re.search(p, code, re.MULTILINE) for p in patterns)

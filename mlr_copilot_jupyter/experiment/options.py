@@ -1,0 +1,71 @@
+"""Options, hooks and human decisions of one experiment run."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .journal import Node
+
+EventHook = Callable[[str, dict[str, Any]], Any]
+
+
+@dataclass
+class Approval:
+    """A human's decision on a proposed code cell."""
+
+    action: Literal["approve", "edit", "reject"]
+    code: str | None = None
+    comment: str = ""
+
+
+ApproveHook = Callable[[Node], "Approval | Awaitable[Approval]"]
+
+
+@dataclass
+class RunOptions:
+    """Budgets and behaviour of one run."""
+
+    max_steps: int = 10
+    mode: Literal["auto", "approve"] = "auto"
+    num_drafts: int = 3
+    max_debug_depth: int = 3
+    seed: int = 0
+    cell_timeout: float | None = None
+    wall_time: float | None = None
+    verify: bool = True
+    max_verify: int = 3
+    rel_tol: float = 0.01
+    abs_tol: float = 1e-4
+    kernel_name: str = "python3"
+    memory_limit_mb: int | None = None
+    cpu_time_limit_s: int | None = None
+    extra_env_deny: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse values that would silently switch a limit off (negative, zero, NaN)."""
+        from ..errors import InputError
+
+        def positive(flag: str, value: float | None, unit: str) -> None:
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise InputError(f"{flag} must be a positive number of {unit}, got {value}")
+
+        positive("--cell-timeout", self.cell_timeout, "seconds")
+        positive("--wall-time", self.wall_time, "seconds")
+        positive("--cpu-time-limit", self.cpu_time_limit_s, "seconds")
+        if self.memory_limit_mb is not None and not self.memory_limit_mb >= 256:
+            raise InputError(f"--memory-limit-mb must be at least 256 (a kernel needs that much "
+                             f"address space), got {self.memory_limit_mb}")
+        if self.max_steps < 0:
+            raise InputError(f"--max-steps must be >= 0, got {self.max_steps}")
+        if self.mode not in ("auto", "approve"):
+            raise InputError(f"--mode must be auto or approve, got {self.mode!r}")
+
+
+@dataclass
+class Hooks:
+    on_event: EventHook | None = None
+    approve: ApproveHook | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

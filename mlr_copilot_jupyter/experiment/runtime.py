@@ -1,0 +1,248 @@
+"""What the experiment agent acts through: kernels, workspaces and scorers.
+
+The agent core (:mod:`.agent`) decides which step comes next and what a result is worth; it never
+starts a kernel, copies a file or runs ``eval.py`` itself. It receives a :class:`Runtime` (as
+aideml's ``Agent.step`` receives its ``exec_callback``), so its choices are unit-tested with fakes
+and run for real through :class:`TaskRuntime` (nbclient kernels, task workspaces, ``eval.py`` and
+the held-out test split).
+
+Artifacts are the files a scorer reads (``submission.csv``, whatever the baseline writes that
+``eval.py`` reads). A node is credited only with artifacts it wrote itself: before each scored cell
+they are set aside (removed, or restored to the task's original when the task ships the file).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .result import CellResult
+from .task import Task
+
+Snapshot = dict[str, tuple[int, int]]
+_SKIP = {"__pycache__", ".ipynb_checkpoints", ".git"}
+_MAX_SNAPSHOT_FILES = 20000
+
+
+class Executor(Protocol):
+    """One kernel: cells run in order and share state until a restart."""
+
+    async def astart(self) -> None: ...
+    async def arun(self, code: str) -> CellResult: ...
+    async def arestart(self) -> None: ...
+    async def ashutdown(self) -> None: ...
+
+
+class Runtime(Protocol):
+    """Kernels, workspaces and scorers for one run (see the module docstring)."""
+
+    workspace: Path
+    has_eval: bool
+    has_heldout: bool
+
+    def executor(self, workspace: Path, *, label: str) -> Executor:
+        """A kernel (not started) whose cells run in ``workspace``."""
+        ...
+
+    def fresh_workspace(self, label: str) -> Path:
+        """A fresh copy of the task's workspace, as it was before any cell ran."""
+        ...
+
+    def discard_workspace(self, path: Path) -> None: ...
+
+    def original_files(self) -> set[str]:
+        """Workspace-relative files the task ships (everything else was written by cells)."""
+        ...
+
+    def named_artifacts(self) -> list[str]:
+        """Files the scorer reads by name (``submission.csv``, names in ``eval.py``)."""
+        ...
+
+    def restore_original(self, workspace: Path, rel: str) -> None: ...
+
+    def read_only_changes(self, workspace: Path) -> list[str]: ...
+
+    def restore_read_only(self, workspace: Path) -> None: ...
+
+    async def eval_score(self, workspace: Path) -> tuple[float | None, str]:
+        """``eval.py``'s ``get_score`` on ``workspace`` (only when :attr:`has_eval`)."""
+        ...
+
+    async def heldout_score(self, workspace: Path) -> tuple[float | None, str]:
+        """The copilot's own score of the submission on the held-out test split."""
+        ...
+
+
+def snapshot(workspace: Path) -> Snapshot:
+    """Size and modification time of every file under ``workspace`` (caches skipped)."""
+    out: Snapshot = {}
+    if not workspace.is_dir():
+        return out
+    for path in workspace.rglob("*"):
+        rel = path.relative_to(workspace)
+        if _SKIP.intersection(rel.parts) or not path.is_file():
+            continue
+        stat = path.stat()
+        out[rel.as_posix()] = (stat.st_size, stat.st_mtime_ns)
+        if len(out) >= _MAX_SNAPSHOT_FILES:
+            break
+    return out
+
+
+def written(before: Snapshot, after: Snapshot) -> set[str]:
+    """Files created or changed between two snapshots."""
+    return {rel for rel, sig in after.items() if before.get(rel) != sig}
+
+
+def head_lines(path: Path, lines: int = 3, width: int = 300) -> str:
+    """The first lines of a text file (empty for binary or unreadable files)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return "".join(next(handle, "")[:width] for _ in range(lines))
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+@dataclass
+class Artifacts:
+    """The scored files of a run and how to clear them before a node's cell."""
+
+    files: list[str] = field(default_factory=list)
+
+    def set_aside(self, runtime: Runtime, workspace: Path) -> None:
+        """Remove every artifact a cell wrote; restore the ones the task ships."""
+        originals = runtime.original_files()
+        for rel in self.files:
+            path = workspace / rel
+            if rel in originals:
+                runtime.restore_original(workspace, rel)
+            elif path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+
+    def unwritten(self, before: Snapshot, after: Snapshot, workspace: Path) -> list[str]:
+        """Artifacts that the cell between the two snapshots did not write."""
+        changed = written(before, after)
+        return [rel for rel in self.files
+                if rel not in changed and not any(c.startswith(rel.rstrip("/") + "/") for c in changed)]
+
+    def preview(self, workspace: Path) -> dict[str, str]:
+        return {rel: head_lines(workspace / rel) for rel in self.files
+                if (workspace / rel).is_file()}
+
+
+def baseline_artifacts(runtime: Runtime, before: Snapshot, after: Snapshot,
+                       extra: Sequence[str] = ()) -> Artifacts:
+    """The files the scorer reads: its named files plus what the baseline created.
+
+    Files the baseline created are included only when the task is scored from files (an
+    ``eval.py`` or a held-out split); logs and caches a baseline writes are harmless to clear.
+    """
+    names = list(dict.fromkeys([*runtime.named_artifacts(), *extra]))
+    if runtime.has_eval or runtime.has_heldout:
+        created = sorted(set(after) - set(before) - runtime.original_files())
+        names += [rel for rel in created if rel not in names and not _is_noise(rel)]
+    return Artifacts(names)
+
+
+def _is_noise(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.endswith((".pyc", ".log")) or name.startswith(".")
+
+
+class TaskRuntime:
+    """The real runtime: kernels through :class:`KernelExecutor`, copies of the task's files."""
+
+    def __init__(self, task: Task, run_dir: Path, *, setup_code: Sequence[str],
+                 kernel_name: str = "python3", cell_timeout: float = 300.0,
+                 memory_limit_mb: int | None = None, cpu_time_limit_s: int | None = None,
+                 env_deny: Sequence[str] = ()) -> None:
+        self.task, self.run_dir = task, Path(run_dir)
+        self.workspace = self.run_dir / "workspace"
+        self.setup_code = list(setup_code)
+        self.kernel_name, self.cell_timeout = kernel_name, cell_timeout
+        self.memory_limit_mb, self.cpu_time_limit_s = memory_limit_mb, cpu_time_limit_s
+        self.env_deny = tuple(env_deny)
+        self.has_eval = task.eval_script is not None
+        self.has_heldout = bool(getattr(task, "heldout", False))
+        self._originals: set[str] | None = None
+
+    def executor(self, workspace: Path, *, label: str) -> Executor:
+        from .executor import KernelExecutor
+        from .record import parameters_source
+
+        setup = list(self.setup_code)
+        if workspace.resolve() != self.workspace.resolve() and setup:
+            seed = _seed_of(setup[0])
+            setup[0] = parameters_source(seed, str(workspace))  # its cells run in that copy
+        return KernelExecutor(
+            self.run_dir, kernel_name=self.kernel_name, cell_timeout=self.cell_timeout,
+            memory_limit_mb=self.memory_limit_mb, cpu_time_limit_s=self.cpu_time_limit_s,
+            env_deny=self.env_deny, kernel_log=self.run_dir / f"kernel-{label}.log"
+            if label != "main" else self.run_dir / "kernel.log",
+            setup_code=setup)
+
+    def fresh_workspace(self, label: str) -> Path:
+        target = self.run_dir / "verify" / label
+        if target.exists():
+            shutil.rmtree(target)
+        return self.task.prepare_workspace(self.run_dir, workspace=target)  # type: ignore[call-arg]
+
+    def discard_workspace(self, path: Path) -> None:
+        shutil.rmtree(path, ignore_errors=True)
+        parent = path.parent
+        if parent.name == "verify" and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+
+    def original_files(self) -> set[str]:
+        if self._originals is None:
+            self._originals = set(self.task.workspace_files())
+            features = getattr(self.task, "test_features", None)
+            if self.has_heldout and features:
+                self._originals.add(features)
+        return self._originals
+
+    def named_artifacts(self) -> list[str]:
+        names = getattr(self.task, "eval_artifacts", None)
+        return list(names()) if callable(names) else []
+
+    def restore_original(self, workspace: Path, rel: str) -> None:
+        source = self.task.workspace_root / rel
+        if source.is_file():
+            (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, workspace / rel)
+
+    def read_only_changes(self, workspace: Path) -> list[str]:
+        if workspace.resolve() == self.workspace.resolve():
+            return self.task.check_read_only(self.run_dir)
+        return []
+
+    def restore_read_only(self, workspace: Path) -> None:
+        for rel in self.task.read_only_files:
+            self.restore_original(workspace, rel)
+
+    async def eval_score(self, workspace: Path) -> tuple[float | None, str]:
+        from .scoring import eval_score
+
+        return await eval_score(self.task, workspace, timeout=max(self.cell_timeout, 60.0))
+
+    async def heldout_score(self, workspace: Path) -> tuple[float | None, str]:
+        import asyncio
+
+        from .heldout import score_heldout  # type: ignore[import-not-found]
+
+        return await asyncio.to_thread(score_heldout, self.task, workspace)
+
+
+def _seed_of(parameters: str) -> int:
+    for line in parameters.splitlines():
+        if line.startswith("seed ="):
+            try:
+                return int(line.split("=", 1)[1])
+            except ValueError:
+                break
+    return 0
