@@ -139,7 +139,11 @@ class ExperimentMonitor(ErrorArea):
         self.header_html.value = (
             f"<b>Experiment <code>{esc(run.run_id)}</code></b> · task {esc(run.journal.task)} · "
             f"{esc(run.journal.metric_name)} ({esc(run.journal.direction)}) · mode {esc(run.mode)}"
-            f" <span style='color:#777'>({esc(run.run_dir)})</span>")
+            f" <span style='color:#777'>({esc(run.run_dir)})</span>"
+            + (f"<br><span style='color:#777'>metric: {esc(run.journal.metric_evidence)}</span>"
+               if run.journal.metric_evidence else "")
+            + "".join(f"<div style='color:#b71c1c;font-weight:bold'>⚠ {esc(w)}</div>"
+                      for w in run.journal.warnings))
         self._render_status()
         self._render_table()
         self._update_plot()
@@ -157,8 +161,9 @@ class ExperimentMonitor(ErrorArea):
         """The node table: id, kind, parent, title, status, metric (and approval, best)."""
         journal = self.run.journal
         return [{"id": n.id, "kind": n.kind, "parent": n.parent, "title": n.title,
-                 "status": n.status, "metric": n.metric, "approval": n.approval,
-                 "best": n.id == journal.best_node} for n in list(journal.nodes)]
+                 "status": n.status, "metric": n.metric, "test": n.test_metric,
+                 "approval": n.approval, "best": n.id == journal.best_node}
+                for n in list(journal.nodes)]
 
     def _render_table(self) -> None:
         cells = []
@@ -169,9 +174,11 @@ class ExperimentMonitor(ErrorArea):
                 f"<tr><td><code>{esc(row['id'])}</code>{' ✔' if row['best'] else ''}</td>"
                 f"<td>{esc(row['kind'])}</td><td>{esc(row['parent'] or '—')}</td>"
                 f"<td>{esc(row['title'][:80])}</td><td style='color:{colour}'>{esc(status)}</td>"
-                f"<td>{_fmt(row['metric'])}</td></tr>")
+                f"<td>{_fmt(row['metric'])}</td><td>{_fmt(row['test'])}</td></tr>")
+        which = {"validation": "validation", "test": "test"}.get(self.run.journal.selection or "",
+                                                                  "metric")
         head = "".join(f"<th>{h}</th>" for h in ("node", "kind", "parent", "title", "status",
-                                                  "metric"))
+                                                  which, "held-out test"))
         self.table_html.value = (f"<table style='font-size:90%'><tr>{head}</tr>{''.join(cells)}"
                                  "</table>")
 
@@ -208,8 +215,18 @@ class ExperimentMonitor(ErrorArea):
 
     def summary_block(self, summary: dict[str, Any]) -> str:
         gain = summary.get("relative_improvement")
-        gain_text = "—" if gain is None else f"{gain:+.1%}" + (" (success, ≥ 10%)"
-                                                               if summary.get("success") else "")
+        gain_text = "—" if gain is None else f"{gain:+.1%}"
+        test_gain = summary.get("test_improvement")
+        if summary.get("selection") in {"validation", "test"}:
+            gain_text += (f" · held-out test {esc(summary.get('metric'))} "
+                          f"({esc(summary.get('test_source') or '—')}): "
+                          f"{_fmt(summary.get('baseline_test_metric'))} → "
+                          f"{_fmt(summary.get('best_test_metric'))}, "
+                          + ("—" if test_gain is None else f"{test_gain:+.1%}"))
+        gain_text += " (success, ≥ 10%)" if summary.get("success") else ""
+        gain_text += f"<br><i>{esc(summary.get('selection_note') or '')}</i>"
+        gain_text += "".join(f"<br><b style='color:#b71c1c'>⚠ {esc(w)}</b>"
+                             for w in summary.get("warnings") or [])
         message = f" — {esc(summary['message'])}" if summary.get("message") else ""
         paths = " · ".join(f"{label}: <code>{esc(summary[key])}</code>"
                            for label, key in (("record", "record"), ("report", "report"),
