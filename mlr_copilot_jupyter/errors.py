@@ -40,7 +40,14 @@ class LLMModelNotFound(LLMError):
 
 
 class LLMSchemaError(LLMError):
-    """The model kept answering with output that does not validate against the schema."""
+    """The model kept answering with output that does not validate against the schema.
+
+    ``raw`` holds the model's last reply, so a failed step can keep it in the record.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, raw: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.raw = raw
 
 
 class InputError(MLRCopilotError):

@@ -268,3 +268,26 @@ def test_validation_selection_scores_the_test_split_once(tmp_path: Path) -> None
     assert journal.node("n2").test_metric is None  # never scored on the test split
     assert journal.node("n0").test_metric == pytest.approx(0.55)
     assert journal.test_improvement() == pytest.approx(0.65 / 0.55 - 1)
+
+
+class BrokenReplies(ScriptedPolicy):
+    """Every step reply is unusable, as from a model that cannot write the schema."""
+
+    async def propose(self, request: StepRequest) -> Proposal:
+        from mlr_copilot_jupyter.errors import LLMSchemaError
+
+        self.requests.append(request)
+        raise LLMSchemaError("test-model did not return valid StepDraft JSON after 3 tries",
+                             raw='{"title": "x", "code": "print(1)\n')
+
+
+def test_unusable_llm_replies_become_failed_nodes_then_the_run_ends(tmp_path: Path) -> None:
+    agent, _ = make_agent(tmp_path, BrokenReplies({}), baseline=WRITE.format(0.5), max_steps=10)
+    journal = run(agent)
+    failed = [n for n in journal.nodes if n.kind != "baseline"]
+    assert len(failed) == 3 and all(n.status == "llm_error" for n in failed)
+    assert all('"title": "x"' in n.output and "StepDraft" in n.error for n in failed)
+    assert "3 consecutive unusable LLM replies" in journal.message
+    assert journal.status == "done" and journal.best_node == "n0"
+    cells = [c for c in agent.record.nb.cells if c.metadata.get("mlr_copilot", {}).get("node_id") == "n1"]
+    assert {c.cell_type for c in cells} == {"markdown", "raw"}

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import MLRCopilotError
+from ..errors import LLMAuthError, LLMError, LLMModelNotFound, MLRCopilotError
 from ..models import Idea
 from .journal import JOURNAL_FILE, SELECTION_NOTES, Journal, Node, NodeKind
 from .judge import Judge, replay_failure
@@ -60,6 +60,7 @@ class ExperimentAgent:
         self._stop_requested = False
         self._pending_feedback: list[str] = []
         self._lost_state = False
+        self._llm_failures = 0
         self.executor: Executor | None = None
 
     # -- control from other threads / widgets ------------------------------------------------
@@ -123,6 +124,13 @@ class ExperimentAgent:
                 except Exhausted as exc:
                     self._note(str(exc))
                     break
+                except (LLMAuthError, LLMModelNotFound):
+                    raise  # configuration: no later step can succeed either
+                except LLMError as exc:
+                    if self._llm_failed(kind, parent, exc):
+                        break
+                    continue
+                self._llm_failures = 0
                 await self._step(kind, parent, proposal)
             if self._stop_requested:
                 self._note("stopped by the user")
@@ -155,6 +163,27 @@ class ExperimentAgent:
                 await self._emit("run_finished", status=self.journal.status)
         return self.journal
 
+    def _llm_failed(self, kind: NodeKind, parent: Node | None, exc: LLMError) -> bool:
+        """Record an unusable LLM reply as a failed node; True when the run must end."""
+        j = self.journal
+        self._llm_failures += 1
+        raw = getattr(exc, "raw", "") or ""
+        node = Node(id=j.next_id(), parent=parent.id if parent else None, kind=kind,
+                    step=len(j.nodes), title="LLM reply unusable", status="llm_error",
+                    plan=f"The model's reply for this {kind} step could not be used.",
+                    code="# The model's raw reply (not run):\n" + "\n".join(
+                        "# " + line for line in raw.splitlines()[:400]),
+                    error=f"LLM: {exc.one_line()}"[:500], output=raw[:3000])
+        j.nodes.append(node)
+        self.record.record_node(node, outcome=f"**Failed (LLM):** {node.error}")
+        self._save()
+        limit = self.options.max_llm_failures
+        if self._llm_failures >= limit:
+            self._note(f"stopped after {limit} consecutive unusable LLM replies; last: "
+                       f"{exc.one_line()}"[:400])
+            return True
+        return False
+
     def _record_unfinished(self, why: str) -> None:
         """Persist before raising: a node whose cell never finished goes into the record too."""
         for node in self.journal.nodes:
@@ -181,7 +210,8 @@ class ExperimentAgent:
         node = self.journal.baseline
         while node is not None:
             chain.append(node)
-            fixes = [c for c in self.journal.children(node.id) if c.kind == "debug"]
+            fixes = [c for c in self.journal.children(node.id)
+                     if c.kind == "debug" and c.status != "llm_error"]
             node = fixes[-1] if fixes else None
         return chain
 

@@ -18,7 +18,8 @@ from ..atomic import atomic_write_text
 from ..errors import InputError
 
 NodeKind = Literal["baseline", "draft", "improve", "debug"]
-NodeStatus = Literal["pending", "ok", "error", "timeout", "dead", "rejected", "no_metric"]
+NodeStatus = Literal["pending", "ok", "error", "timeout", "dead", "rejected", "no_metric",
+                     "llm_error"]
 RunStatus = Literal["running", "done", "interrupted", "failed"]
 #: What the search selects on: the validation metric the cells report (the held-out test is
 #: scored once, for the verified best node), the test metric itself (a task without validation
@@ -149,7 +150,8 @@ class Journal(BaseModel):
 
     def buggy_leaves(self, max_depth: int) -> list[Node]:
         """Failed nodes nobody has tried to fix yet, whose debug chain is not too deep."""
-        return [n for n in self.nodes if n.is_buggy and not self.children(n.id)
+        return [n for n in self.nodes if n.is_buggy
+                and not [c for c in self.children(n.id) if c.status != "llm_error"]
                 and self.debug_depth(n) < max_depth]
 
     def lineage(self, node_id: str) -> list[Node]:

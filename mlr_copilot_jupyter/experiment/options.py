@@ -43,6 +43,7 @@ class RunOptions:
     memory_limit_mb: int | None = None
     cpu_time_limit_s: int | None = None
     extra_env_deny: tuple[str, ...] = ()
+    max_llm_failures: int = 3  # consecutive unusable LLM replies before the run ends
 
     def __post_init__(self) -> None:
         """Refuse values that would silently switch a limit off (negative, zero, NaN)."""

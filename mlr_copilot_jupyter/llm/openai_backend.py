@@ -266,6 +266,7 @@ class OpenAIBackend(Backend):
                         f"{model} at {self.base_url} did not return valid {schema.__name__} JSON "
                         f"after {repairs} tries: {_short(exc)}",
                         hint="try a stronger model, or MLRCopilot.structured_mode='tool'",
+                        raw=text,
                     ) from None
                 messages = messages + [
                     {"role": "assistant", "content": text},
