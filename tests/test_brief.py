@@ -189,11 +189,13 @@ def test_large_data_file_is_overviewed_from_a_sample(tmp_path: Path,
 
 
 def test_default_target_without_such_column_lists_candidates(text_task: Task) -> None:
-    assert text_task.target == "target"
+    text_task = text_task.model_copy(update={"target": "target"})  # what the loader defaults to
     brief = task_brief(text_task, text_task.workspace_root)
     note = brief["Target column"]
     assert "No data file has a column `target`" in note
     assert "Candidate label columns: `score`" in note
+    named = task_brief(text_task.model_copy(update={"target": "score"}), text_task.workspace_root)
+    assert named["Target column"] == "`score`"
 
 
 def test_baseline_numbered_whole_or_in_chunks_and_never_silently_clipped(text_task: Task) -> None:
@@ -235,7 +237,8 @@ def assert_brief_in(prompt: str) -> None:
     assert re.search(r"- `sentence1` \((object|str|string)\): text", prompt)
     assert re.search(r"- `sentence2` \((object|str|string)\): text", prompt)
     assert "- `score` (float64)" in prompt  # the data overview with the real column names
-    assert "Candidate label columns: `score`" in prompt
+    # the label: named when the task knows it, else candidates instead of a made-up `target`
+    assert "Candidate label columns: `score`" in prompt or "## Target column\n\n`score`" in prompt
     assert "SELF-CONTAINED" in prompt
     assert re.search(r"report the VALIDATION \w+ with `report_metric\(", prompt)
     assert "Never read or use test labels" in prompt
@@ -327,6 +330,8 @@ def test_offline_review_prefers_the_task_metric_and_ignores_test_lines(tmp_path:
     unnamed = heuristic_review("valid score 0.5\n", task)
     assert unnamed.metric == 0.5 and unnamed.metric_name == "valid score"
     assert "does not name pearson" in unnamed.summary
+    keras = heuristic_review("Epoch 5/5 - loss: 0.52 - val_loss: 0.47\n", task)
+    assert keras.metric == pytest.approx(0.47) and keras.metric_name == "val_loss"
 
 
 def test_offline_review_flags_a_traceback(tmp_path: Path) -> None:

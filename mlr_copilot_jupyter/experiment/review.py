@@ -221,12 +221,17 @@ def _usable(token: str) -> bool:
 
 
 def _label_of(line: str) -> str:
-    """The words of ``line`` before its last number: ``valid score 0.5`` -> ``valid score``."""
+    """The words from the validation word to the last number: ``valid score 0.5`` -> ``valid score``.
+
+    ``loss: 0.5 - val_loss: 0.4`` gives ``val_loss``.
+    """
     numbers = list(_NUMBER.finditer(line))
     before = line[: numbers[-1].start()] if numbers else line
-    label = re.sub(r"[^\w\- ]+", " ", before).strip()
-    label = re.sub(r"\s+", " ", label)
-    return label[-60:] or "validation metric"
+    marks = list(_VALIDATION.finditer(before))
+    if marks:
+        before = before[marks[-1].start():]
+    words = re.findall(r"[a-z][\w\-]*", before)
+    return " ".join(words[-4:]) or "validation metric"
 
 
 __all__ = ["ExecutionReview", "ReviewReply", "heuristic_review", "llm_review", "metric_words",
