@@ -18,6 +18,7 @@ from ..llm.base import Backend, UsageMeter, usage_scope
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
 from ..models import Idea
 from .journal import Journal, Node, NodeKind
+from .review import ExecutionReview, heuristic_review, llm_review
 from .task import Task
 
 CODE_CHARS = 6000
@@ -48,11 +49,6 @@ class StepDraft(BaseModel):
                     "here and leave code empty; the candidates come back in the next prompt.")
 
 
-class MetricReadout(BaseModel):
-    found: bool
-    value: float | None = None
-
-
 @dataclass
 class StepRequest:
     """Everything a policy may use to propose a step."""
@@ -71,6 +67,8 @@ class StepRequest:
     #: files the baseline wrote that the scorer reads (workspace-relative path -> first lines),
     #: so a step can write its predictions in the same format
     artifacts: dict[str, str] = field(default_factory=dict)
+    #: the per-cell timeout the executor really applies (None: the task's budget)
+    cell_timeout: float | None = None
 
 
 class Exhausted(Exception):
@@ -160,8 +158,10 @@ class OfflinePolicy:
         return Proposal(title=recipe.title, plan=plan, code=recipe.code(request.task, seed=0),
                         recipe=recipe.key, retrieval=retrieval)
 
-    async def read_metric(self, output: str, metric_name: str) -> float | None:
-        return None  # no LLM: only MLR_METRIC lines and eval.py count
+    async def review(self, code: str, output: str, task: Task, *,
+                     node_id: str | None = None) -> ExecutionReview:
+        """A labelled heuristic readout of validation lines (no LLM; the code is not read)."""
+        return heuristic_review(output, task)
 
 
 # -- LLM -------------------------------------------------------------------------------------
@@ -172,11 +172,13 @@ KIND_INSTRUCTIONS = {
     "debug": "The parent code below failed. Fix the bug; keep the approach unless it cannot work.",
 }
 CELL_RULES = (
-    "The code runs as one cell of a Jupyter notebook in a persistent Python kernel whose working "
-    "directory is the task workspace (the data files are there).",
+    "The code runs as one cell of a Jupyter notebook in a Python kernel whose working directory "
+    "is the task workspace listed above (the data files are there).",
+    "Write a SELF-CONTAINED cell: import what it uses, load the data from the files and define "
+    "every function and variable it needs. Never rely on variables from earlier cells: the kernel "
+    "may be restarted, and to verify a result the cell's lineage is replayed in a fresh kernel "
+    "and a fresh copy of the workspace.",
     "Variables `seed` (int) and `data_dir` exist: use `seed` for every random state.",
-    "Report the final result on the held-out data with `report_metric(<metric name>, value)`; "
-    "this function is predefined.",
     "Only use packages that are installed (numpy, pandas, scikit-learn, matplotlib); never "
     "download data or models.",
     "Print short progress; do not print whole datasets.",
@@ -190,8 +192,39 @@ def _clip(text: str, limit: int) -> str:
     return f"{text[:head]}\n[... {len(text) - limit} chars omitted ...]\n{text[-(limit - head):]}"
 
 
+def evaluation_rules(task: Task, artifacts: dict[str, str]) -> list[str]:
+    """How a cell must measure, report and submit its result for this task."""
+    from .brief import validation_file
+
+    metric = task.metric.name
+    valid = validation_file(task)
+    heldout = bool(getattr(task, "heldout", False))
+    report = (f"report the VALIDATION {metric} with `report_metric(\"{metric}\", value)` (this "
+              "function is predefined); the search selects nodes on this number.")
+    rules: list[str] = []
+    if valid:
+        rules.append(f"Fit on the training data, compute the metric on `{valid}` and {report}")
+    elif heldout or task.eval_script:
+        rules.append("Hold out a validation split of the training data (or use cross-validation), "
+                     f"select on it, and {report}")
+    else:
+        rules.append(f"This task has no validation file: compute {metric} on the evaluation data "
+                     f"the baseline uses, as the baseline does, and report it with "
+                     f"`report_metric(\"{metric}\", value)` (this function is predefined).")
+    if heldout or task.eval_script or artifacts:
+        rules.append("Then predict the test data and write the file(s) the scorer reads, in "
+                     "exactly the format shown under 'Submission format' (or read by the scorer's "
+                     "source), in every cell: only files this cell writes are scored (files left "
+                     "by earlier cells are set aside).")
+        rules.append("Never read or use test labels (answer files, held-out labels) for training "
+                     "or selection; the test score is computed by the copilot, not by your cell.")
+    return rules
+
+
 def step_prompt(request: StepRequest) -> list[dict[str, str]]:
     """The prompt for one step; its size is bounded whatever the number of steps."""
+    from .brief import task_brief
+
     task, journal = request.task, request.journal
     research: dict[str, object] = {"Task": task.description.strip()[:3000]}
     if request.idea is not None:
@@ -201,17 +234,22 @@ def step_prompt(request: StepRequest) -> list[dict[str, str]]:
                                        "Steps": list(p.steps)}
     elif request.plan_text:
         research["Experiment plan"] = request.plan_text.strip()[:3000]
+    timeout = request.cell_timeout or task.budget.cell_timeout_s
     spec = {
         "Metric": f"{task.metric.name} ({task.metric.direction})",
-        "Data files": ", ".join(task.data_files) or "see the workspace",
-        "Target column": task.target,
-        "Time limit per cell": f"{task.budget.cell_timeout_s:g} s",
+        "Time limit per cell": f"{timeout:g} s (the cell is interrupted after that)",
     }
+    workspace = request.workspace or task.workspace_root
+    brief = task_brief(task, workspace, request.artifacts)
     parent: dict[str, object] = {}
     if request.parent is not None:
+        code = ("The baseline script, listed with line numbers above."
+                if request.parent.kind == "baseline" and any(k.startswith("Baseline script")
+                                                             and v for k, v in brief.items())
+                else "```python\n" + _clip(request.parent.code, CODE_CHARS) + "\n```")
         parent = {
             "Parent node": f"{request.parent.id} ({request.parent.kind}): {request.parent.title}",
-            "Parent code": "```python\n" + _clip(request.parent.code, CODE_CHARS) + "\n```",
+            "Parent code": code,
             "Parent output": "```\n" + _clip(request.parent.output or request.parent.error,
                                              OUTPUT_CHARS) + "\n```",
         }
@@ -222,19 +260,19 @@ def step_prompt(request: StepRequest) -> list[dict[str, str]]:
     user = compile_prompt_to_md({
         "Research": research,
         "Task specification": spec,
-        "Data preview": request.data_preview[:1500],
+        "Task brief": brief,
         "What to do now": KIND_INSTRUCTIONS[request.kind],
         **parent,
         "Search so far": journal.summary_for_prompt(),
         "Human feedback": request.feedback[-5:],
         "Notes": notes,
-        "Rules for the code": list(CELL_RULES),
+        "Rules for the code": [*CELL_RULES, *evaluation_rules(task, request.artifacts)],
     })
     return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
 
 
 class LLMPolicy:
-    """Asks the LLM for each step (structured output: title, plan, code)."""
+    """Asks the LLM for each step (structured output: title, plan, code) and reviews executions."""
 
     name = "llm"
 
@@ -284,16 +322,11 @@ class LLMPolicy:
         return {"query": query, "source": "all", "candidates": [c.id for c in result.candidates],
                 "lines": lines, "warnings": result.warnings}
 
-    async def read_metric(self, output: str, metric_name: str) -> float | None:
-        """Fallback when a cell printed no MLR_METRIC line: ask the LLM to read the value."""
-        prompt = compile_prompt_to_md({
-            "Task": f"Does this output report the final held-out {metric_name}? If so, give it.",
-            "Output": "```\n" + _clip(output, OUTPUT_CHARS) + "\n```",
-        })
-        reply = await self.backend.aquery(prompt, schema=MetricReadout, temperature=0.0,
-                                          label="metric-readout")
-        readout = reply.parsed
-        return readout.value if readout is not None and readout.found else None
+    async def review(self, code: str, output: str, task: Task, *,
+                     node_id: str | None = None) -> ExecutionReview:
+        """AIDE-style review of one execution: the LLM reads the code and the output."""
+        return await llm_review(self.backend, code, output, task,
+                                label=f"review-{node_id or 'cell'}")
 
 
 def _strip_fences(code: str) -> str:
@@ -309,5 +342,5 @@ def policy_for(backend: Backend) -> OfflinePolicy | LLMPolicy:
     return LLMPolicy(backend) if backend.is_llm else OfflinePolicy()
 
 
-__all__: Sequence[str] = ("Exhausted", "LLMPolicy", "OfflinePolicy", "Proposal", "StepRequest",
-                          "policy_for", "step_prompt")
+__all__: Sequence[str] = ("ExecutionReview", "Exhausted", "LLMPolicy", "OfflinePolicy", "Proposal",
+                          "StepRequest", "policy_for", "step_prompt")
