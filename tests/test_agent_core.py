@@ -143,7 +143,7 @@ class ScriptedPolicy:
         return Proposal(title=f"{request.kind} {len(self.requests)}", plan="scripted",
                         code=cells.pop(0))
 
-    async def review(self, code: str, output: str, task: Task) -> Review:
+    async def review(self, code: str, output: str, task: Task, **_: Any) -> Review:
         return Review()
 
 

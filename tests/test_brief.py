@@ -284,8 +284,6 @@ def test_first_draft_prompt_of_a_real_llm_run_holds_the_brief(
     assert_brief_in(first_draft_prompt(text_task, llm_env, tmp_path / "run"))
 
 
-@pytest.mark.xfail(strict=True, reason="needs the agent to fill StepRequest.workspace, "
-                                       ".artifacts and .cell_timeout (lead, experiment/agent.py)")
 def test_first_draft_prompt_of_a_real_llm_run_uses_the_live_run_state(
     llm_env: ChatServer, text_task: Task, tmp_path: Path
 ) -> None:

@@ -241,19 +241,9 @@ class ExperimentAgent:
         return StepRequest(kind=kind, parent=parent, journal=self.journal, task=self.task,
                            idea=self.idea, plan_text=self.plan_text,
                            feedback=list(self.journal.feedback) + self._pending_feedback,
-                           data_preview=self._data_preview(), lost_state=self._lost_state,
-                           workspace=self.workspace,
-                           artifacts=self.judge.artifacts.preview(self.workspace))
-
-    def _data_preview(self) -> str:
-        lines = []
-        for rel in self.task.data_files[:3]:
-            path = self.workspace / rel
-            if path.suffix in {".csv", ".tsv", ".txt"} and path.is_file():
-                with path.open(encoding="utf-8", errors="replace") as handle:
-                    head = [next(handle, "")[:300] for _ in range(3)]
-                lines.append(f"{rel}:\n" + "".join(head))
-        return "\n".join(lines)
+                           lost_state=self._lost_state, workspace=self.workspace,
+                           artifacts=self.judge.artifacts.preview(self.workspace),
+                           cell_timeout=self.options.cell_timeout)
 
     # -- one step -----------------------------------------------------------------------------
     async def _step_baseline(self) -> None:

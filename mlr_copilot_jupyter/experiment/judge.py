@@ -73,7 +73,8 @@ class Judge:
         verdict = Verdict(value, source)
         reviews_always = getattr(self.policy, "reviews_every_step", False)
         if value is None or reviews_always:
-            review = await self.policy.review(node.code, result.for_llm(4000), self.task)
+            review = await self.policy.review(node.code, result.for_llm(8000), self.task,
+                                             node_id=node.id)
             verdict.review = review.summary
             if value is None and review.metric is not None:
                 verdict.metric, verdict.source = float(review.metric), review.source
@@ -151,7 +152,8 @@ class Judge:
     async def _review_only(self, node: Node, result: CellResult) -> Verdict:
         if not getattr(self.policy, "reviews_every_step", False):
             return Verdict(None, "")
-        review = await self.policy.review(node.code, result.for_llm(4000), self.task)
+        review = await self.policy.review(node.code, result.for_llm(8000), self.task,
+                                             node_id=node.id)
         bug = f"the review found a bug: {review.summary}"[:500] if review.is_bug else ""
         return Verdict(None, "", bug=bug, review=review.summary)
 

@@ -60,7 +60,6 @@ class StepRequest:
     idea: Idea | None = None
     plan_text: str = ""
     feedback: list[str] = field(default_factory=list)
-    data_preview: str = ""
     lost_state: bool = False
     #: the workspace the cells run in (file listing, data overview and eval facts come from it)
     workspace: Path | None = None
@@ -89,6 +88,8 @@ class OfflinePolicy:
     """Proposes steps from the recipe catalog; 'debugs' by falling back to the next recipe."""
 
     name = "offline"
+    repairs_code = False  # it cannot repair code: a "debug" step falls back to the next recipe
+    reviews_every_step = False  # its heuristic readout runs only when no MLR_METRIC line came
     improve_families = ("hyperparameter_search", "ensembling")
 
     def __init__(self) -> None:
@@ -275,6 +276,8 @@ class LLMPolicy:
     """Asks the LLM for each step (structured output: title, plan, code) and reviews executions."""
 
     name = "llm"
+    repairs_code = True  # debug steps fix the failing code (a failed baseline first)
+    reviews_every_step = True  # AIDE: every execution's code and output are reviewed
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
