@@ -38,7 +38,7 @@ from .metric_infer import (
 __all__ = [
     "DIRECTIONS", "KNOWN_METRICS", "METRIC_ALIASES", "READ_ONLY_MANIFEST", "REGRESSION_METRICS",
     "TASKS_DIR", "Budget", "Direction", "MetricSpec", "Task", "bundled_tasks", "canonical_metric",
-    "infer_metric", "load_task",
+    "check_metric_override", "infer_metric", "load_task",
 ]  # fmt: skip
 
 TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
@@ -105,9 +105,8 @@ class Task(BaseModel):
         """A copy with the user's ``--metric`` / ``--direction`` applied (origin "override")."""
         if name is None and direction is None:
             return self
+        check_metric_override(name, direction)
         new_name = name.strip() if name is not None else self.metric.name
-        if not re.fullmatch(r"[A-Za-z][\w.@\-]{0,63}", new_name):
-            raise TaskError(f"metric name {new_name!r} must be a word like accuracy or val_rmse")
         words = []
         warnings = [w for w in self.warnings if "ASSUMED MAXIMIZE" not in w]
         if direction is not None:
@@ -235,6 +234,19 @@ class Task(BaseModel):
             for rel, digest in expected.items()
             if not (workspace / rel).is_file() or _sha256(workspace / rel) != digest
         ]
+
+
+def check_metric_override(name: str | None, direction: str | None) -> None:
+    """Raise a one-line :class:`TaskError` for a bad ``--metric`` / ``--direction`` value."""
+    if name is not None and not re.fullmatch(r"[A-Za-z][\w.@\-]{0,63}", name.strip()):
+        raise TaskError(f"--metric {name!r} is not a metric name; use a word such as accuracy, "
+                        "rmse or val_loss")
+    if direction is not None:
+        try:
+            parse_direction(direction)
+        except TaskError:
+            raise TaskError(f"--direction {direction!r} is not one of min, max, minimize, "
+                            "maximize") from None
 
 
 def bundled_tasks() -> list[str]:
