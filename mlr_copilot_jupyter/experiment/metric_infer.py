@@ -71,7 +71,7 @@ _TIERS: tuple[tuple[_Rule, ...], ...] = (
         (r"\bcorrelation\b", "pearson", "maximize"),
     ),
     (
-        (r"\bspeed[ -]?up\b", "speedup", "maximize"),
+        (r"\bspeed-?up\b", "speedup", "maximize"),  # the noun; "speed up" is a request
         (r"\bruntime\b|\brun[ -]time\b|\b(?:execution|running|inference|wall(?:[ -]clock)?|"
          r"total|generation|elapsed) time\b|\btime (?:taken|per|in seconds)\b", "runtime",
          "minimize"),
