@@ -40,8 +40,8 @@ def score_heldout(task: Task, workspace: Path) -> tuple[float | None, str]:
                       f"supported: {', '.join(SUPPORTED)}")
     submission = Path(workspace) / task.submission
     try:
-        labels_header, labels = _read_csv(task.root / task.test_file, "the held-out file")
-        header, rows = _read_csv(submission, task.submission)
+        labels_header, labels = _read_csv(task.root / task.test_file, "held-out file")
+        header, rows = _read_csv(submission, "submission")
         y_true = _column(labels_header, labels, task.target, task.test_file)
         rows = _align(labels_header, labels, header, rows, task.submission)
         if metric == "log_loss":
@@ -62,17 +62,18 @@ def score_heldout(task: Task, workspace: Path) -> tuple[float | None, str]:
 
 
 def _read_csv(path: Path, label: str) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of ``path``; ``label`` is "submission" or "held-out file"."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
     except FileNotFoundError:
-        raise _Reject(f"no {label}: {path.name} was not written (the cell must write the test "
-                      "predictions there)") from None
+        why = " (the cell must write the test predictions there)" if label == "submission" else ""
+        raise _Reject(f"no {label}: {path.name} was not written{why}") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise _Reject(f"cannot read {label} {path.name}: {exc}") from None
+        raise _Reject(f"cannot read the {label} {path.name}: {exc}") from None
     rows = [r for r in rows if r]
     if not rows:
-        raise _Reject(f"{label} {path.name} is empty")
+        raise _Reject(f"the {label} {path.name} is empty")
     return [h.strip() for h in rows[0]], rows[1:]
 
 
