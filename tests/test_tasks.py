@@ -59,7 +59,8 @@ def test_bundled_tasks_are_listed_and_load() -> None:
         assert task.layout == "task.toml"
         assert task.heldout and task.test_file == "heldout/test.csv"
         assert (task.train_file(), task.validation_file()) == ("train.csv", "valid.csv")
-        assert task.tabular_split() is None  # no labelled test.csv in the workspace any more
+        # fit on train.csv, evaluate on valid.csv: no labelled test.csv in the workspace
+        assert task.tabular_split() == ("train.csv", "valid.csv")
         assert task.eval_artifacts() == ["submission.csv"]
         assert task.baseline == "baseline.py"
         assert task.read_only_files == ["train.csv", "valid.csv"]

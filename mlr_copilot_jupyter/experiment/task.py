@@ -133,7 +133,14 @@ class Task(BaseModel):
         return list(dict.fromkeys([*self.data_files, self.baseline]))
 
     def tabular_split(self) -> tuple[str, str] | None:
-        """Workspace paths of ``train.csv`` and ``test.csv`` when the task ships both (legacy)."""
+        """Workspace paths of the labelled (fit, evaluate) CSVs, or None.
+
+        ``train.csv`` and the validation file for a held-out task (its test labels are not in
+        the workspace); ``train.csv`` and ``test.csv`` for a legacy task that ships both.
+        """
+        if self.heldout:
+            train, valid = self.train_file(), self.validation_file()
+            return (train, valid) if train and valid else None
         by_name = {PurePosixPath(p).name: p for p in self.data_files}
         if "train.csv" in by_name and "test.csv" in by_name:
             return by_name["train.csv"], by_name["test.csv"]
