@@ -171,7 +171,8 @@ def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, 
     agent = copilot.prepare_experiment(
         args.task, hooks=hooks, max_steps=args.max_steps, mode=args.mode, seed=args.seed,
         cell_timeout=args.cell_timeout, memory_limit_mb=args.memory_limit_mb,
-        verify=not args.no_verify, metric=args.metric, direction=args.direction, **kwargs)
+        verify=not args.no_verify, metric=getattr(args, "metric", None),
+        direction=getattr(args, "direction", None), **kwargs)
     try:
         return run_until_done(copilot.arun_experiment(agent))
     except KeyboardInterrupt:
