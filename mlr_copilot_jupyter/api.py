@@ -220,19 +220,29 @@ class Copilot:
         out: str | os.PathLike[str] | None = None,
         resume: str | os.PathLike[str] | None = None,
         hooks: Any = None,
+        metric: str | None = None,
+        direction: str | None = None,
         **options: Any,
     ) -> Any:
-        """An :class:`ExperimentAgent` ready to run (new run in ``out`` or ``resume`` an old one)."""
+        """An :class:`ExperimentAgent` ready to run (new run in ``out`` or ``resume`` an old one).
+
+        ``metric`` / ``direction`` ("min", "max", "minimize", "maximize") override the task's
+        metric for a new run (``Task.with_metric``); a resumed run keeps the metric it has.
+        """
         from .experiment.agent import RunOptions
         from .experiment.runner import create_run, resume_run
-        from .experiment.task import load_task
+        from .experiment.task import check_metric_override, load_task
 
+        check_metric_override(metric, direction)
+        if resume is not None and (metric is not None or direction is not None):
+            raise InputError("--metric/--direction apply to a new run; a resumed run keeps "
+                             "the metric it started with")
         if resume is not None:
             return resume_run(Path(resume), self.backend, hooks=hooks,
                               max_steps=options.get("max_steps"))
         run_options = RunOptions(**{k: v for k, v in options.items() if v is not None})
         run_options.extra_env_deny = (*run_options.extra_env_deny, self.settings.api_key_env)
-        loaded = load_task(os.fspath(task))
+        loaded = load_task(os.fspath(task)).with_metric(metric, direction)
         chosen = self._resolve_idea(idea)
         return create_run(loaded, self.backend, run_root=self.settings.run_path(),
                           options=run_options, idea=chosen, plan_text=plan,

@@ -144,9 +144,12 @@ def check_plan(tasks: Sequence[str], seeds: int, out: Path) -> None:
 
 
 async def arun_bench(copilot: Any, tasks: Sequence[str], seeds: int, out: Path, *,
-                     max_steps: int | None = None,
+                     max_steps: int | None = None, metric: str | None = None,
+                     direction: str | None = None,
                      on_run: Callable[[BenchRun], Any] | None = None) -> list[BenchRun]:
     """Run the agent on every task x seed (seeds 0..seeds-1), one after the other.
+
+    ``metric`` / ``direction`` override every task's metric (``--metric`` / ``--direction``).
 
     A run that raises is recorded as ``failed`` and the benchmark goes on; Ctrl-C stops it.
     """
@@ -158,7 +161,8 @@ async def arun_bench(copilot: Any, tasks: Sequence[str], seeds: int, out: Path, 
             run_dir = run_dir_for(out, task, seed)
             try:
                 agent = copilot.prepare_experiment(task, out=run_dir, seed=seed,
-                                                   max_steps=max_steps)
+                                                   max_steps=max_steps, metric=metric,
+                                                   direction=direction)
                 run = run_from_summary(name, seed, await copilot.arun_experiment(agent))
             except Exception as exc:
                 run = BenchRun(task=name, seed=seed, status="failed",

@@ -24,6 +24,10 @@ Cells are generated, run in a fresh Jupyter kernel, debugged and improved; the b
 re-run in a fresh kernel before it is reported. The record notebook, journal.json, report.md
 and metric.png go to --out (default: a new folder in the run directory).
 
+The task's metric and direction come from its task.toml, or are inferred for MLAgentBench
+folders (the record says from which words, and warns when nothing named the direction);
+``--metric NAME --direction min|max`` override them for the new run.
+
 The cell returns at once and the monitor shows progress, a metric plot and the node table, with
 Stop, feedback and (``--mode approve``) Approve / Approve edited / Reject controls. ``--wait``
 blocks until the run is done and prints the summary (for nbclient/papermill; not with
@@ -32,6 +36,7 @@ blocks until the run is done and prints the summary (for nbclient/papermill; not
 Examples::
 
     %mlr_experiment --task wine --max-steps 5
+    %mlr_experiment --task ./speedup_task --metric runtime --direction min
     %mlr_experiment --idea idea-3 --task ./my_task --mode approve
     %mlr_experiment --feedback "try gradient boosting next"
     %mlr_experiment --stop
@@ -45,6 +50,12 @@ _ARGUMENTS = (
                   "(digits, breast_cancer, wine, diabetes)"),
     argument("--idea", metavar="ID", help="id of an idea in the research state (%%mlr_review)"),
     argument("--max-steps", type=int, help="search steps after the baseline (default 10)"),
+    argument("--metric", metavar="NAME",
+             help="the metric the search selects on, overriding the task's (task.toml or "
+                  "inferred from eval.py / research_problem.txt); a known name brings its "
+                  "direction"),
+    argument("--direction", choices=["min", "max", "minimize", "maximize"],
+             help="whether lower (min) or higher (max) is better; overrides the task's"),
     argument("--mode", choices=["auto", "approve"], default="auto",
              help="approve: every proposed cell waits for Approve / Approve edited / Reject"),
     argument("--seed", type=int, help="seed written to the parameters cell (default 0)"),
@@ -118,7 +129,8 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         print(f"testing idea {idea.id}: {idea.title}")
     agent = copilot.prepare_experiment(
         task or "", idea=idea, plan=plan, out=out, resume=resume, max_steps=args.max_steps,
-        mode=args.mode, seed=args.seed, cell_timeout=args.cell_timeout)
+        mode=args.mode, seed=args.seed, cell_timeout=args.cell_timeout,
+        metric=_unquote(args.metric), direction=args.direction)
     run = BackgroundRun(agent, copilot, start=False)
     run.add_listener(_state_publisher(magics))
     if args.insert:

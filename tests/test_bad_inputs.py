@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -236,9 +237,7 @@ def test_problem_of_a_49_mb_text_answers_within_seconds(big_text: Path) -> None:
 # -- task specs ---------------------------------------------------------------------------------
 def _wine_copy(root: Path) -> Path:
     folder = root / "task"
-    folder.mkdir()
-    for name in ("train.csv", "test.csv", "baseline.py", "task.toml"):
-        (folder / name).write_bytes((TASKS_DIR / "wine" / name).read_bytes())
+    shutil.copytree(TASKS_DIR / "wine", folder)
     return folder
 
 
@@ -255,7 +254,7 @@ TASK_CASES: dict[str, tuple[Callable[[str], str], str]] = {
                        "field 'metric' is missing"),
     "unknown direction": (_edit('direction = "maximize"', 'direction = "upwards"'),
                           "'metric.direction' is 'upwards'"),
-    "missing data file": (_edit('"test.csv"]', '"holdout.csv"]'),
+    "missing data file": (_edit('"valid.csv"]', '"holdout.csv"]'),
                           "names 'holdout.csv', which does not exist"),
     "invalid TOML": (_edit('name = "wine"', 'name = "wine'), "invalid TOML"),
     "data outside the task": (_edit('"train.csv",', '"../../etc/passwd",'),

@@ -57,9 +57,15 @@ def test_bundled_tasks_are_listed_and_load() -> None:
         task = load_task(name)
         assert task.name == name
         assert task.layout == "task.toml"
-        assert task.tabular_split() == ("train.csv", "test.csv")
+        assert task.heldout and task.test_file == "heldout/test.csv"
+        assert (task.train_file(), task.validation_file()) == ("train.csv", "valid.csv")
+        # fit on train.csv, evaluate on valid.csv: no labelled test.csv in the workspace
+        assert task.tabular_split() == ("train.csv", "valid.csv")
+        assert task.eval_artifacts() == ["submission.csv"]
         assert task.baseline == "baseline.py"
-        assert task.read_only_files == ["train.csv", "test.csv"]
+        assert task.read_only_files == ["train.csv", "valid.csv"]
+        assert "valid.csv" in task.description and "held out" in task.description
+        assert task.metric_origin == "task.toml" and "[metric]" in task.metric_evidence
         assert "sklearn.datasets.load_" in task.description  # provenance is cited
         assert (task.root / "baseline.py").is_file()
     assert load_task("diabetes").metric.direction == "minimize"
@@ -83,7 +89,11 @@ def test_bundled_baseline_runs_as_plain_script(tmp_path: Path) -> None:
     line = next(x for x in out.stdout.splitlines() if x.startswith("MLR_METRIC "))
     record = json.loads(line.removeprefix("MLR_METRIC "))
     assert record["name"] == "accuracy"
-    assert 0.5 < record["value"] < 0.8
+    assert 0.5 < record["value"] < 0.9
+    assert "validation accuracy" in out.stdout
+    submission = (workspace / "submission.csv").read_text().splitlines()
+    test_rows = (workspace / "test.csv").read_text().splitlines()
+    assert submission[0] == "target" and len(submission) == len(test_rows)
 
 
 def test_load_by_folder_file_and_unknown_name(toy_task: Path) -> None:
@@ -237,19 +247,20 @@ def test_prepare_workspace_and_read_only_check(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     workspace = task.prepare_workspace(run_dir)
     assert workspace == run_dir / "workspace"
-    assert sorted(p.name for p in workspace.iterdir()) == ["baseline.py", "test.csv", "train.csv"]
+    names = sorted(p.name for p in workspace.iterdir())
+    assert names == ["baseline.py", "test.csv", "train.csv", "valid.csv"]
     assert (run_dir / READ_ONLY_MANIFEST).is_file()
     assert task.check_read_only(run_dir) == []
     (workspace / "baseline.py").write_text("# edited by the agent\n")  # allowed
     (workspace / "submission.csv").write_text("id,target\n")  # allowed
     assert task.check_read_only(run_dir) == []
-    with open(workspace / "test.csv", "a") as handle:
+    with open(workspace / "valid.csv", "a") as handle:
         handle.write("0" * 64 + ",7\n")
     (workspace / "train.csv").unlink()
-    assert task.check_read_only(run_dir) == ["train.csv", "test.csv"]
+    assert task.check_read_only(run_dir) == ["train.csv", "valid.csv"]
     # Without the manifest the originals in the task folder are the reference.
     (run_dir / READ_ONLY_MANIFEST).unlink()
-    assert task.check_read_only(run_dir) == ["train.csv", "test.csv"]
+    assert task.check_read_only(run_dir) == ["train.csv", "valid.csv"]
 
 
 def test_mlagentbench_workspace_copies_env_tree(tmp_path: Path) -> None:
@@ -279,3 +290,126 @@ def test_task_type_is_inferred_from_the_metric_when_omitted(toy_task: Path) -> N
     assert load_task("breast-cancer").name == "breast_cancer"  # hyphenated bundled name
     with pytest.raises(TaskError, match="not found"):
         load_task("../tasks/wine")
+
+
+# --- the held-out layout ---------------------------------------------------------------------
+
+HELDOUT_TOML = """\
+name = "toy_heldout"
+description = "Predict the label; select on valid.csv."
+target = "label"
+data_files = ["train.csv", "valid.csv"]
+baseline = "baseline.py"
+
+[test]
+file = "private/test.csv"
+
+[metric]
+name = "accuracy"
+"""
+
+
+@pytest.fixture
+def heldout_task(tmp_path: Path) -> Path:
+    folder = tmp_path / "toy_heldout"
+    (folder / "private").mkdir(parents=True)
+    (folder / "train.csv").write_text("x,label,y\n1,0,5\n2,1,6\n")
+    (folder / "valid.csv").write_text("x,label,y\n3,1,7\n")
+    (folder / "private" / "test.csv").write_text("x,label,y\n9,1,\"a,b\"\n8,0,c\n7,1,d\n")
+    (folder / "baseline.py").write_text("print('baseline')\n")
+    (folder / "task.toml").write_text(HELDOUT_TOML)
+    return folder
+
+
+def test_heldout_workspace_gets_features_only_copy_in_row_order(heldout_task: Path,
+                                                                 tmp_path: Path) -> None:
+    task = load_task(heldout_task)
+    assert (task.test_file, task.test_features, task.submission) == (
+        "private/test.csv", "test.csv", "submission.csv")
+    run_dir = tmp_path / "run"
+    workspace = task.prepare_workspace(run_dir)
+    assert sorted(p.name for p in workspace.iterdir()) == [
+        "baseline.py", "test.csv", "train.csv", "valid.csv"]
+    assert not (workspace / "private").exists()
+    assert (workspace / "test.csv").read_text() == 'x,y\n9,"a,b"\n8,c\n7,d\n'
+    assert (run_dir / READ_ONLY_MANIFEST).is_file()
+    # A fresh copy elsewhere (verification): same files, no manifest written there.
+    fresh = task.prepare_workspace(run_dir, workspace=tmp_path / "fresh")
+    assert fresh == tmp_path / "fresh"
+    assert (fresh / "test.csv").read_text() == (workspace / "test.csv").read_text()
+    assert not (tmp_path / READ_ONLY_MANIFEST).exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace('file = "private/test.csv"', 'features = "x.csv"'), r"field 'test.file' is missing"),
+        (lambda t: t.replace("private/test.csv", "../test.csv"), r"field 'test.file' has '../test.csv'; use a path inside"),
+        (lambda t: t.replace("private/test.csv", "private/nope.csv"), r"field 'test.file' names 'private/nope.csv', which does not exist"),
+        (lambda t: t.replace('"valid.csv"]', '"valid.csv", "private/test.csv"]'), r"field 'test.file' names 'private/test.csv', which is also a workspace file"),
+        (lambda t: t.replace('file = "private/test.csv"', 'file = "private/test.csv"\nfeatures = "train.csv"'), r"field 'test.features' is 'train.csv', which collides"),
+        (lambda t: t.replace('file = "private/test.csv"', 'file = "private/test.csv"\nsubmission = "baseline.py"'), r"field 'test.submission' is 'baseline.py', which collides"),
+        (lambda t: t.replace('file = "private/test.csv"', 'file = "private/test.csv"\nsubmission = "test.csv"'), r"fields 'test.features' and 'test.submission' are both 'test.csv'"),
+        (lambda t: t.replace('file = "private/test.csv"', 'file = "private/test.csv"\nlabels = 1'), r"unknown field 'test.labels'"),
+        (lambda t: t.replace('target = "label"', 'target = "y2"'), r"field 'target' is 'y2', which is not a column of the test file"),
+    ],
+)  # fmt: skip
+def test_malformed_test_table_is_one_line_naming_file_and_field(
+    heldout_task: Path, edit, expected
+) -> None:
+    spec = heldout_task / "task.toml"
+    spec.write_text(edit(HELDOUT_TOML))
+    with pytest.raises(TaskError, match=expected) as info:
+        load_task(heldout_task)
+    assert "\n" not in str(info.value)
+    assert str(info.value).startswith(str(spec.resolve()) + ": ")
+
+
+def test_target_must_be_in_train_and_validation_files(heldout_task: Path) -> None:
+    (heldout_task / "valid.csv").write_text("x,y\n3,7\n")
+    with pytest.raises(TaskError, match=r"'label', which is not a column of valid.csv"):
+        load_task(heldout_task)
+
+
+def test_unknown_field_hint_lists_the_test_table(heldout_task: Path) -> None:
+    (heldout_task / "task.toml").write_text(HELDOUT_TOML + "[tests]\nfile = 'x'\n")
+    with pytest.raises(TaskError) as info:
+        load_task(heldout_task)
+    assert "[test] file/features/submission" in info.value.one_line()
+
+
+def test_with_metric_overrides_name_and_direction(toy_task: Path) -> None:
+    task = load_task(toy_task)
+    assert task.metric_origin == "task.toml"
+    flipped = task.with_metric(None, "min")
+    assert (flipped.metric.name, flipped.metric.direction) == ("accuracy", "minimize")
+    assert flipped.metric_origin == "override" and "--direction min" in flipped.metric_evidence
+    assert task.metric.direction == "maximize"  # a copy: the original is unchanged
+    named = task.with_metric("rmse", None)
+    assert (named.metric.name, named.metric.direction) == ("rmse", "minimize")
+    both = task.with_metric("pearson", "maximize")
+    assert (both.metric.name, both.metric.direction) == ("pearson", "maximize")
+    unknown = task.with_metric("bleu4", None)
+    assert unknown.metric.direction == "maximize" and "--direction min|max" in unknown.warnings[0]
+    assert task.with_metric(None, None) is task
+    with pytest.raises(TaskError, match=r"--direction 'up' is not one of min, max"):
+        task.with_metric(None, "up")
+    with pytest.raises(TaskError, match=r"--metric '3 x' is not a metric name"):
+        task.with_metric("3 x", None)
+
+
+def test_eval_artifacts_of_an_mlagentbench_task(tmp_path: Path) -> None:
+    eval_py = (
+        "import os\nimport pandas as pd\n\n"
+        "def get_score(submission_folder='../env'):\n"
+        "    sub = pd.read_csv(os.path.join(submission_folder, 'submission.csv'))\n"
+        "    truth = pd.read_csv(os.path.join(os.path.dirname(__file__), 'answers.csv'))\n"
+        "    extra = os.path.join(submission_folder, 'data/train.csv')\n"
+        "    # mean absolute error\n    return float((sub.x - truth.x).abs().mean())\n"
+    )
+    folder = _mlagentbench(tmp_path, eval_py=eval_py)
+    (folder / "scripts" / "answers.csv").write_text("x\n1\n")
+    task = load_task(folder)
+    assert task.eval_artifacts() == ["submission.csv"]
+    assert not task.heldout and task.validation_file() is None
+    assert task.train_file() == "data/train.csv"

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .experiment_cmd import add_metric_options
+
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
@@ -25,6 +27,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="task folders or bundled task names (default: every bundled task)")
     p.add_argument("--seeds", type=int, default=3, help="runs per task, seeds 0..N-1 (default 3)")
     p.add_argument("--max-steps", type=int, help="search steps after the baseline (default 10)")
+    add_metric_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and results")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
@@ -35,6 +38,9 @@ def command_line(args: argparse.Namespace, tasks: list[str]) -> str:
     parts = ["mlr-copilot", "bench", *tasks, "--seeds", str(args.seeds)]
     if args.max_steps is not None:
         parts += ["--max-steps", str(args.max_steps)]
+    for flag in ("metric", "direction"):
+        if getattr(args, flag, None):
+            parts += [f"--{flag}", str(getattr(args, flag))]
     for flag, name in (("--backend", "backend"), ("--model", "model"), ("--base-url", "base_url")):
         if getattr(args, name, None):
             parts += [flag, str(getattr(args, name))]
@@ -48,11 +54,12 @@ def run(args: argparse.Namespace) -> int:
     from ..aio import run_sync
     from ..api import Copilot
     from ..errors import InputError
-    from ..experiment.task import bundled_tasks
+    from ..experiment.task import bundled_tasks, check_metric_override
     from . import settings_overrides
 
     if args.max_steps is not None and args.max_steps < 0:
         raise InputError(f"--max-steps must be >= 0, got {args.max_steps}")
+    check_metric_override(args.metric, args.direction)
     tasks = list(args.tasks) or bundled_tasks()
     out = Path(args.out)
     bench.check_plan(tasks, args.seeds, out)
@@ -70,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             run_sync(bench.arun_bench(copilot, tasks, args.seeds, out,
-                                      max_steps=args.max_steps, on_run=advance))
+                                      max_steps=args.max_steps, metric=args.metric,
+                                      direction=args.direction, on_run=advance))
         except KeyboardInterrupt:
             if done:  # keep what finished: the table of a partial benchmark is still useful
                 bench.write_bench(done, out, command=command_line(args, tasks) + "  # interrupted")

@@ -13,6 +13,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+DIRECTION_CHOICES = ("min", "max", "minimize", "maximize")
+
+
+def add_metric_options(p: argparse.ArgumentParser) -> None:
+    """``--metric NAME`` and ``--direction min|max``: override the task's metric."""
+    p.add_argument("--metric", metavar="NAME",
+                   help="the metric the search selects on, overriding the task's (task.toml or "
+                        "inferred from eval.py / research_problem.txt), e.g. rmse or pearson; "
+                        "a known name brings its direction")
+    p.add_argument("--direction", choices=DIRECTION_CHOICES,
+                   help="whether lower (min) or higher (max) is better; overrides the task's "
+                        "direction, e.g. when the record warns it was assumed")
+
 
 def add_run_options(p: argparse.ArgumentParser, *, task_required: bool = True) -> None:
     p.add_argument("--task", required=task_required, metavar="PATH",
@@ -20,6 +33,7 @@ def add_run_options(p: argparse.ArgumentParser, *, task_required: bool = True) -
                         "(digits, breast_cancer, wine, diabetes)"
                         + ("" if task_required else "; not needed with --resume"))
     p.add_argument("--max-steps", type=int, help="search steps after the baseline (default 10)")
+    add_metric_options(p)
     p.add_argument("--mode", choices=["auto", "approve"], default="auto",
                    help="approve: show each code cell and ask before running it")
     p.add_argument("--seed", type=int, default=0, help="seed written to the parameters cell")
@@ -157,7 +171,8 @@ def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, 
     agent = copilot.prepare_experiment(
         args.task, hooks=hooks, max_steps=args.max_steps, mode=args.mode, seed=args.seed,
         cell_timeout=args.cell_timeout, memory_limit_mb=args.memory_limit_mb,
-        verify=not args.no_verify, **kwargs)
+        verify=not args.no_verify, metric=getattr(args, "metric", None),
+        direction=getattr(args, "direction", None), **kwargs)
     try:
         return run_until_done(copilot.arun_experiment(agent))
     except KeyboardInterrupt:

@@ -1,4 +1,8 @@
-"""Baseline for breast_cancer: a depth-2 decision tree on two hand-picked features."""
+"""Baseline for breast_cancer: a depth-2 decision tree on two hand-picked features.
+
+Fit on train.csv, report the validation metric (valid.csv), then predict the features-only
+test.csv and write submission.csv (the copilot scores it on the held-out labels).
+"""
 
 import json
 
@@ -14,14 +18,17 @@ if "report_metric" not in globals():  # predefined in the experiment kernel; pla
 
 
 train = pd.read_csv("train.csv")
-test = pd.read_csv("test.csv")
+valid = pd.read_csv("valid.csv")
+test = pd.read_csv("test.csv")  # features only: the test labels are held out
 X_train, y_train = train.drop(columns=["target"]), train["target"]
-X_test, y_test = test.drop(columns=["target"]), test["target"]
+X_valid, y_valid = valid.drop(columns=["target"]), valid["target"]
 
-FEATURES = ["mean texture", "mean smoothness"]
+FEATURES = list(["mean texture", "mean smoothness"])
 
 model = DecisionTreeClassifier(max_depth=2, random_state=0)
 model.fit(X_train[FEATURES], y_train)
-f1 = f1_score(y_test, model.predict(X_test[FEATURES]))
-print(f"test F1: {f1:.4f}")
+f1 = f1_score(y_valid, model.predict(X_valid[FEATURES]))
+print(f"validation F1: {f1:.4f}")
 report_metric("f1", f1)
+
+pd.DataFrame({"target": model.predict(test[FEATURES])}).to_csv("submission.csv", index=False)

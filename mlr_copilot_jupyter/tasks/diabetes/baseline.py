@@ -1,4 +1,8 @@
-"""Baseline for diabetes: a linear regression on body mass index alone."""
+"""Baseline for diabetes: a linear regression on body mass index alone.
+
+Fit on train.csv, report the validation metric (valid.csv), then predict the features-only
+test.csv and write submission.csv (the copilot scores it on the held-out labels).
+"""
 
 import json
 
@@ -14,14 +18,17 @@ if "report_metric" not in globals():  # predefined in the experiment kernel; pla
 
 
 train = pd.read_csv("train.csv")
-test = pd.read_csv("test.csv")
+valid = pd.read_csv("valid.csv")
+test = pd.read_csv("test.csv")  # features only: the test labels are held out
 X_train, y_train = train.drop(columns=["target"]), train["target"]
-X_test, y_test = test.drop(columns=["target"]), test["target"]
+X_valid, y_valid = valid.drop(columns=["target"]), valid["target"]
 
-FEATURES = ["bmi"]
+FEATURES = list(["bmi"])
 
 model = LinearRegression()
 model.fit(X_train[FEATURES], y_train)
-mae = mean_absolute_error(y_test, model.predict(X_test[FEATURES]))
-print(f"test MAE: {mae:.3f}")
+mae = mean_absolute_error(y_valid, model.predict(X_valid[FEATURES]))
+print(f"validation MAE: {mae:.3f}")
 report_metric("mae", mae)
+
+pd.DataFrame({"target": model.predict(test[FEATURES])}).to_csv("submission.csv", index=False)

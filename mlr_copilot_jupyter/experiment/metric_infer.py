@@ -1,0 +1,322 @@
+"""Which metric a task is judged by, which direction is better, and how we know.
+
+For MLAgentBench-layout folders the metric is read from ``scripts/eval.py`` (a ``get_score`` that
+returns an elapsed time is a runtime: minimize), then the words of ``eval.py``,
+``research_problem.txt``, ``evaluation_details.txt`` and ``data_description.txt``. Every result
+carries one line of evidence quoting the words and the file, and a warning when nothing named
+the direction. :func:`confirm_metric` lets an LLM confirm or correct an inferred metric.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+from ..errors import MLRCopilotError, TaskError
+
+if TYPE_CHECKING:
+    from ..llm.base import Backend
+    from .task import Task
+
+Direction = Literal["maximize", "minimize"]
+MetricOrigin = Literal["task.toml", "inferred", "llm", "override", "default"]
+DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
+
+#: Metrics with a known better direction (the recipes and the held-out scorer compute most).
+KNOWN_METRICS: dict[str, Direction] = {
+    "accuracy": "maximize", "balanced_accuracy": "maximize", "f1": "maximize",
+    "f1_macro": "maximize", "precision": "maximize", "recall": "maximize",
+    "roc_auc": "maximize", "r2": "maximize", "pearson": "maximize", "spearman": "maximize",
+    "log_loss": "minimize", "mae": "minimize", "mse": "minimize", "rmse": "minimize",
+    "perplexity": "minimize", "runtime": "minimize", "time": "minimize",
+    "latency": "minimize", "seconds": "minimize", "speedup": "maximize",
+}  # fmt: skip
+REGRESSION_METRICS = frozenset({"mae", "mse", "rmse", "r2", "pearson", "spearman"})
+METRIC_ALIASES: dict[str, str] = {
+    "acc": "accuracy", "auc": "roc_auc", "rocauc": "roc_auc", "f1_score": "f1",
+    "mean_absolute_error": "mae", "mean_squared_error": "mse",
+    "root_mean_squared_error": "rmse", "logloss": "log_loss", "cross_entropy": "log_loss",
+    "pearsonr": "pearson", "pearson_r": "pearson", "correlation": "pearson",
+    "spearmanr": "spearman", "spearman_r": "spearman", "elapsed": "runtime",
+    "run_time": "runtime", "elapsed_time": "runtime", "execution_time": "runtime",
+}  # fmt: skip
+_DIRECTION_WORDS: dict[str, Direction] = {
+    "max": "maximize", "maximize": "maximize", "maximise": "maximize", "higher": "maximize",
+    "min": "minimize", "minimize": "minimize", "minimise": "minimize", "lower": "minimize",
+}  # fmt: skip
+
+_Rule = tuple[str, str, Direction]
+# Words that name a metric, by tier: a specific metric beats a runtime word beats "error"/"loss".
+_TIERS: tuple[tuple[_Rule, ...], ...] = (
+    (
+        (r"root[ _]mean[ _]squared[ _]error|\brmse\b|squared\s*=\s*false", "rmse", "minimize"),
+        (r"mean[ _]absolute[ _]error|\bmae\b", "mae", "minimize"),
+        (r"mean[ _]squared[ _]error|\bmse\b", "mse", "minimize"),
+        (r"roc[ _]auc|\bauc\b|area under the (?:roc )?curve", "roc_auc", "maximize"),
+        (r"\bf1\b|f1[ _]score|f-score", "f1", "maximize"),
+        (r"\baccuracy|accuracy_score", "accuracy", "maximize"),
+        (r"\br2\b|r2_score|r\^2|r-squared|coefficient of determination", "r2", "maximize"),
+        (r"log[ _]loss|cross[ -]entropy", "log_loss", "minimize"),
+        (r"\bpearson|\bcorrcoef\b", "pearson", "maximize"),
+        (r"\bspearman", "spearman", "maximize"),
+        (r"\bsmape\b|\bmape\b", "smape", "minimize"),
+        (r"perplexity", "perplexity", "minimize"),
+        (r"\bprecision\b", "precision", "maximize"),
+        (r"\brecall\b", "recall", "maximize"),
+        (r"\bcorrelation\b", "pearson", "maximize"),
+    ),
+    (
+        (r"\bspeed-?up\b", "speedup", "maximize"),  # the noun; "speed up" is a request
+        (r"\bruntime\b|\brun[ -]time\b|\b(?:execution|running|inference|wall(?:[ -]clock)?|"
+         r"total|generation|elapsed) time\b|\btime (?:taken|per|in seconds)\b", "runtime",
+         "minimize"),
+        (r"\blatency\b", "latency", "minimize"),
+        (r"\belapsed\b", "runtime", "minimize"),
+        (r"\bseconds\b", "seconds", "minimize"),
+    ),
+    (
+        (r"\berror\b", "error", "minimize"),
+        (r"\bloss\b", "loss", "minimize"),
+    ),
+)
+_TIMERS = {"time", "perf_counter", "monotonic", "process_time", "perf_counter_ns", "time_ns",
+           "monotonic_ns"}
+_TIMEIT = {"timeit", "repeat", "default_timer"}
+#: Text files of an MLAgentBench folder that may name the metric, in the order they are trusted.
+PROBLEM_FILES = ("scripts/research_problem.txt", "env/evaluation_details.txt",
+                 "scripts/evaluation_details.txt", "env/data_description.txt",
+                 "scripts/data_description.txt")
+
+
+def canonical_metric(name: str) -> str:
+    """``name`` lower-cased with aliases resolved (``"AUC"`` -> ``"roc_auc"``)."""
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    return METRIC_ALIASES.get(key, key)
+
+
+def parse_direction(value: str) -> Direction:
+    """``"min"``/``"max"``/``"minimize"``/``"maximize"`` (any case) as a direction."""
+    direction = _DIRECTION_WORDS.get(value.strip().lower())
+    if direction is None:
+        raise TaskError(f"direction {value!r} is not one of min, max, minimize, maximize")
+    return direction
+
+
+@dataclass
+class MetricInference:
+    """An inferred metric: name, direction, one line of evidence, and warnings."""
+
+    name: str
+    direction: Direction
+    evidence: str
+    origin: MetricOrigin = "inferred"
+    warnings: list[str] = field(default_factory=list)
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _match_words(text: str) -> tuple[str, Direction, str] | None:
+    """(name, direction, matched words) of the most frequent metric word of the best tier."""
+    for tier in _TIERS:
+        best: tuple[int, int, re.Match[str]] | None = None
+        for i, (pattern, _, _) in enumerate(tier):
+            found = list(re.finditer(pattern, text, re.IGNORECASE))
+            if found and (best is None or len(found) > best[0]):
+                best = (len(found), i, found[0])
+        if best is not None:
+            _, name, direction = tier[best[1]]
+            return name, direction, best[2].group(0)
+    return None
+
+
+def infer_metric(*texts: str) -> tuple[str, Direction]:
+    """Metric name and direction named in the first text that names one; else ("score", max)."""
+    for text in texts:
+        hit = _match_words(text)
+        if hit is not None:
+            return hit[0], hit[1]
+    return "score", "maximize"
+
+
+def elapsed_time_evidence(eval_source: str) -> str | None:
+    """The timer behind an ``eval.py`` whose ``get_score`` returns an elapsed time, else None.
+
+    Returns a short quote such as ``"end - start" of time.perf_counter()``.
+    """
+    try:
+        tree = ast.parse(eval_source)
+    except SyntaxError:
+        return None
+    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    if "get_score" not in functions:
+        return None
+    # get_score and the module functions it calls (one level deep, as measure() helpers are).
+    scope: list[ast.FunctionDef] = [functions["get_score"]]
+    for node in ast.walk(functions["get_score"]):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            callee = functions.get(node.func.id)
+            if callee is not None and callee not in scope:
+                scope.append(callee)
+    for function in scope:
+        timer = _timer_call(function)
+        if timer is None:
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Return) and node.value is not None:
+                quote = _elapsed_expression(function, node.value, timer)
+                if quote is not None:
+                    return f'"{quote}" of {timer}'
+    return None
+
+
+def _call_name(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{func.value.id}.{func.attr}"
+    if isinstance(func, ast.Name):
+        return func.id
+    return ""
+
+
+def _timer_call(function: ast.FunctionDef) -> str | None:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            name = _call_name(node)
+            short = name.rsplit(".", 1)[-1]
+            if short in _TIMERS and (name == short or name.startswith("time.")):
+                return f"{name}()"
+            if short in _TIMEIT and (name.startswith("timeit.") or name == short):
+                return f"{name}()"
+    return None
+
+
+def _elapsed_expression(function: ast.FunctionDef, value: ast.expr, timer: str) -> str | None:
+    """Source of the returned subtraction / timeit value (through one assignment), else None."""
+    assigned: dict[str, ast.expr] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                assigned[target.id] = node.value
+    seen = 0
+    while isinstance(value, ast.Name) and value.id in assigned and seen < 3:
+        value, seen = assigned[value.id], seen + 1
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.args:
+        if value.func.id in {"float", "min", "round", "abs", "mean"}:
+            return _elapsed_expression(function, value.args[0], timer)
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Sub):
+        return ast.unparse(value)
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Div):
+        inner = _elapsed_expression(function, value.left, timer)
+        return ast.unparse(value) if inner else None
+    if isinstance(value, ast.Call) and _call_name(value).rsplit(".", 1)[-1] in {"timeit", "repeat"}:
+        return ast.unparse(value)
+    return None
+
+
+def infer_folder_metric(folder: Path, eval_text: str, problem_text: str) -> MetricInference:
+    """Metric of an MLAgentBench folder from its eval.py, problem text and data descriptions."""
+    texts: list[tuple[str, str]] = []
+    if eval_text:
+        timed = elapsed_time_evidence(eval_text)
+        if timed is not None:
+            return MetricInference("runtime", "minimize",
+                                   f"eval.py: get_score returns {timed} (elapsed time) -> minimize")
+        texts.append(("eval.py", eval_text))
+    texts.append(("research_problem.txt", problem_text))
+    for rel in PROBLEM_FILES[1:]:
+        path = folder / rel
+        if path.is_file():
+            texts.append((path.name, path.read_text(encoding="utf-8", errors="replace")))
+    hits = [(source, hit) for source, text in texts if (hit := _match_words(text)) is not None]
+    if not hits:
+        files = ", ".join(source for source, _ in texts)
+        return MetricInference(
+            "score", "maximize", f"no metric word in {files}; assumed maximize", "default",
+            [f"no word in {files} names the metric or whether lower or higher is better; "
+             "ASSUMED MAXIMIZE: pass --direction min|max (and --metric NAME) or add "
+             "scripts/task.toml with [metric] name/direction"])
+    source, (name, direction, words) = hits[0]
+    result = MetricInference(name, direction,
+                             f'{source}: "{_quote(words)}" -> {name} ({direction})')
+    for other, (o_name, o_direction, o_words) in hits[1:]:
+        if o_direction != direction:
+            result.warnings.append(
+                f'{other} says "{_quote(o_words)}" ({o_name}, {o_direction}) but {source} says '
+                f'"{_quote(words)}" ({direction}); kept {direction}: pass --direction min|max '
+                "if that is wrong")
+            break
+    return result
+
+
+# --- LLM confirmation --------------------------------------------------------------------------
+
+
+class MetricConfirmation(BaseModel):
+    """What the LLM says the task's metric is."""
+
+    name: str = Field(description="short metric name, e.g. accuracy, rmse, pearson, runtime")
+    direction: Direction = Field(description="maximize if higher is better, else minimize")
+    quote: str = Field(description="the words of eval.py or the problem text that show it")
+
+
+_CONFIRM_SYSTEM = (
+    "You check how a machine-learning task is scored. Read the scoring script and the problem "
+    "text, then give the metric's short name, whether higher (maximize) or lower (minimize) is "
+    "better, and quote the words that show it. A get_score that returns a time is minimized."
+)
+
+
+async def confirm_metric(task: Task, backend: Backend) -> Task:
+    """``task`` with its metric confirmed or corrected by an LLM backend (no-op offline).
+
+    Metrics set by a task.toml or an override are never changed: a disagreement only adds a
+    warning. Inferred and default metrics take the LLM's answer with origin ``"llm"``.
+    """
+    if not backend.is_llm:
+        return task
+    eval_source = ""
+    if task.eval_script is not None:
+        eval_path = task.root / task.eval_script
+        if eval_path.is_file():
+            eval_source = eval_path.read_text(encoding="utf-8", errors="replace")[:12000]
+    prompt = "\n\n".join([
+        f"# Problem\n{task.description[:6000]}",
+        f"# eval.py\n```python\n{eval_source}\n```" if eval_source else "# eval.py\n(none)",
+        f"# Current reading\n{task.metric.name} ({task.metric.direction}); "
+        f"{task.metric_evidence or 'no evidence'}",
+    ])
+    messages = [{"role": "system", "content": _CONFIRM_SYSTEM}, {"role": "user", "content": prompt}]
+    try:
+        reply = await backend.aquery(messages, schema=MetricConfirmation, label="metric-confirm")
+    except MLRCopilotError as exc:
+        return task.model_copy(update={"warnings": [
+            *task.warnings, f"LLM metric confirmation failed: {_quote(str(exc), 200)}"]})
+    answer = reply.parsed
+    if answer is None:
+        return task
+    name = canonical_metric(answer.name) if canonical_metric(answer.name) in KNOWN_METRICS \
+        else answer.name.strip() or task.metric.name
+    said = f'LLM: {name} ({answer.direction}), "{_quote(answer.quote)}"'
+    agrees = (canonical_metric(name) == canonical_metric(task.metric.name)
+              and answer.direction == task.metric.direction)
+    if task.metric_origin in ("task.toml", "override"):
+        if agrees:
+            return task
+        return task.model_copy(update={"warnings": [
+            *task.warnings, f"{said} disagrees with the {task.metric_origin} metric "
+            f"{task.metric.name} ({task.metric.direction}); kept the {task.metric_origin} one"]})
+    verdict = "confirmed" if agrees else f"corrected {task.metric.name} ({task.metric.direction})"
+    evidence = f"{said} {verdict}; was {task.metric_origin}: {task.metric_evidence}"
+    metric = task.metric.model_copy(update={"name": name, "direction": answer.direction})
+    kept = [w for w in task.warnings if "ASSUMED MAXIMIZE" not in w]
+    return task.model_copy(update={"metric": metric, "metric_origin": "llm",
+                                   "metric_evidence": _quote(evidence, 400), "warnings": kept})
