@@ -157,7 +157,8 @@ class OfflinePolicy:
             why = recipe.rationale
         self.tried.add(recipe.key)
         plan = f"{why}\n\n*Offline engine (no LLM): recipe `{recipe.key}`.*"
-        return Proposal(title=recipe.title, plan=plan, code=recipe.code(request.task, seed=0),
+        return Proposal(title=recipe.title, plan=plan, code=recipe.code(request.task, seed=0,
+                                                        artifacts=request.artifacts),
                         recipe=recipe.key, retrieval=retrieval)
 
     async def read_metric(self, output: str, metric_name: str) -> float | None:

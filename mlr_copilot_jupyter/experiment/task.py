@@ -166,7 +166,8 @@ def bundled_tasks() -> list[str]:
     """Names of the tasks shipped with the package."""
     if not TASKS_DIR.is_dir():
         return []
-    return sorted(p.name for p in TASKS_DIR.iterdir() if (p / "task.toml").is_file())
+    return sorted(p.name for p in TASKS_DIR.iterdir() if (p / "task.toml").is_file()
+                  or ((p / "env").is_dir() and (p / "scripts").is_dir()))
 
 
 def load_task(path: str | Path) -> Task:
@@ -176,6 +177,8 @@ def load_task(path: str | Path) -> Task:
         name = str(path).strip().replace("-", "_")
         if re.fullmatch(r"\w+", name) and (TASKS_DIR / name / "task.toml").is_file():
             return _load_toml_task(TASKS_DIR / name / "task.toml")
+        if re.fullmatch(r"\w+", name) and name in bundled_tasks():  # MLAgentBench layout
+            return _load_mlagentbench(TASKS_DIR / name)
         raise TaskError(
             f"task {str(path)!r} not found: no such folder or file",
             hint=f"bundled tasks: {', '.join(bundled_tasks()) or 'none'}",

@@ -175,7 +175,9 @@ def _artifact_format(
     return None
 
 
-def _eval_format(task: Task, target: str) -> tuple[str, tuple[str, ...], bool] | None:
+def _eval_format(
+    task: Task, target: str, ids: tuple[str, ...]
+) -> tuple[str, tuple[str, ...], bool] | None:
     if task.eval_script is None:
         return None
     try:
@@ -195,7 +197,8 @@ def _eval_format(task: Task, target: str) -> tuple[str, tuple[str, ...], bool] |
         columns += re.findall(rf"""\b{re.escape(var)}\s*\[\s*["']([^"']+)["']\s*\]""", source)
     if not columns:
         columns = ["prediction" if re.search(r"""["']prediction["']""", source) else target]
-    return written[0], tuple(dict.fromkeys(columns)), True
+    named = [i for i in ids if re.search(rf"""["']{re.escape(i)}["']""", source)]
+    return written[0], tuple(dict.fromkeys([*named, *columns])), True
 
 
 _CACHE: dict[tuple[object, ...], DataLayout | str] = {}
@@ -256,7 +259,8 @@ def _inspect(task: Task, artifacts: Mapping[str, str] | None) -> DataLayout | st
         if test is None:
             return f"no test data file to predict for eval.py (found: {found})"
         test_cols = list(map(str, test_frame.columns)) if test_frame is not None else []
-        fmt = _artifact_format(artifacts or {}, test_cols) or _eval_format(task, target)
+        fmt = _artifact_format(artifacts or {}, test_cols) or _eval_format(
+            task, target, _ids(test_frame, target) if test_frame is not None else ())
         submission, columns, header = fmt or ("submission.csv", ("prediction",), True)
     elif not legacy:
         test = None

@@ -17,7 +17,7 @@ if "report_metric" not in globals():  # predefined in the experiment kernel; pla
 def shared_words(frame):
     """How many distinct lower-cased words occur in both sentences of each pair."""
     counts = []
-    for a, b in zip(frame["sentence1"], frame["sentence2"]):
+    for a, b in zip(frame["sentence1"], frame["sentence2"], strict=True):
         counts.append(len(set(re.findall(r"\w+", a.lower())) & set(re.findall(r"\w+", b.lower()))))
     return pd.DataFrame({"shared_words": counts})
 
