@@ -80,7 +80,8 @@ def _data_files(task: Task) -> list[str]:
 def _pick(files: list[str], words: tuple[str, ...]) -> str | None:
     exact = [f for f in files if PurePosixPath(f).stem.lower() in words]
     loose = [f for f in files if any(w in _tokens(f) for w in words)]
-    return (exact or loose or [None])[0]
+    found = exact or loose
+    return found[0] if found else None
 
 
 def read_frame(path: Path, nrows: int | None = None) -> pd.DataFrame:
