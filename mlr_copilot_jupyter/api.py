@@ -243,6 +243,11 @@ class Copilot:
         run_options = RunOptions(**{k: v for k, v in options.items() if v is not None})
         run_options.extra_env_deny = (*run_options.extra_env_deny, self.settings.api_key_env)
         loaded = load_task(os.fspath(task)).with_metric(metric, direction)
+        if loaded.metric_origin in ("inferred", "default") and self.backend.is_llm:
+            from .aio import run_sync
+            from .experiment.metric_infer import confirm_metric
+
+            loaded = run_sync(confirm_metric(loaded, self.backend))  # the LLM checks the reading
         chosen = self._resolve_idea(idea)
         return create_run(loaded, self.backend, run_root=self.settings.run_path(),
                           options=run_options, idea=chosen, plan_text=plan,

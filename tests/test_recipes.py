@@ -66,7 +66,10 @@ def test_catalog_covers_every_family_with_enough_recipes() -> None:
     assert {r.family for r in RECIPES} == set(FAMILIES)
     for recipe in RECIPES:
         assert recipe.title and recipe.rationale and recipe.keywords
-        assert set(recipe.task_types) <= {"classification", "regression"}
+        assert set(recipe.task_types) <= {
+            f"{shape}{kind}" for shape in ("", "text_", "pair_")
+            for kind in ("classification", "regression")
+        }
     assert "poly_ridge" not in [r.key for r in recipes_for(load_task("digits"))]
     assert recipes_for(load_task("diabetes"))[0].key == "scaled_linear"
 
@@ -107,7 +110,7 @@ def test_non_tabular_task_gets_no_recipes(tmp_path: Path) -> None:
     (folder / "scripts" / "research_problem.txt").write_text("Lower the perplexity of the LM.")
     task = load_task(folder)
     assert recipes_for(task) == []
-    assert "neither classification nor regression" in (unsupported_reason(task) or "")
+    assert unsupported_reason(task) == "no train/test data files it recognises (found: none)"
 
 
 def test_match_score_ranks_recipes_for_an_idea() -> None:

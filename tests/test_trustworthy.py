@@ -42,8 +42,7 @@ class Scripted:
                                    "metric_name": None})
             if "direction" in schema and "code" not in schema:
                 return json.dumps({"name": "runtime", "direction": "minimize",
-                                   "evidence": "get_score returns elapsed seconds",
-                                   "agrees": True})
+                                   "quote": "return time.perf_counter() - start"})
             self.prompts.append(prompt)
             for kind in ("debug", "improve", "draft"):
                 if KIND_INSTRUCTIONS[kind] in prompt and self.steps.get(kind):

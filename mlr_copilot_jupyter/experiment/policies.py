@@ -156,7 +156,8 @@ class OfflinePolicy:
             why = recipe.rationale
         self.tried.add(recipe.key)
         plan = f"{why}\n\n*Offline engine (no LLM): recipe `{recipe.key}`.*"
-        return Proposal(title=recipe.title, plan=plan, code=recipe.code(request.task, seed=0),
+        return Proposal(title=recipe.title, plan=plan, code=recipe.code(request.task, seed=0,
+                                                        artifacts=request.artifacts),
                         recipe=recipe.key, retrieval=retrieval)
 
     async def review(self, code: str, output: str, task: Task, *,

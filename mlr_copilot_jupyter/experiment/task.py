@@ -46,6 +46,7 @@ READ_ONLY_MANIFEST = "read_only.sha256.json"
 TRAIN_NAMES = ("train.csv", "training.csv")
 VALIDATION_NAMES = ("valid.csv", "validation.csv", "val.csv", "dev.csv")
 _SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
+_CODE_RE = re.compile(r"[\w.\-/]+\.(?:py|sh|ipynb)")
 _ARTIFACT_RE = re.compile(r"[\w.\-/]+\.(?:csv|tsv|json|jsonl|txt|npy|npz|pkl|pickle|parquet|pt|h5)")
 
 
@@ -158,7 +159,9 @@ class Task(BaseModel):
         """Workspace files the scorer reads that a node must write itself.
 
         The submission of a held-out task; for an MLAgentBench task, the file names quoted in
-        ``eval.py`` that are neither workspace originals nor files beside ``eval.py``.
+        ``eval.py`` that are neither workspace data nor files beside ``eval.py``, plus the
+        workspace's code files that ``eval.py`` runs or times (``inference.py`` of a speed-up
+        task): a node must write its own version of those, or it is credited with the original.
         """
         if self.heldout:
             return [self.submission]
@@ -174,7 +177,13 @@ class Task(BaseModel):
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 literal = node.value.strip().removeprefix("./")
-                if not _ARTIFACT_RE.fullmatch(literal) or literal in names:
+                if literal in names:
+                    continue
+                if _CODE_RE.fullmatch(literal) and literal in originals \
+                        and literal not in self.read_only_files:
+                    names.append(literal)  # the scorer runs this workspace code
+                    continue
+                if not _ARTIFACT_RE.fullmatch(literal):
                     continue
                 if literal in originals or PurePosixPath(literal).name in originals:
                     continue
@@ -260,7 +269,8 @@ def bundled_tasks() -> list[str]:
     """Names of the tasks shipped with the package."""
     if not TASKS_DIR.is_dir():
         return []
-    return sorted(p.name for p in TASKS_DIR.iterdir() if (p / "task.toml").is_file())
+    return sorted(p.name for p in TASKS_DIR.iterdir() if (p / "task.toml").is_file()
+                  or ((p / "env").is_dir() and (p / "scripts").is_dir()))
 
 
 def load_task(path: str | Path) -> Task:
@@ -272,6 +282,8 @@ def load_task(path: str | Path) -> Task:
         name = str(path).strip().replace("-", "_")
         if re.fullmatch(r"\w+", name) and (TASKS_DIR / name / "task.toml").is_file():
             return load_toml_task(TASKS_DIR / name / "task.toml")
+        if re.fullmatch(r"\w+", name) and name in bundled_tasks():  # MLAgentBench layout
+            return load_mlagentbench(TASKS_DIR / name)
         raise TaskError(
             f"task {str(path)!r} not found: no such folder or file",
             hint=f"bundled tasks: {', '.join(bundled_tasks()) or 'none'}",

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from string import Template
 
 from ...errors import TaskError
 from ..task import Task
-from .cells import load_code, metric_code, needs_proba, scoring_code, task_kind, unsupported_reason
+from .cells import (
+    evaluate_code,
+    load_code,
+    needs_proba,
+    scoring_code,
+    submission_code,
+    task_kind,
+    unsupported_reason,
+)
 
 # Log loss scores probabilities; models without predict_proba (SVMs) get Platt scaling.
 _CALIBRATE = """if not hasattr(model, "predict_proba"):
@@ -18,11 +27,8 @@ _CALIBRATE = """if not hasattr(model, "predict_proba"):
     model = CalibratedClassifierCV(model, ensemble=False)
 """
 
-# Tasks scored by an eval.py (MLAgentBench layout) read predictions from the workspace.
-_SUBMISSION = """
-# eval.py scores the predictions written here
-pd.DataFrame({"prediction": model.predict(X_test)}).to_csv("submission.csv", index=False)
-"""
+#: named code fragments a recipe template may use as ``$name`` (besides ``$scoring``)
+FRAGMENTS: dict[str, Callable[[Task], str]] = {}
 
 FAMILIES: tuple[str, ...] = (
     "model_family",
@@ -39,8 +45,11 @@ class Recipe:
 
     ``models`` maps a task kind (``"classification"``/``"regression"``) to a code template that
     imports what it needs and assigns an unfitted estimator to ``model``; it runs after ``SEED``,
-    ``np``, ``pd`` and the train/test frames are defined. ``$scoring`` is replaced by the
-    scikit-learn scorer matching the task's metric (for cross-validated searches).
+    ``np``, ``pd`` and the train/validation/test frames are defined. ``$scoring`` is replaced by
+    the scikit-learn scorer matching the task's metric (for cross-validated searches), other
+    ``$name`` placeholders by the code fragments registered in :data:`FRAGMENTS`. The kinds are
+    the data shapes of :func:`task_kind` (``regression``, ``text_classification``,
+    ``pair_regression``, ...).
     """
 
     key: str
@@ -49,16 +58,26 @@ class Recipe:
     rationale: str
     keywords: tuple[str, ...]
     models: Mapping[str, str] = field(repr=False)
+    #: an optional module the recipe needs (offered only when it is importable)
+    requires: str | None = None
 
     @property
     def task_types(self) -> tuple[str, ...]:
         return tuple(self.models)
 
-    def supports(self, task: Task) -> bool:
-        return task_kind(task) in self.models
+    def available(self) -> bool:
+        return self.requires is None or importlib.util.find_spec(self.requires) is not None
 
-    def code(self, task: Task, *, seed: int = 0) -> str:
-        """A self-contained code cell: load data, fit, evaluate on test, ``report_metric``."""
+    def supports(self, task: Task) -> bool:
+        return task_kind(task) in self.models and self.available()
+
+    def code(self, task: Task, *, seed: int = 0, artifacts: Mapping[str, str] | None = None) -> str:
+        """A self-contained code cell: load data, fit, ``report_metric`` on the validation split
+        (legacy tasks: the labelled test file), then write the submission when one is due.
+
+        ``artifacts`` (file the baseline wrote -> its first lines) sets the submission format of
+        eval.py-scored tasks.
+        """
         kind = task_kind(task)
         if kind is None or kind not in self.models:
             raise TaskError(
@@ -68,7 +87,12 @@ class Recipe:
         reason = unsupported_reason(task)
         if reason:
             raise TaskError(f"task {task.name!r}: offline recipes cannot run: {reason}")
-        model = Template(self.models[kind]).substitute(scoring=scoring_code(task))
+        template = Template(self.models[kind])
+        names = set(re.findall(r"\$(\w+)", self.models[kind]))
+        values = {name: FRAGMENTS[name](task) for name in names if name in FRAGMENTS}
+        if "scoring" in names:
+            values["scoring"] = scoring_code(task)
+        model = template.substitute(values)
         if needs_proba(task):
             model = model.rstrip() + "\n" + _CALIBRATE
         return (
@@ -78,11 +102,12 @@ class Recipe:
             # the record's parameters cell defines `seed` (papermill -p seed N changes it)
             f"SEED = int(globals().get('seed', {int(seed)}))\n"
             "np.random.seed(SEED)\n"
-            f"{load_code(task)}\n\n"
+            f"{load_code(task, artifacts)}\n\n"
             f"{model.strip()}\n\n"
             "model.fit(X_train, y_train)\n"
-            f"{metric_code(task)}\n"
-            + (_SUBMISSION if task.eval_script else "")
+            f"{evaluate_code(task, artifacts)}\n"
+            + (f"\n{submission_code(task, artifacts)}\n" if submission_code(task, artifacts)
+               else "")
         )
 
     def match_score(self, text: str) -> int:
@@ -124,7 +149,8 @@ class RecipeCatalog:
             return []
         ranked = [k for k in self._order.get(kind, []) if k in self._recipes]
         ranked += [k for k in self._recipes if k not in ranked]
-        return [self._recipes[k] for k in ranked if kind in self._recipes[k].models]
+        return [self._recipes[k] for k in ranked
+                if kind in self._recipes[k].models and self._recipes[k].available()]
 
     def keys(self) -> list[str]:
         return list(self._recipes)
@@ -140,5 +166,5 @@ RECIPES = RecipeCatalog()
 
 
 def recipes_for(task: Task) -> list[Recipe]:
-    """Recipes applicable to ``task``, best expected first; empty when the task is not tabular."""
+    """Recipes applicable to ``task``, best expected first; empty when its data is not usable."""
     return RECIPES.for_task(task)

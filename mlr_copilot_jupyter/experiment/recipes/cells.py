@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from ...errors import TaskError
-from ..task import KNOWN_METRICS, Task, canonical_metric
-
-CLASSIFICATION = "classification"
-REGRESSION = "regression"
+from ..task import Task, canonical_metric
+from .data import CLASSIFICATION, READERS, REGRESSION, DataLayout, inspect
 
 _LABEL_METRICS = {
     "accuracy": ("accuracy_score", "score = accuracy_score(y_test, pred)"),
@@ -25,7 +23,21 @@ _REGRESSION_METRICS = {
     "mse": ("mean_squared_error", "score = mean_squared_error(y_test, pred)"),
     "rmse": ("mean_squared_error", "score = float(np.sqrt(mean_squared_error(y_test, pred)))"),
     "r2": ("r2_score", "score = r2_score(y_test, pred)"),
+    "pearson": ("pearsonr", "score = float(pearsonr(y_test, pred)[0])"),
+    "spearman": ("spearmanr", "score = float(spearmanr(y_test, pred)[0])"),
 }
+_CORRELATIONS = frozenset({"pearson", "spearman"})
+#: metric names the recipes compute, with their direction
+RECIPE_METRICS: dict[str, str] = {
+    "accuracy": "maximize", "balanced_accuracy": "maximize", "f1": "maximize",
+    "f1_macro": "maximize", "precision": "maximize", "recall": "maximize",
+    "roc_auc": "maximize", "r2": "maximize", "pearson": "maximize", "spearman": "maximize",
+    "log_loss": "minimize", "mae": "minimize", "mse": "minimize", "rmse": "minimize",
+}  # fmt: skip
+_ALIASES = {
+    "pearsonr": "pearson", "pearson_r": "pearson", "pearson_correlation": "pearson",
+    "correlation": "pearson", "spearmanr": "spearman", "spearman_rho": "spearman",
+}  # fmt: skip
 #: scikit-learn scorer used by cross-validated searches, per metric (binary, multi-class).
 _SCORERS = {
     "accuracy": ("accuracy", "accuracy"),
@@ -40,21 +52,53 @@ _SCORERS = {
     "mse": ("neg_mean_squared_error", "neg_mean_squared_error"),
     "rmse": ("neg_root_mean_squared_error", "neg_root_mean_squared_error"),
     "r2": ("r2", "r2"),
+    "pearson": ("r2", "r2"),
+    "spearman": ("r2", "r2"),
 }
 
 
 def supported_metrics() -> list[str]:
-    return sorted(KNOWN_METRICS)
+    return sorted(RECIPE_METRICS)
+
+
+def _canonical(name: str) -> str:
+    key = canonical_metric(name)
+    return _ALIASES.get(key, key)
+
+
+def layout(task: Task, artifacts: Mapping[str, str] | None = None) -> DataLayout:
+    """The task's :class:`DataLayout`; raises :class:`TaskError` when the recipes cannot run."""
+    found = inspect(task, artifacts)
+    if isinstance(found, str):
+        raise TaskError(f"task {task.name!r}: offline recipes cannot run: {found}")
+    return found
+
+
+def reported_metric(task: Task, kind: str | None = None) -> tuple[str, str]:
+    """(metric key the cell computes, name it reports under).
+
+    A task scored by its eval.py with a metric the recipes cannot compute gets a validation
+    stand-in with the same direction (mae / r2 for regression, log loss / accuracy otherwise).
+    """
+    key = _canonical(task.metric.name)
+    if key in RECIPE_METRICS:
+        return key, task.metric.name
+    if task.eval_script is not None and kind is not None:
+        down = task.metric.direction == "minimize"
+        if kind == REGRESSION:
+            stand_in = "mae" if down else "r2"
+        else:
+            stand_in = "log_loss" if down else "accuracy"
+        return stand_in, stand_in
+    raise TaskError(
+        f"task {task.name!r}: metric {task.metric.name!r} has no offline recipe code",
+        hint=f"supported metrics: {', '.join(supported_metrics())}",
+    )
 
 
 def _metric_key(task: Task) -> str:
-    key = canonical_metric(task.metric.name)
-    if key not in KNOWN_METRICS:
-        raise TaskError(
-            f"task {task.name!r}: metric {task.metric.name!r} has no offline recipe code",
-            hint=f"supported metrics: {', '.join(supported_metrics())}",
-        )
-    return key
+    found = inspect(task)
+    return reported_metric(task, None if isinstance(found, str) else found.kind)[0]
 
 
 def needs_proba(task: Task) -> bool:
@@ -67,13 +111,13 @@ def metric_code(task: Task) -> str:
 
     Raises :class:`TaskError` for a metric name the recipes cannot compute.
     """
-    key = _metric_key(task)
-    report = f"report_metric({task.metric.name!r}, score)"
+    found = inspect(task)
+    key, name = reported_metric(task, None if isinstance(found, str) else found.kind)
+    report = f"report_metric({name!r}, score)"
     if key in _REGRESSION_METRICS:
         func, line = _REGRESSION_METRICS[key]
-        return (
-            f"from sklearn.metrics import {func}\n\npred = model.predict(X_test)\n{line}\n{report}"
-        )
+        module = "scipy.stats" if key in _CORRELATIONS else "sklearn.metrics"
+        return f"from {module} import {func}\n\npred = model.predict(X_test)\n{line}\n{report}"
     if key in _LABEL_METRICS:
         func, line = _LABEL_METRICS[key]
         return (
@@ -124,53 +168,131 @@ def scoring_code(task: Task) -> str:
 
 
 def task_kind(task: Task) -> str | None:
-    """``"classification"``, ``"regression"`` or None for task types the recipes do not cover."""
-    kind = task.task_type.lower()
-    if "regress" in kind:
-        return REGRESSION
-    if "classif" in kind or kind in {"binary", "multiclass"}:
-        return CLASSIFICATION
-    return None
+    """The data's shape: ``classification``/``regression``, or ``text_``/``pair_`` + one of them.
+
+    None when the recipes cannot read the task's data.
+    """
+    found = inspect(task)
+    return None if isinstance(found, str) else found.shape
 
 
 def unsupported_reason(task: Task) -> str | None:
-    """Why the offline recipes cannot run on ``task``, or None when they can."""
-    if task_kind(task) is None:
-        return f"task type {task.task_type!r} is neither classification nor regression"
-    split = task.tabular_split()
-    if split is None:
-        return "the task has no train.csv and test.csv data files"
-    for rel in split:
-        try:
-            with open(task.workspace_root / rel, newline="", encoding="utf-8") as handle:
-                header = next(csv.reader(handle), [])
-        except (OSError, UnicodeDecodeError) as exc:
-            return f"cannot read {rel}: {exc}"
-        if task.target not in header:
-            return f"{rel} has no target column {task.target!r}"
-    if canonical_metric(task.metric.name) not in KNOWN_METRICS:
+    """Why the offline recipes cannot run on ``task`` (one line), or None when they can."""
+    found = inspect(task)
+    if isinstance(found, str):
+        return found
+    key = _canonical(task.metric.name)
+    if key not in RECIPE_METRICS and task.eval_script is None:
         return f"metric {task.metric.name!r} is not one of {', '.join(supported_metrics())}"
     return None
 
 
-def load_code(task: Task) -> str:
-    """Code that reads the train/test CSVs and sets ``X_train, y_train, X_test, y_test``."""
-    split = task.tabular_split()
-    if split is None:
-        raise TaskError(f"task {task.name!r}: recipes need train.csv and test.csv data files")
-    train, test = split
-    target = task.target
-    return (
-        f"train = pd.read_csv({train!r})\n"
-        f"test = pd.read_csv({test!r})\n"
-        f"y_train, y_test = train[{target!r}], test[{target!r}]\n"
-        "# One-hot encode text columns and fill gaps with training medians.\n"
-        f"X_train = pd.get_dummies(train.drop(columns=[{target!r}]))\n"
-        f"X_test = pd.get_dummies(test.drop(columns=[{target!r}]))\n"
-        "X_test = X_test.reindex(columns=X_train.columns, fill_value=0)\n"
-        "medians = X_train.median()\n"
-        "X_train, X_test = X_train.fillna(medians), X_test.fillna(medians)"
-    )
+def _read(rel: str) -> str:
+    return READERS[PurePosixPath(rel).suffix.lower()].format(path=rel)
+
+
+def load_code(task: Task, artifacts: Mapping[str, str] | None = None) -> str:
+    """Code that reads the data and sets ``X_train, y_train`` and the evaluation split.
+
+    Held-out and eval.py tasks: ``X_valid, y_valid`` (the validation file, else an 80/20 split of
+    the train file) and ``test, X_test`` (the features to predict). Legacy tasks (a labelled
+    test.csv and no held-out split): ``X_test, y_test`` as before.
+    """
+    data = layout(task, artifacts)
+    ev = "test" if data.legacy else "valid"
+    target = data.target
+    lines = [f"train = {_read(data.train)}"]
+    if data.evaluate is not None:
+        lines.append(f"{ev} = {_read(data.evaluate)}")
+    else:
+        strat = f"train[{target!r}]" if data.kind == CLASSIFICATION else "None"
+        lines += [
+            "from sklearn.model_selection import train_test_split",
+            "",
+            "# no validation file: hold out 20% of the training rows (seeded)",
+            f"strata = {strat}",
+            "if strata is not None and strata.value_counts().min() < 2:",
+            "    strata = None",
+            f"train, {ev} = train_test_split(train, test_size=0.2, random_state=SEED, "
+            "stratify=strata)",
+        ]
+    frames = ["train", ev]
+    if data.test and not data.legacy:
+        frames.append("test")
+        lines.append(f"test = {_read(data.test)}")
+    lines.append(f"y_train, y_{ev} = train[{target!r}], {ev}[{target!r}]")
+    drop = [target, *data.ids]
+    if data.text:
+        lines += ["# text columns are kept raw: the model's pipeline turns them into features",
+                  f"TEXT_COLUMNS = {list(data.text)!r}"]
+        for frame in frames:
+            lines.append(f"X_{frame} = {frame}[TEXT_COLUMNS].fillna('').astype(str)")
+        return "\n".join(lines)
+    lines.append("# One-hot encode categorical columns and fill gaps with training medians.")
+    lines.append(f"X_train = pd.get_dummies(train.drop(columns={drop!r}, errors='ignore'))")
+    for frame in frames[1:]:
+        lines.append(f"X_{frame} = pd.get_dummies({frame}.drop(columns={drop!r}, errors='ignore'))")
+        lines.append(f"X_{frame} = X_{frame}.reindex(columns=X_train.columns, fill_value=0)")
+    lines.append("medians = X_train.median(numeric_only=True)")
+    for frame in frames:
+        lines.append(f"X_{frame} = X_{frame}.fillna(medians)")
+    return "\n".join(lines)
+
+
+def evaluate_code(task: Task, artifacts: Mapping[str, str] | None = None) -> str:
+    """The metric on the evaluation split (validation, or legacy test) with ``report_metric``."""
+    code = metric_code(task)
+    if layout(task, artifacts).legacy:
+        return code
+    return code.replace("X_test", "X_valid").replace("y_test", "y_valid")
+
+
+def submission_code(task: Task, artifacts: Mapping[str, str] | None = None) -> str:
+    """Code that predicts the features file and writes the submission, or "" when none is due.
+
+    Held-out tasks get a column named like the target (positive-class scores for binary ROC AUC,
+    ``proba_<class>`` columns for log loss); eval.py tasks get the columns of the file the
+    baseline wrote (id columns copied from the features file, row order kept).
+    """
+    data = layout(task, artifacts)
+    if data.submission is None:
+        return ""
+    source = "X_valid" if not data.test and not data.legacy else "X_test"
+    key = reported_metric(task, data.kind)[0]
+    heldout = bool(getattr(task, "heldout", False))
+    columns = ["proba_"] if heldout and key == "log_loss" else list(data.submission_columns)
+    lines = [f"# predictions for {data.submission}: one row per row of the features file, in order",
+             f"submission = pd.DataFrame(index=range(len({source})))"]
+    if any(c.startswith("proba_") for c in columns):
+        lines += [f"proba_test = model.predict_proba({source})", "classes = list(model.classes_)"]
+    for column in columns:
+        if column == "proba_":
+            lines += ["for i, label in enumerate(classes):",
+                      "    submission[f'proba_{label}'] = proba_test[:, i]"]
+        elif column.startswith("proba_"):
+            label = column.removeprefix("proba_")
+            lines.append(f"submission[{column!r}] = proba_test[:, [str(c) for c in classes]"
+                         f".index({label!r})]")
+        elif column in data.ids and not data.legacy:
+            lines.append(f"submission[{column!r}] = test[{column!r}].to_numpy()")
+        elif heldout and key == "roc_auc":
+            lines += [
+                "# binary ROC AUC: a positive-class score ranks better than a hard label",
+                "if len(model.classes_) == 2 and hasattr(model, 'predict_proba'):",
+                f"    submission[{column!r}] = model.predict_proba({source})[:, 1]",
+                "elif len(model.classes_) == 2 and hasattr(model, 'decision_function'):",
+                f"    submission[{column!r}] = model.decision_function({source})",
+                "else:",
+                f"    submission[{column!r}] = model.predict({source})",
+            ]
+        else:
+            lines.append(f"submission[{column!r}] = model.predict({source})")
+    sep = ", sep='\\t'" if data.submission.endswith(".tsv") else ""
+    header = "" if data.submission_header else ", header=False"
+    lines += [f"submission.to_csv({data.submission!r}, index=False{sep}{header})",
+              f"print(f'wrote {data.submission}: {{len(submission)}} rows, "
+              f"columns {{list(submission.columns)}}')"]
+    return "\n".join(lines)
 
 
 def baseline_code(task: Task) -> str:
