@@ -28,7 +28,9 @@ def _schema_of(request: dict[str, Any]) -> str:
 class Scripted:
     """Plays the LLM: reviews say 'ran', metric confirmations agree, steps come from a script."""
 
-    def __init__(self, steps: dict[str, list[str]]) -> None:
+    def __init__(self, steps: dict[str, list[str]],
+                 metric: tuple[str, str, str] = ("accuracy", "maximize", "mean(...)")) -> None:
+        self.metric = metric
         self.steps = {k: list(v) for k, v in steps.items()}
         self.prompts: list[str] = []
         self.lock = threading.Lock()
@@ -41,8 +43,8 @@ class Scripted:
                 return json.dumps({"is_bug": False, "summary": "The cell ran.", "metric": None,
                                    "metric_name": None})
             if "direction" in schema and "code" not in schema:
-                return json.dumps({"name": "runtime", "direction": "minimize",
-                                   "quote": "return time.perf_counter() - start"})
+                name, direction, quote = self.metric
+                return json.dumps({"name": name, "direction": direction, "quote": quote})
             self.prompts.append(prompt)
             for kind in ("debug", "improve", "draft"):
                 if KIND_INSTRUCTIONS[kind] in prompt and self.steps.get(kind):
@@ -96,7 +98,8 @@ def test_runtime_task_is_minimised_and_direction_can_be_overridden(
     results = {}
     for flag in ([], ["--direction", "max"]):
         llm_env.responder = Scripted({"draft": [inference(0.5), 'print("skipping")\n',
-                                                inference(0.2)]})
+                                                inference(0.2)]},
+                                     metric=("runtime", "minimize", "time.perf_counter() - start"))
         out = tmp_path / ("run" + "".join(flag).replace("-", ""))
         result = run_cli("experiment", "--task", str(task), "--max-steps", "3", "--out", str(out),
                          "--json", *flag)
@@ -121,24 +124,24 @@ def test_runtime_task_is_minimised_and_direction_can_be_overridden(
 
 
 # -- stale artifacts and replay failures on an eval.py-scored task -------------------------------
-GOOD = '''import pandas as pd
+FIT = '''import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 train, test = pd.read_csv("train.csv"), pd.read_csv("test.csv")
+features = [c for c in train.columns if c != "target"][:{k}]
 clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-clf.fit(train.drop(columns=["target"]), train["target"])
-pd.DataFrame({"prediction": clf.predict(test.drop(columns=["target"]))}).to_csv(
-    "submission.csv", index=False)
+clf.fit(train[features], train["target"])
+'''
+WRITE = '''pd.DataFrame({"prediction": clf.predict(test[features])}).to_csv("submission.csv", index=False)
 print("wrote submission.csv")
 '''
-FITS_THEN_FAILS = GOOD.split("pd.DataFrame")[0] + 'raise RuntimeError("plotting failed")\n'
+GOOD = FIT.replace("{k}", "10") + WRITE  # a fair model on ten features
+FITS_THEN_FAILS = FIT.replace("{k}", "30") + 'raise RuntimeError("plotting failed")\n'
 REUSES = '''import pandas as pd
 test = pd.read_csv("test.csv")
-pd.DataFrame({"prediction": clf.predict(test.drop(columns=["target"]))}).to_csv(
-    "submission.csv", index=False)
-print("reused the fitted model")
-'''
+features = [c for c in test.columns if c != "target"][:30]
+''' + WRITE.replace("wrote", "reused the fitted model, wrote")  # `clf` comes from n3 only
 
 
 def test_scores_are_a_nodes_own_and_replays_name_the_missing_variable(
