@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import socket
 import struct
 import threading
@@ -104,6 +105,36 @@ def _tool_call(name: str, arguments: Any, call_id: str | None = None) -> dict[st
 
 
 _ids = itertools.count(1)
+
+
+def _schema_text(body: dict[str, Any]) -> str:
+    return json.dumps([body.get("response_format"), body.get("tools")])
+
+
+def asks_for_review(body: dict[str, Any]) -> bool:
+    return '"is_bug"' in _schema_text(body)
+
+
+def asks_to_confirm_metric(body: dict[str, Any]) -> bool:
+    schema = _schema_text(body)
+    return '"quote"' in schema and '"direction"' in schema
+
+
+def is_auxiliary(body: dict[str, Any]) -> bool:
+    """An execution review or a metric confirmation (not a step, idea or problem request)."""
+    return asks_for_review(body) or asks_to_confirm_metric(body)
+
+
+def neutral_auxiliary(body: dict[str, Any]) -> str:
+    """A review that finds no bug and reads no metric (the cell's MLR_METRIC counts), or a metric
+    confirmation that agrees with the reading stated in the prompt."""
+    if asks_for_review(body):
+        return json.dumps({"is_bug": False, "summary": "The cell ran and printed its results.",
+                           "metric": None, "metric_name": None, "metric_split": "none"})
+    prompt = str(body.get("messages", [{}])[-1].get("content", ""))
+    match = re.search(r"# Current reading\n(\S+) \((maximize|minimize)\)", prompt)
+    name, direction = match.groups() if match else ("score", "maximize")
+    return json.dumps({"name": name, "direction": direction, "quote": "as stated"})
 
 
 def _to_reply(value: str | dict[str, Any]) -> _Reply:
@@ -292,6 +323,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, body: dict[str, Any], model: str) -> None:
         chat = self.server.chat
+        if chat.reviewer is not None and is_auxiliary(body):
+            # Reviews and metric confirmations never consume scripted items: step scripts stay
+            # in step order.
+            return self._reply(body, model, _to_reply(chat.reviewer(body)), bool(body.get("stream")))
         item = chat._pop()
         stream = bool(body.get("stream"))
         if item is None:
@@ -374,7 +409,12 @@ class ChatServer:
     ``model_names`` (served models; ``None`` accepts any), ``api_key`` (``None`` = no auth
     check), ``responder`` (fallback when the queue is empty), ``stream_delay`` (s between
     SSE chunks), ``requests`` (recorded ``{"path", "method", "headers", "json", "time"}``),
-    ``errors`` (exceptions raised by ``responder``; each was answered with a 500).
+    ``errors`` (exceptions raised by ``responder``; each was answered with a 500),
+    ``reviewer`` (answers the experiment agent's auxiliary requests -- execution reviews, known
+    by the ``is_bug`` field of their schema, and metric confirmations, known by ``quote`` and
+    ``direction`` -- before the queue and the responder; default :func:`neutral_auxiliary`: a
+    review that finds no bug and reads no metric, a confirmation that agrees with the current
+    reading; ``None`` sends them down the usual path).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -383,6 +423,7 @@ class ChatServer:
         self.model_names: set[str] | None = {DEFAULT_MODEL}
         self.api_key: str | None = None
         self.responder: Responder | None = None
+        self.reviewer: Responder | None = neutral_auxiliary
         self.requests: list[dict[str, Any]] = []
         self.errors: list[BaseException] = []
         self._queue: deque[_Reply | _Fault] = deque()

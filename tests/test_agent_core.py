@@ -282,12 +282,15 @@ class BrokenReplies(ScriptedPolicy):
 
 
 def test_unusable_llm_replies_become_failed_nodes_then_the_run_ends(tmp_path: Path) -> None:
+    from mlr_copilot_jupyter.errors import LLMError
+
     agent, _ = make_agent(tmp_path, BrokenReplies({}), baseline=WRITE.format(0.5), max_steps=10)
-    journal = run(agent)
+    with pytest.raises(LLMError, match="3 unusable LLM replies in a row"):
+        run(agent)
+    journal = Journal.load(tmp_path / "run" / "journal.json")
     failed = [n for n in journal.nodes if n.kind != "baseline"]
     assert len(failed) == 3 and all(n.status == "llm_error" for n in failed)
     assert all('"title": "x"' in n.output and "StepDraft" in n.error for n in failed)
-    assert "3 consecutive unusable LLM replies" in journal.message
-    assert journal.status == "done" and journal.best_node == "n0"
+    assert journal.status == "failed" and "unusable LLM replies" in journal.message
     cells = [c for c in agent.record.nb.cells if c.metadata.get("mlr_copilot", {}).get("node_id") == "n1"]
     assert {c.cell_type for c in cells} == {"markdown", "raw"}

@@ -16,7 +16,6 @@ from typing import Any
 import nbformat
 import pytest
 
-from mlr_copilot_jupyter.experiment.task import bundled_tasks
 from tests.chat_server import ChatServer
 from tests.conftest import SECRET_KEY, cli_command, subprocess_env
 from tests.procs import kernel_of, start_cli, wait_for
@@ -49,25 +48,8 @@ def check_record(run_dir: Path) -> tuple[Any, dict[str, Any]]:
     return nb, journal
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("task", sorted(bundled_tasks()))
-def test_offline_beats_each_bundled_baseline_by_10_percent(task: str, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    result = run_cli("experiment", "--task", task, "--max-steps", "10", "--out", str(out), "--json")
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout)
-    nb, journal = check_record(out)
-    assert summary["verified"] is True and summary["status"] == "done"
-    assert summary["relative_improvement"] >= 0.10, summary
-    best = next(n for n in journal["nodes"] if n["id"] == summary["best_node"])
-    assert best["verified"] is True
-    assert abs(best["verified_metric"] - best["metric"]) <= max(1e-4, 0.01 * abs(best["metric"]))
-    report = (out / "report.md").read_text()
-    assert "Relative improvement" in report and (out / "metric.png").stat().st_size > 1000
-    assert summary["steps"] <= 10
-    # the offline engine consulted the local model source and recorded what it found
-    notes = [c for c in nb.cells if c.metadata.get("mlr_copilot", {}).get("stage") == "retrieval"]
-    assert len(notes) == 1 and notes[0].metadata["mlr_copilot"]["candidates"]
+# Every bundled task offline (>= 10% on the held-out test, valid records, reports): see
+# tests/test_bench.py::test_bench_every_bundled_task_offline_beats_its_baseline_on_the_heldout_test
 
 
 # -- the LLM path -----------------------------------------------------------------------------
@@ -77,11 +59,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 print("ENV", sorted(os.environ))
-train, test = pd.read_csv("train.csv"), pd.read_csv("test.csv")
+train, valid = pd.read_csv("train.csv"), pd.read_csv("valid.csv")
 model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C={C}, random_state=seed))
 model.fit(train.drop(columns=["target"]), train["target"])
-acc = (model.predict(test.drop(columns=["target"])) == test["target"]).mean()
-report_metric("accuracy", acc)
+acc = (model.predict(valid.drop(columns=["target"])) == valid["target"]).mean()
+report_metric("accuracy", acc)  # validation accuracy: what the search selects on
+test = pd.read_csv("test.csv")  # features only: the labels are held out
+pd.DataFrame({"target": model.predict(test)}).to_csv("submission.csv", index=False)
 '''
 
 

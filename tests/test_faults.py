@@ -26,7 +26,7 @@ import pytest
 
 from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
-from tests.chat_server import ChatServer
+from tests.chat_server import ChatServer, is_auxiliary
 from tests.conftest import SECRET_KEY, cli_command, subprocess_env
 from tests.procs import gone, kernel_of, start_cli, wait_for
 
@@ -37,7 +37,11 @@ Action = Callable[[dict[str, Any]], None]
 
 # -- the scripted LLM -------------------------------------------------------------------------
 def metric_cell(value: float) -> str:
-    return f'report_metric("accuracy", {value})\n'
+    """A cheap cell of the held-out protocol: a submission of its own, then its metric."""
+    return ('import pandas as pd\n'
+            'pd.DataFrame({"target": [0] * len(pd.read_csv("test.csv"))})'
+            '.to_csv("submission.csv", index=False)\n'
+            f'report_metric("accuracy", {value})\n')
 
 
 class StepScript:
@@ -161,9 +165,9 @@ def idle_kill_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         'import os\n'
         'print("marker defined:", "marker" in globals())\n'
         'print("seed:", globals().get("seed"), "cwd has train.csv:", os.path.exists("train.csv"))\n'
-        'report_metric("accuracy", 0.71)\n'
-    )
-    setup_check = 'import os\nassert os.path.exists("train.csv")\nreport_metric("accuracy", 0.72 + 0 * seed)\n'
+    ) + metric_cell(0.71)
+    setup_check = ('import os\nassert os.path.exists("train.csv")\n'
+                   + metric_cell(0.72).replace("0.72)", "0.72 + 0 * seed)"))
     script = StepScript(
         codes={1: "marker = 41\n" + metric_cell(0.7), 2: fresh_kernel_check, 3: setup_check},
         actions={2: lambda request: holder.update(killed=kill_kernel_of(holder["pid"]))})
@@ -366,7 +370,7 @@ def test_every_llm_fault_once_is_retried_and_the_run_finishes(
     assert journal.status == "done"
     assert [n.status for n in journal.nodes] == ["ok"] * 9
     assert s.pending == 0, "every injected fault was met"
-    posts = [r for r in s.requests if r["method"] == "POST"]
+    posts = [r for r in s.requests if r["method"] == "POST" and not is_auxiliary(r["json"])]
     assert len(posts) == script.calls + 8  # 8 faulty answers, each followed by a retry/repair
 
 
@@ -389,7 +393,8 @@ def test_llm_faults_beyond_the_retries_fail_in_one_line_and_the_run_resumes(
     llm_env: ChatServer, tmp_path: Path, fault: str,
 ) -> None:
     faults, message = GIVE_UP[fault]
-    llm_env.responder = StepScript(actions={1: push(llm_env, *faults)})
+    # an unusable reply becomes a failed node and the search goes on; three in a row end the run
+    llm_env.responder = StepScript(actions={1: push(llm_env, *(faults * 3))})
     out = tmp_path / "run"
     result = run_cli(*experiment_args(out, "--retries", "1", "--timeout", "1", steps=3))
     assert result.returncode == 1, result.stderr[-3000:]
@@ -397,7 +402,9 @@ def test_llm_faults_beyond_the_retries_fail_in_one_line_and_the_run_resumes(
     assert line.startswith("mlr-copilot: error: ")
     journal = assert_valid_run(out)
     assert journal.status == "failed" and journal.message
-    assert statuses(journal) == {"n0": "ok", "n1": "ok"}  # nothing half-done
+    assert statuses(journal) == {"n0": "ok", "n1": "ok", "n2": "llm_error", "n3": "llm_error",
+                                 "n4": "llm_error"}  # nothing half-done
+    assert "3 unusable LLM replies in a row" in line
     assert llm_env.pending == 0
     if fault not in RESUMED:
         return  # assert_valid_run loaded the journal and record as --resume does
@@ -406,8 +413,8 @@ def test_llm_faults_beyond_the_retries_fail_in_one_line_and_the_run_resumes(
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     journal = assert_valid_run(out)
     assert journal.status == "done"
-    assert [n.status for n in journal.nodes] == ["ok"] * 4
-    assert json.loads(resumed.stdout)["steps"] == 3
+    assert [n.status for n in journal.nodes] == ["ok"] * 2 + ["llm_error"] * 3 + ["ok"] * 2
+    assert json.loads(resumed.stdout)["steps"] == 3  # failed replies ran nothing: no step used
 
 
 # -- the disk -----------------------------------------------------------------------------------
@@ -521,7 +528,8 @@ def test_signal_leaves_a_valid_record_and_resume_finishes(
         if during == "cell":
             wait_for(lambda: _pending(out, "time.sleep(60)"), 60, "the slow cell to start")
         else:
-            wait_for(lambda: sum(r["method"] == "POST" for r in llm_env.requests) >= 3, 60,
+            wait_for(lambda: sum(r["method"] == "POST" and not is_auxiliary(r["json"])
+                                 for r in llm_env.requests) >= 3, 60,
                      "the slow LLM call")
             time.sleep(0.5)
         t0 = time.monotonic()

@@ -21,30 +21,18 @@ def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str
                           timeout=timeout, env=subprocess_env())
 
 
-def _schema_of(request: dict[str, Any]) -> str:
-    return json.dumps([request.get("response_format"), request.get("tools")])
-
-
 class Scripted:
-    """Plays the LLM: reviews say 'ran', metric confirmations agree, steps come from a script."""
+    """Plays the LLM for steps (the server's neutral reviewer answers reviews and metric
+    confirmations)."""
 
-    def __init__(self, steps: dict[str, list[str]],
-                 metric: tuple[str, str, str] = ("accuracy", "maximize", "mean(...)")) -> None:
-        self.metric = metric
+    def __init__(self, steps: dict[str, list[str]]) -> None:
         self.steps = {k: list(v) for k, v in steps.items()}
         self.prompts: list[str] = []
         self.lock = threading.Lock()
 
     def __call__(self, request: dict[str, Any]) -> str:
-        schema = _schema_of(request)
         prompt = request["messages"][-1]["content"]
         with self.lock:
-            if "is_bug" in schema:
-                return json.dumps({"is_bug": False, "summary": "The cell ran.", "metric": None,
-                                   "metric_name": None})
-            if "direction" in schema and "code" not in schema:
-                name, direction, quote = self.metric
-                return json.dumps({"name": name, "direction": direction, "quote": quote})
             self.prompts.append(prompt)
             for kind in ("debug", "improve", "draft"):
                 if KIND_INSTRUCTIONS[kind] in prompt and self.steps.get(kind):
@@ -98,8 +86,7 @@ def test_runtime_task_is_minimised_and_direction_can_be_overridden(
     results = {}
     for flag in ([], ["--direction", "max"]):
         llm_env.responder = Scripted({"draft": [inference(0.5), 'print("skipping")\n',
-                                                inference(0.2)]},
-                                     metric=("runtime", "minimize", "time.perf_counter() - start"))
+                                                inference(0.2)]})
         out = tmp_path / ("run" + "".join(flag).replace("-", ""))
         result = run_cli("experiment", "--task", str(task), "--max-steps", "3", "--out", str(out),
                          "--json", *flag)

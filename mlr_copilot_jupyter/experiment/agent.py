@@ -111,7 +111,8 @@ class ExperimentAgent:
             if self.journal.baseline is None:
                 await self._step_baseline()
             while not self._stop_requested:
-                done = sum(1 for n in self.journal.nodes if n.kind != "baseline")
+                done = sum(1 for n in self.journal.nodes
+                           if n.kind != "baseline" and n.status != "llm_error")
                 if done >= opts.max_steps:
                     break
                 wall = opts.wall_time or self.task.budget.wall_time_s
@@ -127,8 +128,7 @@ class ExperimentAgent:
                 except (LLMAuthError, LLMModelNotFound):
                     raise  # configuration: no later step can succeed either
                 except LLMError as exc:
-                    if self._llm_failed(kind, parent, exc):
-                        break
+                    self._llm_failed(kind, parent, exc)  # raises after too many in a row
                     continue
                 self._llm_failures = 0
                 await self._step(kind, parent, proposal)
@@ -163,8 +163,11 @@ class ExperimentAgent:
                 await self._emit("run_finished", status=self.journal.status)
         return self.journal
 
-    def _llm_failed(self, kind: NodeKind, parent: Node | None, exc: LLMError) -> bool:
-        """Record an unusable LLM reply as a failed node; True when the run must end."""
+    def _llm_failed(self, kind: NodeKind, parent: Node | None, exc: LLMError) -> None:
+        """Record an unusable LLM reply as a failed node; raise after too many in a row.
+
+        Such nodes run no code and do not count as steps of the budget.
+        """
         j = self.journal
         self._llm_failures += 1
         raw = getattr(exc, "raw", "") or ""
@@ -179,10 +182,8 @@ class ExperimentAgent:
         self._save()
         limit = self.options.max_llm_failures
         if self._llm_failures >= limit:
-            self._note(f"stopped after {limit} consecutive unusable LLM replies; last: "
-                       f"{exc.one_line()}"[:400])
-            return True
-        return False
+            raise LLMError(f"stopped after {limit} unusable LLM replies in a row (the record is "
+                           f"saved; --resume continues); last: {exc}"[:600])
 
     def _record_unfinished(self, why: str) -> None:
         """Persist before raising: a node whose cell never finished goes into the record too."""

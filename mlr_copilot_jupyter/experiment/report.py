@@ -60,7 +60,8 @@ def run_summary(journal: Journal, run_dir: Path) -> dict[str, Any]:
         "best_test_metric": best_test,
         "test_improvement": test_gain,
         "success": headline is not None and headline >= 0.10,
-        "steps": len([n for n in journal.nodes if n.kind != "baseline"]),
+        "steps": len([n for n in journal.nodes
+                      if n.kind != "baseline" and n.status != "llm_error"]),
         "tokens": sum(n.tokens for n in journal.nodes),
         "run_dir": str(run_dir),
         "record": str(run_dir / "experiment.ipynb"),
