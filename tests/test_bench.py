@@ -83,31 +83,35 @@ def test_mean_and_standard_error_with_known_numbers() -> None:
 
 def test_aggregation_per_task_and_overall() -> None:
     def ok(task: str, seed: int, base: float, best: float) -> BenchRun:
+        # validation numbers 0.1 above the test numbers; the gain counted is the test one
         gain = (best - base) / abs(base)
-        return BenchRun(task=task, seed=seed, status="done", baseline_metric=base,
-                        best_metric=best, verified=True, relative_improvement=gain,
+        return BenchRun(task=task, seed=seed, status="done", selection="validation",
+                        baseline_metric=base + 0.1, best_metric=best + 0.1, baseline_test=base,
+                        best_test=best, verified=True, relative_improvement=gain,
                         success=gain >= 0.10)
 
     runs = [ok("a", 0, 0.5, 0.525), ok("a", 1, 0.5, 0.6), ok("a", 2, 0.5, 0.675),
             ok("b", 0, 1.0, 1.05),
             # nothing verified: a failure that counts as 0% (the baseline is kept)
-            BenchRun(task="b", seed=1, status="done", baseline_metric=1.0, best_metric=None,
-                     verified=False, relative_improvement=None, success=False)]
+            BenchRun(task="b", seed=1, status="done", selection="validation", baseline_metric=1.1,
+                     best_metric=None, baseline_test=1.0, best_test=None, verified=False,
+                     relative_improvement=None, success=False)]
     scores, overall = score_tasks(runs)
     a, b = scores
     assert (a.task, a.runs, b.task, b.runs) == ("a", 3, "b", 2)
     assert math.isclose(a.improvement_mean, 0.2) and math.isclose(a.improvement_se,
                                                                   0.15 / math.sqrt(3))
     assert math.isclose(a.success_rate, 2 / 3)
-    assert math.isclose(a.baseline_mean, 0.5) and math.isclose(a.best_mean, 0.6)
+    assert math.isclose(a.baseline_mean, 0.6) and math.isclose(a.best_mean, 0.7)
+    assert math.isclose(a.baseline_test_mean, 0.5) and math.isclose(a.best_test_mean, 0.6)
     assert math.isclose(b.improvement_mean, 0.025) and b.success_rate == 0.0
-    assert math.isclose(b.best_mean, 1.05)  # the mean of verified results only
+    assert math.isclose(b.best_test_mean, 1.05)  # the mean of verified results only
     assert overall["runs"] == 5 and overall["successes"] == 2
     gains = [0.05, 0.2, 0.35, 0.05, 0.0]
     assert math.isclose(overall["improvement_mean"], sum(gains) / 5)
     assert math.isclose(overall["improvement_se"], mean_se(gains)[1])
     table = markdown_table(scores)
-    assert "| a | 3 | 0.5 | 0.6 | +20.0% ± 8.7% | 67% |" in table
+    assert "| a | 3 | validation | 0.6 → 0.7 | 0.5 → 0.6 | +20.0% ± 8.7% | 67% |" in table
     assert "success rate 40% (2/5 runs)" in overall_line(overall)
 
 

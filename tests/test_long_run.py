@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.chat_server import ChatServer
+from tests.chat_server import ChatServer, is_auxiliary
 from tests.procs import start_cli
 from tests.test_faults import StepScript, assert_valid_run, experiment_args
 
@@ -54,7 +54,9 @@ def test_200_steps_keep_prompt_memory_and_step_cost_bounded(
     assert len(journal.nodes) == STEPS + 1 and all(n.status == "ok" for n in journal.nodes)
 
     posts = [r for r in llm_env.requests if r["method"] == "POST"]
-    assert len(posts) == STEPS  # one request per step: nothing was retried or re-asked
+    steps = [r for r in posts if not is_auxiliary(r["json"])]
+    assert len(steps) == STEPS  # one request per step: nothing was retried or re-asked
+    assert len(posts) == 2 * STEPS + 1  # and one review of each execution, baseline included
 
     # the prompt is bounded: the search summary does not grow with the journal
     sizes = [prompt_chars(r) for r in posts]

@@ -69,6 +69,13 @@ def test_monitor_follows_a_run_to_its_summary(tmp_path: Path) -> None:
     assert copilot.state.runs[-1].status == "done"  # recorded in the research state
 
 
+# a human's edit of the cell: it writes its own submission (the held-out protocol) and reports 0.5
+EDITED = ('import pandas as pd\n'
+          'pd.DataFrame({"target": [1] * len(pd.read_csv("test.csv"))})'
+          '.to_csv("submission.csv", index=False)\n'
+          'report_metric("accuracy", 0.5)')
+
+
 def test_approve_edit_and_reject_through_the_panel(tmp_path: Path) -> None:
     _, run, monitor = start(tmp_path, max_steps=3, mode="approve")
     poll(lambda: approval_visible(monitor), "the first proposal")
@@ -77,7 +84,7 @@ def test_approve_edit_and_reject_through_the_panel(tmp_path: Path) -> None:
 
     poll(lambda: approval_visible(monitor), "the second proposal")
     assert "n2" in monitor.approval_html.value
-    monitor.code_input.value = 'report_metric("accuracy", 0.5)'
+    monitor.code_input.value = EDITED
     monitor.approve_edited_button.click()
 
     poll(lambda: approval_visible(monitor), "the third proposal")
@@ -88,7 +95,7 @@ def test_approve_edit_and_reject_through_the_panel(tmp_path: Path) -> None:
     journal = finish(run)
     approvals = {n.id: n.approval for n in journal.nodes}
     assert approvals == {"n0": "auto", "n1": "approved", "n2": "edited", "n3": "rejected"}
-    assert journal.node("n2").code == 'report_metric("accuracy", 0.5)'
+    assert journal.node("n2").code == EDITED
     assert journal.node("n2").metric == 0.5
     assert journal.node("n3").status == "rejected"
     assert "no more SVMs, please" in journal.feedback
