@@ -130,6 +130,11 @@ def check_http(host: str, token: str | None) -> None:
     if token is not None and len(token) < 16:
         raise InputError("the token is too short (use at least 16 characters)",
                          hint="python -c 'import secrets; print(secrets.token_urlsafe(24))'")
+
+
+def http_app(server: CopilotMCPServer, host: str, token: str | None) -> Any:
+    """The streamable-HTTP ASGI app at ``/mcp``; a token is required off loopback."""
+    check_http(host, token)
     app = server.streamable_http_app(host=host)
     return TokenGate(app, token) if token else app
 
