@@ -386,10 +386,14 @@ def test_planted_key_never_in_results_or_resources(work: Path) -> None:
             await run("extract_problem")
             ideas = (await run("generate_ideas", n=2))["ideas"]
             await run("review_ideas")
-            await run("decide_idea", idea_id=ideas[0]["id"], action="accept")
-            run_id = (await run("run_experiment", task="digits", idea_id=ideas[0]["id"],
+            # an agent pastes the key into free text: it must not be stored or echoed
+            await run("decide_idea", idea_id=ideas[0]["id"], action="accept",
+                      comment=f"my key is {PLANTED}")
+            await run("decide_idea", idea_id=ideas[1]["id"], action="edit",
+                      edits={"rationale": f"uses {PLANTED}"})
+            run_id = (await run("run_experiment", task="digits", plan=f"try {PLANTED}",
                                 max_steps=3, seed=1))["run_id"]
-            await run("send_feedback", run_id=run_id, text="prefer simple models")
+            await run("send_feedback", run_id=run_id, text=f"key={PLANTED}; prefer simple models")
             await run("run_status", run_id=run_id)
             await run("stop_run", run_id=run_id)
             await run("get_report", run_id=run_id)
@@ -411,8 +415,25 @@ def test_planted_key_never_in_results_or_resources(work: Path) -> None:
     anyio.run(main)
     blob = "\n".join(texts)
     assert len(texts) > 20 and "Best verified" in blob  # the results were really read
+    assert "prefer simple models" in blob and "my key is ***" in blob  # redacted, not dropped
     for secret in (PLANTED, PLANTED[::-1]):
         assert secret not in blob and secret[-12:] not in blob
+    on_disk = [p for p in (work / "runs").rglob("*") if p.is_file()
+               and PLANTED[-12:].encode() in p.read_bytes()]
+    assert on_disk == []
+
+
+def test_redactor_removes_environment_secrets_from_nested_results() -> None:
+    """The last line of defence: every string of a result, keys included, is redacted."""
+    from mlr_copilot_jupyter.mcp_server.guard import Redactor
+
+    environ = {"MY_SERVICE_TOKEN": "tok-123456789", "OPENAI_API_KEY": PLANTED, "HOME": "/root"}
+    redactor = Redactor(environ, extra=["bearer-extra-secret"])
+    out = redactor.data({"a": [f"x {PLANTED} y", {"tok-123456789": "bearer-extra-secret"}],
+                         "home": "/root", "n": 3})
+    text = json.dumps(out)
+    assert PLANTED not in text and "tok-123456789" not in text and "bearer-extra-secret" not in text
+    assert out["home"] == "/root" and out["n"] == 3 and out["a"][0] == "x *** y"
 
 
 def test_approval_through_the_protocol_and_human_only(work: Path) -> None:

@@ -76,6 +76,8 @@ class ResearchService:
 
     def decide_idea(self, idea_id: str, action: Decision, comment: str,
                     edits: dict[str, str] | None) -> dict[str, Any]:
+        comment = self.redactor.text(comment)  # a pasted key must not reach the state file
+        edits = {k: self.redactor.text(v) for k, v in edits.items()} if edits else edits
         with self.lock:
             if action == "edit":
                 if not edits:
@@ -116,6 +118,7 @@ class ResearchService:
                 raise InputError("task is missing",
                                  hint="pass a bundled task such as 'digits', or a task folder")
             resolved = self.folders.task(task)
+            plan = self.redactor.text(plan)
             idea = self.copilot.state.idea(idea_id) if idea_id else None
             run = self.copilot.start_experiment(resolved, idea=idea, plan=plan,
                                                 max_steps=max_steps, mode=mode, seed=seed,
@@ -136,6 +139,7 @@ class ResearchService:
         run = self.runs.get(run_id)
         if run.done:
             raise InputError(f"run {run_id} has ended; feedback would not be read")
+        text = self.redactor.text(text)
         run.feedback(text)
         return {"run_id": run_id, "queued": True, "feedback": text.strip()}
 
@@ -152,6 +156,7 @@ class ResearchService:
             raise InputError(f"run {run_id} has no cell waiting for approval",
                              hint="run_status shows pending_approval when one is waiting")
         node_id = pending.node.id
+        comment, code = self.redactor.text(comment), self.redactor.text(code) if code else code
         if action == "approve":
             run.approve(comment=comment)
         elif action == "edit":
