@@ -482,3 +482,15 @@ def test_approval_through_the_protocol_and_human_only(work: Path) -> None:
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-x", "-q"]))
 
+
+
+def test_example_notebook_drives_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """example_notebooks/05_mcp_server.ipynb runs top to bottom as a new user would."""
+    from tests.test_example_notebooks import execute, tagged, text_of
+
+    nb = execute("05_mcp_server.ipynb", tmp_path, monkeypatch)
+    out = text_of(tagged(nb, "check-mcp"))
+    assert "tools: read_paper, extract_problem" in out
+    assert "status: done | best accuracy" in out
+    assert "## Result: digits" in out and "record:" in out and "nbformat 4." in out
+    assert "error: read_paper: the paper path '../../etc/passwd' is outside the folders" in out
