@@ -494,3 +494,22 @@ def test_example_notebook_drives_the_server(tmp_path: Path, monkeypatch: pytest.
     assert "status: done | best accuracy" in out
     assert "## Result: digits" in out and "record:" in out and "nbformat 4." in out
     assert "error: read_paper: the paper path '../../etc/passwd' is outside the folders" in out
+
+
+def test_cli_help_and_bad_address(work: Path) -> None:
+    """``mlr-copilot mcp --help`` explains the server; a bad address is one line, exit 1."""
+    shown = subprocess.run([*cli_command(), "mcp", "--help"], capture_output=True, text=True,
+                           timeout=60, env=server_env(work))
+    assert shown.returncode == 0
+    for word in ("--http", "--token", "MLR_COPILOT_MCP_TOKEN", "--root", "--human-approval",
+                 "run_experiment", "mlr://runs"):
+        assert word in shown.stdout
+    for address, message in [("127.0.0.1:notaport", "the port is not a number"),
+                             ("127.0.0.1:99999", "the port must be 0-65535")]:
+        bad = subprocess.run([*cli_command(), "mcp", "--http", address], capture_output=True,
+                             text=True, timeout=60, env=server_env(work), cwd=work)
+        assert bad.returncode == 1 and message in bad.stderr
+        assert bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
+    short = subprocess.run([*cli_command(), "mcp", "--http", "0.0.0.0:8799", "--token", "short"],
+                           capture_output=True, text=True, timeout=60, env=server_env(work))
+    assert short.returncode == 1 and "too short" in short.stderr

@@ -21,6 +21,7 @@ from .service import ResearchService
 from .tools import register_tools
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+log = logging.getLogger("mlr_copilot_jupyter.mcp")
 INSTRUCTIONS = """\
 MLR-Copilot: a research copilot. Typical flow: read_paper -> extract_problem -> generate_ideas ->
 review_ideas -> decide_idea (accept) -> run_experiment (returns a run id at once) -> poll
@@ -51,8 +52,9 @@ class CopilotMCPServer(MCPServer[Any]):
             text = one_line(cause)
         elif cause is exc:
             text = " ".join(str(exc).split())
-        else:  # a bug: still one line, named, never a traceback
-            text = f"internal error: {one_line(cause)}"
+        else:  # a bug: one line for the client, the traceback on the server's stderr
+            log.error("internal error in %s", name, exc_info=cause)
+            text = f"internal error: {one_line(cause)} (the server's log has the traceback)"
         return self.service.redactor.text(f"{name}: {text}")
 
     async def call_tool(self, name: str, arguments: dict[str, Any],
