@@ -347,6 +347,8 @@ def test_bad_arguments_are_one_line_tool_errors(work: Path) -> None:
                                ("batch", {"notebooks": ["../../etc/passwd"]})]:
                 assert "outside the folders" in await tool_error(s, tool, **args)
             assert "not a run id" in await tool_error(s, "run_status", run_id="../../etc/passwd")
+            assert "not an arXiv URL" in await tool_error(s, "read_paper",
+                                                          source="https://example.com/p.pdf")
             assert "max_steps must be between 0 and 200, got -1" in await tool_error(
                 s, "run_experiment", task="digits", max_steps=-1)
             assert "invalid arguments" in await tool_error(

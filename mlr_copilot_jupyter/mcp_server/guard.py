@@ -15,8 +15,6 @@ from ..llm.base import redact
 
 #: Run ids are made by the runner as ``<date>-<time>-<task>-<hex>``; anything else is refused.
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
-_URL = re.compile(r"(?i)^(https?://|arxiv:)")
-_ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")
 
 
 class Redactor:
@@ -99,9 +97,15 @@ class Folders:
                          hint=f"allowed: {shown}; start the server with --root DIR to add one")
 
     def paper_source(self, value: str) -> str:
-        """A paper source: an arXiv id/URL is passed on, anything else must be an allowed file."""
-        s = value.strip()
-        if _URL.match(s) or _ARXIV_ID.match(s):
+        """A paper source: an arXiv id/URL becomes ``arXiv:<id>``; anything else must be an
+        allowed file (other URLs are refused by the paper loader)."""
+        from ..papers.arxiv import parse_arxiv_id
+
+        s = (value or "").strip()
+        aid = parse_arxiv_id(s) if s else None
+        if aid:
+            return f"arXiv:{aid}"
+        if re.match(r"(?i)^https?://", s):
             return s
         return str(self.path(s, "paper path"))
 
