@@ -3,7 +3,7 @@
 The notebooks are written from the cell lists below, so a review reads this file and a change is
 made here, never in the .ipynb files:
 
-    python example_notebooks/_make_notebooks.py          # rewrite the four notebooks
+    python example_notebooks/_make_notebooks.py          # rewrite the notebooks
     python example_notebooks/_make_notebooks.py --check  # exit 1 if a notebook is out of date
 
 Cells tagged ``check-*`` carry the outputs that ``tests/test_example_notebooks.py`` asserts on.
@@ -395,11 +395,101 @@ The data files listed in `read_only_files.txt` are checked: the run's workspace 
 with the original after every cell (`read_only.sha256.json` in the run folder)."""),
 ]
 
+# -- 05 ------------------------------------------------------------------------------------------
+MCP_SERVER = [
+    md("""
+# 05 · The copilot as an MCP server, driven like an agent would
+
+`mlr-copilot mcp` serves the copilot over the Model Context Protocol, so a general agent (Jupyter
+AI, Claude Code, notebook-intelligence, Cursor, ...) can read a paper, generate and review ideas
+and run verified experiments. This notebook plays that agent with the official `mcp` SDK client:
+it starts the server over stdio, lists its tools, walks paper → ideas → experiment, polls the run
+and reads the record as a resource. It runs offline (the offline engine; no LLM).
+
+How to register the server with your agent (config snippets for Claude Code,
+notebook-intelligence and Jupyter AI) is in the README, section *Use it from your own agent (MCP)*."""),
+    md("""
+## 1. The server command
+
+The client starts `mlr-copilot mcp` itself (stdio). `--root .` lets it read files in this folder
+only; runs go to `runs/05_mcp`. The demo paper is copied next to this notebook so that it is inside
+the allowed folder."""),
+    code("""\
+import os
+import pathlib
+import shutil
+import sys
+
+import mlr_copilot_jupyter
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+pathlib.Path("runs").mkdir(exist_ok=True)
+PAPER = shutil.copy(pathlib.Path(mlr_copilot_jupyter.__file__).parent / "data" / "demo_paper.md",
+                    "runs/05_demo_paper.md")
+SERVER = StdioServerParameters(
+    command=sys.executable, args=["-m", "mlr_copilot_jupyter", "mcp", "--root", "."],
+    env={**os.environ, "MLR_COPILOT_RUN_DIR": "runs/05_mcp"}, cwd=os.getcwd())
+SERVER_LOG = open("runs/05_mcp_server.log", "w")  # the server's stderr (a kernel has no fd for it)
+
+
+async def call(session, tool, **arguments):
+    \"\"\"One tool call; its structured result, or the server's one-line error.\"\"\"
+    result = await session.call_tool(tool, arguments)
+    if result.is_error:
+        return "error: " + result.content[0].text
+    return result.structured_content"""),
+    md("""
+## 2. An agent's session
+
+Tools carry JSON schemas and descriptions written for agents; results are structured (JSON).
+`run_experiment` returns a run id at once; the agent polls `run_status` (progress, best metric,
+last node) and then reads the report and the record notebook (`mlr://runs/<id>/experiment.ipynb`)."""),
+    code("""\
+import asyncio
+import json
+
+async with stdio_client(SERVER, errlog=SERVER_LOG) as (read, write), ClientSession(read, write) as session:
+    await session.initialize()
+    tools = (await session.list_tools()).tools
+    print("tools:", ", ".join(t.name for t in tools))
+    paper = await call(session, "read_paper", source=PAPER)
+    print("paper:", paper["title"])
+    problem = await call(session, "extract_problem")
+    print("problem:", problem["task_definition"][:160], "...")
+    await call(session, "generate_ideas", n=3)
+    ranked = (await call(session, "review_ideas"))["ideas"]
+    top = ranked[0]
+    print(f"top idea: [{top['id']}] {top['title']} (overall {top['overall']:.2f})")
+    await call(session, "decide_idea", idea_id=top["id"], action="accept", comment="agent's pick")
+    started = await call(session, "run_experiment", task="digits", idea_id=top["id"], max_steps=1)
+    run_id = started["run_id"]
+    print("run started:", run_id)
+    while not (status := await call(session, "run_status", run_id=run_id))["done"]:
+        progress = status["progress"]
+        print(f"  {progress['nodes']} node(s), {progress['steps_done']}/{progress['max_steps']} steps")
+        await asyncio.sleep(2)
+    print("status:", status["status"], "| best", status["metric"], status["best"]["metric"])
+    report = await call(session, "get_report", run_id=run_id)
+    record = await session.read_resource(f"mlr://runs/{run_id}/experiment.ipynb")
+    refused = await call(session, "read_paper", source="../../etc/passwd")
+
+print(report["markdown"].split("|")[0])
+nb = json.loads(record.contents[0].text)
+print(f"record: {len(nb['cells'])} cells, nbformat {nb['nbformat']}.{nb['nbformat_minor']}")
+print(refused)""", "check-mcp"),
+    md("""
+The last line is the server refusing a path outside its folders: one line, no traceback, and the
+session went on. Over HTTP the same tools are at `http://127.0.0.1:PORT/mcp`
+(`mlr-copilot mcp --http 127.0.0.1:8765`); any other address needs `--token`."""),
+]
+
 NOTEBOOKS: dict[str, list[Cell]] = {
     "01_quickstart.ipynb": QUICKSTART,
     "02_openai_compatible.ipynb": OPENAI_COMPATIBLE,
     "03_batch_and_seeds.ipynb": BATCH_AND_SEEDS,
     "04_mlagentbench_task.ipynb": MLAGENTBENCH_TASK,
+    "05_mcp_server.ipynb": MCP_SERVER,
 }
 
 

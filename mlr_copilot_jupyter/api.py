@@ -285,3 +285,13 @@ class Copilot:
 
         agent = self.prepare_experiment(task, **kwargs)
         return run_sync(self.arun_experiment(agent))
+
+    def start_experiment(self, task: str | os.PathLike[str], *, listeners: Sequence[Any] = (),
+                         **kwargs: Any) -> Any:
+        """Start an experiment in a background thread; returns its
+        :class:`~mlr_copilot_jupyter.experiment.background.BackgroundRun` at once (stop, cancel,
+        feedback, approval). ``kwargs`` are those of :meth:`prepare_experiment`."""
+        from .experiment.background import BackgroundRun
+
+        agent = self.prepare_experiment(task, **kwargs)
+        return BackgroundRun(agent, self, listeners=tuple(listeners))

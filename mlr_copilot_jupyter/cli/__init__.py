@@ -22,13 +22,14 @@ from . import (
     demo_cmd,
     experiment_cmd,
     ideas_cmd,
+    mcp_cmd,
     problem_cmd,
     retrieval_cmd,
     run_cmd,
 )
 
 SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, experiment_cmd, run_cmd, batch_cmd,
-               bench_cmd, retrieval_cmd, demo_cmd)
+               bench_cmd, retrieval_cmd, mcp_cmd, demo_cmd)
 
 DESCRIPTION = """\
 A research copilot for machine-learning papers and experiments (after MLR-Copilot, arXiv
