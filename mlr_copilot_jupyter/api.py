@@ -265,7 +265,9 @@ class Copilot:
                          task=j.task, status=status, record_path=str(agent.record_path),
                          metric_name=j.metric_name,
                          baseline_metric=(summary or {}).get("baseline_metric"),
-                         best_metric=(summary or {}).get("best_metric"))
+                         best_metric=(summary or {}).get("best_metric"),
+                         baseline_test_metric=(summary or {}).get("baseline_test_metric"),
+                         best_test_metric=(summary or {}).get("best_test_metric"))
             self.state.upsert_run(ref)
             self.save_state()
 

@@ -43,6 +43,8 @@ class RunRef(BaseModel):
     record_path: str = ""
     baseline_metric: float | None = None
     best_metric: float | None = None
+    baseline_test_metric: float | None = None  # the held-out test split (or eval.py)
+    best_test_metric: float | None = None
     metric_name: str = ""
     updated: str = Field(default_factory=now_iso)
 

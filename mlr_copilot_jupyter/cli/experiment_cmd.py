@@ -118,10 +118,13 @@ def progress_printer(event: str, data: dict[str, Any]) -> None:
     elif event == "node_finished" and node is not None:
         metric = f" {node.metric:.6g}" if node.metric is not None else ""
         detail = f" ({node.error})" if node.error else ""
+        if node.status == "no_metric" and node.message:
+            detail = f" ({node.message})"
         print(f"[{node.id}] {node.status}{metric}{detail} in {node.elapsed:.1f}s",
               file=sys.stderr, flush=True)
     elif event == "verify_started":
-        print("verifying the best result in a fresh kernel ...", file=sys.stderr, flush=True)
+        print("verifying the best result in a fresh kernel and a fresh workspace ...",
+              file=sys.stderr, flush=True)
 
 
 def run_until_done(coro: Any) -> Any:
@@ -185,13 +188,28 @@ def print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary, indent=2))
         return
-    gain = summary["relative_improvement"]
+    def fmt(value: float | None) -> str:
+        return "—" if value is None else f"{value:.6g}"
+
+    gain, test_gain = summary["relative_improvement"], summary.get("test_improvement")
+    which = "validation " if summary.get("selection") == "validation" else ""
     print(f"run {summary['run_id']}: {summary['status']}")
     if summary.get("message"):
         print(f"  note: {summary['message']}")
-    print(f"  baseline {summary['metric']}: {summary['baseline_metric']}")
-    print(f"  best verified: {summary['best_metric']} (node {summary['best_node']})"
+    for warning in summary.get("warnings") or []:
+        print(f"  WARNING: {warning}")
+    print(f"  metric: {summary['metric']} ({summary['direction']}); "
+          f"{summary.get('metric_evidence') or 'given by the task'}")
+    print(f"  selection: {summary.get('selection_note', '')}")
+    print(f"  baseline {which}{summary['metric']}: {fmt(summary['baseline_metric'])}")
+    print(f"  best verified {which}{summary['metric']}: {fmt(summary['best_metric'])} "
+          f"(node {summary['best_node']})"
           + (f", {gain:+.1%} relative" if gain is not None else ""))
+    if summary.get("selection") in {"validation", "test"}:
+        print(f"  held-out test ({summary.get('test_source') or 'no scorer'}): "
+              f"{fmt(summary.get('baseline_test_metric'))} -> "
+              f"{fmt(summary.get('best_test_metric'))}"
+              + (f", {test_gain:+.1%} relative" if test_gain is not None else ""))
     print(f"  record: {summary['record']}\n  report: {summary['report']}")
 
 

@@ -194,6 +194,10 @@ class ResearchService:
                          "metric": s.get("metric"), "baseline": s.get("baseline_metric"),
                          "best": s.get("best_metric"), "verified": s.get("verified"),
                          "relative_improvement": s.get("relative_improvement"),
+                         "selection": s.get("selection"),
+                         "baseline_test": s.get("baseline_test_metric"),
+                         "best_test": s.get("best_test_metric"),
+                         "test_improvement": s.get("test_improvement"),
                          "error": run.error})
         direction = (runs[0].summary or {}).get("direction", "maximize") if runs else "maximize"
         sign = 1 if direction == "maximize" else -1
