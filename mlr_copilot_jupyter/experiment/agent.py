@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import LLMAuthError, LLMError, LLMModelNotFound, MLRCopilotError
 from ..models import Idea
 from .journal import JOURNAL_FILE, SELECTION_NOTES, Journal, Node, NodeKind
-from .judge import Judge, replay_failure
+from .judge import Judge
 from .options import Approval, ApproveHook, EventHook, Hooks, RunOptions
 from .policies import Exhausted, LLMPolicy, OfflinePolicy, Proposal, StepRequest
 from .record import RECORD_FILE, RecordNotebook
@@ -337,82 +337,13 @@ class ExperimentAgent:
 
     # -- verification ---------------------------------------------------------------------
     async def _verify(self) -> None:
-        j, opts = self.journal, self.options
+        from .verify import verify_best
+
         await self._emit("verify_started")
-        tried: set[str] = set()
-        while len(tried) < opts.max_verify:
-            candidate = j.best(exclude=tried)
-            if candidate is None:
-                break
-            tried.add(candidate.id)
-            reproduced, test, error = await self._replay(candidate)
-            candidate.verified_metric, candidate.verify_error = reproduced, error
-            tolerance = max(opts.abs_tol, self._rel_tol() * abs(candidate.metric or 0.0))
-            candidate.verified = (reproduced is not None and candidate.metric is not None
-                                  and abs(reproduced - candidate.metric) <= tolerance)
-            if candidate.verified and test is not None and candidate.id != j.reference:
-                candidate.test_metric, candidate.test_message = test
-            elif not candidate.verified and not error:
-                candidate.verify_error = (f"the replay gave {reproduced} instead of "
-                                          f"{candidate.metric:.6g}" if reproduced is not None else
-                                          "the replay reported no metric")
-            self.record.record_node(candidate, outcome=self._outcome(candidate)
-                                    + self._verify_line(candidate))
-            self._save()
-            if candidate.verified:
-                j.best_node = candidate.id
-                break
-        if j.best_node is None:
+        await verify_best(self)
+        if self.journal.best_node is None:
             self._note("no result could be verified")
-        await self._emit("verify_finished", best=j.best_node)
-
-    def _rel_tol(self) -> float:
-        """Relative tolerance of a replay: timings are noisy, so they get at least 25%."""
-        name = self.task.metric.name.lower()
-        timing = any(word in name for word in ("time", "latency", "second", "elapsed", "speed"))
-        return max(self.options.rel_tol, 0.25) if timing else self.options.rel_tol
-
-    def _verify_line(self, node: Node) -> str:
-        if node.verified:
-            return (f"\n\n**Verified:** replayed in a fresh kernel and a fresh workspace, it gave "
-                    f"{node.verified_metric:.6g}.")
-        return f"\n\n**Not verified:** {node.verify_error}."
-
-    async def _replay(self, candidate: Node) -> tuple[float | None, tuple[float | None, str] | None, str]:
-        """Replay ``candidate``'s lineage in a fresh kernel and workspace; score it there.
-
-        Returns (metric, test score or None, why it failed).
-        """
-        j, runtime = self.journal, self.runtime
-        workspace = runtime.fresh_workspace(candidate.id)
-        executor = runtime.executor(workspace, label=f"verify-{candidate.id}")
-        lineage = j.lineage(candidate.id)
-        try:
-            await executor.astart()
-            for node in lineage:
-                if node.id == candidate.id and candidate.id != j.reference:
-                    self.judge.artifacts.set_aside(runtime, workspace)
-                before = snapshot(workspace)
-                result = await executor.arun(node.code)
-                if not result.ok:
-                    return None, None, replay_failure(node, result, j, lineage)
-                if node.id != candidate.id:
-                    continue
-                probe = Node(id=f"verify-{node.id}", kind=node.kind, step=node.step, code=node.code)
-                if candidate.id == j.reference:
-                    await self.judge.score_reference(probe, result, before, snapshot(workspace),
-                                                     workspace)
-                    j.reference = candidate.id  # scoring a probe must not move the reference
-                    return probe.metric, None, probe.message
-                await self.judge.score(probe, result, before, snapshot(workspace), workspace)
-                test = None
-                if j.selection == "validation" and self.judge.file_scored:
-                    test = await self.judge.test(workspace)
-                return probe.metric, test, probe.message if probe.metric is None else ""
-            return None, None, "the lineage is empty"
-        finally:
-            await executor.ashutdown()
-            runtime.discard_workspace(workspace)
+        await self._emit("verify_finished", best=self.journal.best_node)
 
 
 def _now() -> str:
