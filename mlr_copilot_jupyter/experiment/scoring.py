@@ -1,4 +1,4 @@
-"""How a node's metric is found: eval.py (``get_score(folder)``), MLR_METRIC lines, or the LLM."""
+"""Scoring a workspace with the task's ``eval.py`` (``get_score(folder)``) in a clean subprocess."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
 
 from .env import scrub_environ
-from .task import Task, canonical_metric
+from .task import Task
 
 # Runs under `python -I`, so nothing in the workspace (e.g. a generated pandas.py) can shadow a
 # module eval.py imports; the score line carries a nonce that generated code cannot know.
@@ -53,14 +52,3 @@ async def eval_score(task: Task, workspace: Path, timeout: float = 300.0) -> tup
                 break
     last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
     return None, f"eval.py failed: {last[:300]}"
-
-
-def pick_metric(metrics: list[dict[str, Any]], name: str) -> float | None:
-    """The last reported value named like the task's metric, else the last value reported."""
-    if not metrics:
-        return None
-    wanted = canonical_metric(name)
-    for record in reversed(metrics):
-        if canonical_metric(str(record.get("name", ""))) == wanted:
-            return float(record["value"])
-    return float(metrics[-1]["value"])
