@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 demo: venv
 	$(VENV)/bin/mlr-copilot demo
 
-test: venv system-deps
+test: venv system-deps lint
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 venv: $(STAMP)
