@@ -309,9 +309,9 @@ notebook builds such a folder from scikit-learn's bundled breast cancer data (no
     md("""
 ## 1. Data: a fixed train/test split
 
-The test labels also go to `scripts/answers.csv`, which `eval.py` reads. `test.csv` keeps its
-`target` column here because the offline engine's recipes need labelled data files; with an LLM
-the generated code only has to write `submission.csv`."""),
+The test labels go only to `scripts/answers.csv`, which `eval.py` reads: `test.csv` in the
+agent's workspace (`env/`) has the features alone, so no step can select on the test labels. The
+offline engine finds the label column as the one that `train.csv` has and `test.csv` lacks."""),
     code("""\
 from pathlib import Path
 
@@ -325,7 +325,7 @@ TASK = Path("runs/mlab_breast_cancer")
 data = load_breast_cancer(as_frame=True).frame.rename(columns=lambda c: c.replace(" ", "_"))
 train, test = train_test_split(data, test_size=0.3, random_state=0, stratify=data["target"])
 train.to_csv(TASK / "env" / "train.csv", index=False)
-test.to_csv(TASK / "env" / "test.csv", index=False)
+test.drop(columns=["target"]).to_csv(TASK / "env" / "test.csv", index=False)  # no labels
 test[["target"]].to_csv(TASK / "scripts" / "answers.csv", index=False)
 print(f"{len(train)} training rows, {len(test)} test rows, {data.shape[1] - 1} features")"""),
     md("""
