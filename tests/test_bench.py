@@ -129,6 +129,7 @@ def test_benchmark_scripts_compile_and_print_a_ratio(script: Path, tmp_path: Pat
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # six tasks x 10 steps: about 4-5 minutes on 2 busy cores
 def test_bench_every_bundled_task_offline_beats_its_baseline_on_the_heldout_test(
     tmp_path: Path,
 ) -> None:
