@@ -294,3 +294,18 @@ def test_unusable_llm_replies_become_failed_nodes_then_the_run_ends(tmp_path: Pa
     assert journal.status == "failed" and "unusable LLM replies" in journal.message
     cells = [c for c in agent.record.nb.cells if c.metadata.get("mlr_copilot", {}).get("node_id") == "n1"]
     assert {c.cell_type for c in cells} == {"markdown", "raw"}
+
+
+def test_files_the_baseline_leaves_are_cleared_but_only_named_ones_are_required(
+    tmp_path: Path,
+) -> None:
+    # the baseline also caches features; later nodes need not write them, but they never linger
+    baseline = 'open(ws / "features.npy", "w").write("epoch 1")\n' + WRITE.format(0.5)
+    check_cache = '(ws / "features.npy").read_text()\n'
+    policy = ScriptedPolicy({"draft": [WRITE.format(0.6), check_cache + WRITE.format(0.7)]})
+    agent, _ = make_agent(tmp_path, policy, baseline=baseline, max_steps=2)
+    journal = run(agent)
+    assert journal.artifacts == ["submission.csv", "features.npy"]
+    assert journal.node("n1").metric == 0.6  # wrote no features.npy: still scored
+    second = journal.node("n2")  # relied on the baseline cache: set aside before it ran
+    assert second.status == "error" and "FileNotFoundError" in second.error

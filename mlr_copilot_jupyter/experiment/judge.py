@@ -52,7 +52,8 @@ class Judge:
 
     def __init__(self, task: Task, journal: Journal, runtime: Runtime, policy: Any) -> None:
         self.task, self.journal, self.runtime, self.policy = task, journal, runtime, policy
-        self.artifacts = Artifacts(list(journal.artifacts) or runtime.named_artifacts())
+        named = runtime.named_artifacts()
+        self.artifacts = Artifacts(list(journal.artifacts) or list(named), list(named))
 
     @property
     def file_scored(self) -> bool:

@@ -108,9 +108,16 @@ def head_lines(path: Path, lines: int = 3, width: int = 300) -> str:
 
 @dataclass
 class Artifacts:
-    """The scored files of a run and how to clear them before a node's cell."""
+    """The scored files of a run and how to clear them before a node's cell.
+
+    ``files`` are set aside before every node's cell (what the scorer names, plus what the
+    baseline created); ``required`` are the ones the scorer reads by name, which a node must
+    write itself to earn a metric. A created file the scorer reads without naming it is cleared
+    too, so a node that does not rewrite it makes ``eval.py`` fail rather than score a stale copy.
+    """
 
     files: list[str] = field(default_factory=list)
+    required: list[str] = field(default_factory=list)
 
     def set_aside(self, runtime: Runtime, workspace: Path) -> None:
         """Remove every artifact a cell wrote; restore the ones the task ships."""
@@ -125,13 +132,15 @@ class Artifacts:
                 path.unlink()
 
     def unwritten(self, before: Snapshot, after: Snapshot, workspace: Path) -> list[str]:
-        """Artifacts that the cell between the two snapshots did not write."""
+        """Required artifacts that the cell between the two snapshots did not write."""
         changed = written(before, after)
-        return [rel for rel in self.files
+        return [rel for rel in self.required
                 if rel not in changed and not any(c.startswith(rel.rstrip("/") + "/") for c in changed)]
 
-    def preview(self, workspace: Path) -> dict[str, str]:
-        return {rel: head_lines(workspace / rel) for rel in self.files
+    def preview(self, workspace: Path, limit: int = 6) -> dict[str, str]:
+        """First lines of the artifacts the baseline left (the required ones first)."""
+        ordered = list(dict.fromkeys([*self.required, *self.files]))
+        return {rel: head_lines(workspace / rel) for rel in ordered[:limit]
                 if (workspace / rel).is_file()}
 
 
@@ -142,11 +151,12 @@ def baseline_artifacts(runtime: Runtime, before: Snapshot, after: Snapshot,
     Files the baseline created are included only when the task is scored from files (an
     ``eval.py`` or a held-out split); logs and caches a baseline writes are harmless to clear.
     """
-    names = list(dict.fromkeys([*runtime.named_artifacts(), *extra]))
+    required = list(dict.fromkeys([*runtime.named_artifacts(), *extra]))
+    names = list(required)
     if runtime.has_eval or runtime.has_heldout:
         created = sorted(set(after) - set(before) - runtime.original_files())
         names += [rel for rel in created if rel not in names and not _is_noise(rel)]
-    return Artifacts(names)
+    return Artifacts(names, required)
 
 
 def _is_noise(rel: str) -> bool:
