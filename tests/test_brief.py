@@ -350,6 +350,7 @@ CODE = "pred = model.predict(x_val)\nprint('val pearson', pearsonr(pred, y_val)[
 
 
 def test_llm_review_sees_code_and_output_and_is_parsed(llm_env: ChatServer, tmp_path: Path) -> None:
+    llm_env.reviewer = None  # these replies are scripted here, not answered neutrally
     llm_env.push_text(json.dumps({"is_bug": False, "summary": "Ridge on overlap features works.",
                                   "metric": 0.7712, "metric_name": "val pearson",
                                   "metric_split": "validation"}))
@@ -369,6 +370,7 @@ def test_llm_review_drops_test_metrics_and_numbers_not_in_the_output(
     llm_env: ChatServer, tmp_path: Path
 ) -> None:
     policy, task = _llm_policy(llm_env), _pearson_task(tmp_path)
+    llm_env.reviewer = None  # these replies are scripted here, not answered neutrally
     llm_env.push_text(json.dumps({"is_bug": False, "summary": "Done.", "metric": 0.93,
                                   "metric_name": "test pearson", "metric_split": "test"}))
     on_test = asyncio.run(policy.review(CODE, "test pearson 0.93\n", task))
@@ -380,6 +382,7 @@ def test_llm_review_drops_test_metrics_and_numbers_not_in_the_output(
 
 
 def test_unparseable_llm_review_does_not_crash(llm_env: ChatServer, tmp_path: Path) -> None:
+    llm_env.reviewer = None  # these replies are scripted here, not answered neutrally
     for _ in range(6):
         llm_env.push_text("I think it went fine, maybe 0.8?")
     review = asyncio.run(_llm_policy(llm_env).review(CODE, "val pearson 0.8\n",
