@@ -22,6 +22,7 @@ from ..aio import run_sync
 from ..llm.base import Backend
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
 from ..models import REVIEW_CRITERIA, Idea, Paper, RelatedWork, ResearchProblem, Review
+from .grounding import grounding
 from .similarity import max_similarity
 
 CRITERIA_WEIGHT = 0.8
@@ -62,7 +63,8 @@ def novelty_scores(ideas: Sequence[Idea], paper: Paper | None,
     return [round(max(0.0, min(1.0, 1.0 - s)), 4) for s in sims]
 
 
-def review_prompt(idea: Idea, problem: ResearchProblem) -> list[dict[str, str]]:
+def review_prompt(idea: Idea, problem: ResearchProblem, paper: Paper | None = None,
+                  related: Sequence[RelatedWork] = ()) -> list[dict[str, str]]:
     p = idea.plan
     user = compile_prompt_to_md({
         "Task": (
@@ -70,23 +72,25 @@ def review_prompt(idea: Idea, problem: ResearchProblem) -> list[dict[str, str]]:
             "(poor) to 5 (excellent) with a one-line justification: clarity (is it precisely "
             "stated?), validity (does the plan test the hypothesis?), rigor (controls, baselines, "
             "seeds, statistics), innovativeness (beyond incremental?), generalizability (beyond "
-            "one dataset or setting?)."
+            "one dataset or setting?). Judge innovativeness against the paper's method and the "
+            "related works below, and validity against its reported results."
         ),
-        "Research problem": problem.task_definition,
+        **grounding(problem, related, paper),
         "Idea": {
             "Title": idea.title, "Hypothesis": idea.hypothesis, "Rationale": idea.rationale,
             "Plan": {"Objective": p.objective, "Method": p.method,
                      "Datasets": ", ".join(p.datasets), "Baselines": ", ".join(p.baselines),
                      "Metrics": ", ".join(p.metrics), "Steps": list(p.steps),
-                     "Risks": list(p.risks)},
+                     "Risks": list(p.risks), "Task mapping": p.task_mapping},
         },
     })
     return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
 
 
 async def _llm_review(idea: Idea, problem: ResearchProblem, backend: Backend,
-                      novelty: float) -> Review:
-    reply = await backend.aquery(review_prompt(idea, problem), schema=ReviewDraft,
+                      novelty: float, paper: Paper | None,
+                      related: Sequence[RelatedWork]) -> Review:
+    reply = await backend.aquery(review_prompt(idea, problem, paper, related), schema=ReviewDraft,
                                  temperature=0.0, label=f"review-{idea.id}")
     draft = reply.parsed
     assert draft is not None
@@ -141,7 +145,8 @@ async def areview_ideas(ideas: Sequence[Idea], problem: ResearchProblem, backend
     novelty = novelty_scores(ideas, paper, related)
     if backend.is_llm:
         reviews = await asyncio.gather(*(
-            _llm_review(i, problem, backend, nov) for i, nov in zip(ideas, novelty, strict=True)))
+            _llm_review(i, problem, backend, nov, paper, related)
+            for i, nov in zip(ideas, novelty, strict=True)))
     else:
         reviews = [heuristic_review(i, nov) for i, nov in zip(ideas, novelty, strict=True)]
     reviewed = [i.model_copy(update={"review": r}) for i, r in zip(ideas, reviews, strict=True)]
