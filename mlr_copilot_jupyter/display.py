@@ -83,6 +83,9 @@ def idea_text_block(idea: Idea, rank: int | None = None) -> str:
              f"   Hypothesis: {idea.hypothesis}"]
     plan = idea.plan
     lines.append(f"   Objective: {plan.objective}")
+    if plan.task:
+        fits = "applies" if plan.applies_to_task else "does not apply as stated"
+        lines.append(f"   Task {plan.task} ({fits}): {plan.task_mapping}")
     if plan.metrics:
         lines.append(f"   Metrics: {', '.join(plan.metrics)}")
     for k, step in enumerate(plan.steps, 1):

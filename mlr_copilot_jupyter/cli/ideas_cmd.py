@@ -25,6 +25,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                         "(title + abstract)")
     p.add_argument("--semantic-scholar", action="store_true",
                    help="also search Semantic Scholar for related works (needs the network)")
+    p.add_argument("--task", metavar="PATH",
+                   help="fit every plan to this task (folder, task.toml or bundled name): its "
+                        "data files, metric and direction; ideas that cannot apply say so")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", metavar="FILE", help="also write the JSON result to FILE")
     p.set_defaults(func=run)
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.related or args.semantic_scholar:
         copilot.find_related(args.related, semantic_scholar=args.semantic_scholar)
         problem = copilot.state.problem or problem
-    copilot.generate_ideas(args.n)
+    copilot.generate_ideas(args.n, task=args.task)
     ranked = copilot.review_ideas()
     for warning in copilot.warnings:
         print(f"mlr-copilot: warning: {warning}", file=sys.stderr)

@@ -36,7 +36,7 @@ def closest_variant(strategy: Strategy, domains: set[str]) -> Strategy | None:
 
 def _mapping(idea: Idea, task: TaskBrief, applies: bool) -> str:
     files = ", ".join(task.data_files)
-    base = f" against the task's baseline {task.baseline}" if task.baseline else ""
+    base = f" against the baseline script {task.baseline}" if task.baseline else ""
     heldout = "; the held-out test split is scored once for the best result" if task.heldout else ""
     if not applies:
         return (f"On task {task.name} ({files}) the idea cannot be tested as stated; the closest "
@@ -69,12 +69,13 @@ def fit_to_task(idea: Idea, task: TaskBrief) -> Idea:
     budget = f" within {task.max_steps} steps" if task.max_steps else ""
     first = (f"Load {', '.join(task.data_files)} from the {task.name} workspace, run the baseline "
              f"and record {task.metric_phrase} on the validation split{budget}.")
-    metrics = [task.metric_phrase, *(m for m in plan.metrics if m.lower() != task.metric.lower())]
+    # the paper's metrics (WER, BLEU) are not measurable on the task: its metric replaces them
+    metrics = [task.metric_phrase]
     return idea.model_copy(update={"plan": plan.model_copy(update={
         "task": task.name, "task_mapping": mapping, "applies_to_task": applies,
         "closest_variant": variant if not applies else "",
         "datasets": list(dict.fromkeys([*task.data_files, *plan.datasets])),
-        "metrics": list(dict.fromkeys(metrics)),
+        "metrics": metrics,
         "steps": [first, f"Task mapping: {mapping}", *plan.steps],
     })})
 
