@@ -105,7 +105,7 @@ def task_phrase(task_definition: str, keywords: Sequence[str] = (), *, title: st
     chosen = first_reading_well([
         cue, *head_phrases(task_definition), *proposed_objects(f"{task_definition} {abstract}"),
         *(h for k in keywords for h in head_phrases(k)), *head_phrases(title),
-        *head_phrases(abstract), *usable_keywords(keywords), tail.strip() if tail else "",
+        *usable_keywords(keywords), *head_phrases(abstract), tail.strip() if tail else "",
     ])
     if chosen:
         return chosen if chosen == cue else lower_first(_trim(chosen, 12))

@@ -18,7 +18,9 @@ _NOT_IN_A_NAME = frozenset("""we our us i you they it its this these those which
 whose is are was were be been being has have had do does did propose proposes proposed present
 presents introduce introduces show shows shown achieve achieves achieved remain remains gap how
 much many whether why what when where can could will would should may might must based solely
-improving improves outperform outperforms reach reaches reaching obtain obtains via""".split())
+improving improves outperform outperforms reach reaches reaching obtain obtains via compare
+compares evaluate evaluates study studies revisit revisiting train trains use uses apply applies
+find finds report reports demonstrate demonstrates close closes pair pairs""".split())
 _EDGE = frozenset("a an the of for to in on with and or by from as at into over under than "
                   "between within using".split())
 #: Head nouns of task names ("few-shot image classification", "credit default prediction").
