@@ -155,7 +155,7 @@ def offline_problem(paper: Paper, *, n_gaps: int = 4, n_keywords: int = 10) -> R
         task_definition=task_definition, research_gaps=gaps, keywords=keywords,
         rationale=rationale, source_sections=used, engine="offline",
         method_summary=method_summary(paper, sections),
-        datasets=find_datasets(paper.text[:MAX_ANALYSED_CHARS] or abstract)[:6],
+        datasets=find_datasets(paper.text[:150_000] or abstract)[:6],
         reported_results=reported_results(paper, sections),
         limitations=limitations(sections, exclude=gaps),
     )

@@ -19,6 +19,10 @@ from .vocab import find_datasets, find_metrics
 RESULT_SECTIONS = ("results", "experiments", "evaluation", "abstract", "discussion",
                    "conclusion", "introduction", "body")
 MAX_RESULTS = 12
+#: Characters read per section and of the whole text when looking for numbers (results sections
+#: are a few pages; a 50 MB text must not cost seconds).
+MAX_SECTION_CHARS = 120_000
+MAX_TEXT_CHARS = 200_000
 _NUMBER = re.compile(r"(?<![\w.@\-])(\d+(?:\.\d+)?)(\s?%|\s?(?:points?|pp)\b)?(?![\w@])")
 _NOT_RESULT_BEFORE = re.compile(r"(?:table|figure|fig\.|section|sec\.|eq\.|equation|appendix|"
                                 r"step|layer|top|pass@|\[)\s*$", re.I)
@@ -54,8 +58,8 @@ def _numbers(clause: str) -> list[str]:
 def results_from_sentences(text: str, *, default_dataset: str = "") -> list[ReportedResult]:
     """Numbers stated with a metric name in results sentences."""
     found: list[ReportedResult] = []
-    for sentence in sentences(text):
-        if not find_metrics(sentence) or not _NUMBER.search(sentence):
+    for sentence in sentences(text[:MAX_SECTION_CHARS]):
+        if not _NUMBER.search(sentence) or not find_metrics(sentence):
             continue
         metric, dataset = "", default_dataset
         for clause in _CLAUSE.split(sentence):
@@ -129,14 +133,14 @@ def _names_in_order(line: str) -> list[str]:
 
 def reported_results(paper: Paper, sections: dict[str, str]) -> list[ReportedResult]:
     """The paper's reported numbers, from results sentences and table rows, de-duplicated."""
-    datasets = find_datasets(paper.text[:200_000])
+    datasets = find_datasets(paper.text[:MAX_TEXT_CHARS])
     default = datasets[0] if len(datasets) == 1 else ""
     found: list[ReportedResult] = []
     for name in RESULT_SECTIONS:
         text = paper.abstract if name == "abstract" else sections.get(name, "")
         if text:
             found += results_from_sentences(text, default_dataset=default)
-    found += results_from_tables(paper.text[:400_000])
+    found += results_from_tables(paper.text[:MAX_TEXT_CHARS])
     seen: set[tuple[str, str, str]] = set()
     unique = []
     for r in found:
