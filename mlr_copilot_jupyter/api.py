@@ -156,6 +156,28 @@ class Copilot:
         self.save_state()
         return works
 
+    def related_by_default(self, limit: int = 8) -> list[RelatedWork]:
+        """Related works from Semantic Scholar (cached on disk) when none were given.
+
+        Skipped when ``MLR_COPILOT_SEMANTIC_SCHOLAR=off`` or the state already holds related
+        works; when the service is unreachable one line goes to :attr:`warnings` and the ideas
+        are generated without related works.
+        """
+        from .papers.related import find_related
+        from .papers.related_default import CachedSemanticScholar, enabled
+
+        if self.state.related_works or not enabled():
+            return list(self.state.related_works)
+        problem = self._problem(None)
+        query = " ".join([*problem.keywords, problem.task_definition])
+        works, warnings = find_related(query, [CachedSemanticScholar()], limit=limit)
+        self.warnings.extend(f"related works: {w}; ideas are generated without related works "
+                             "(no related works were available)" for w in warnings[:1])
+        self.state.related_works = works
+        problem.related_works = works
+        self.save_state()
+        return works
+
     def generate_ideas(self, n: int = 5, *, problem: ResearchProblem | None = None,
                        keep_existing: bool = False,
                        task: str | os.PathLike[str] | None = None) -> list[Idea]:

@@ -236,6 +236,8 @@ class MLRCopilotMagics(Magics):
         copilot = self.copilot
         if args.related or args.semantic_scholar:
             copilot.find_related(args.related, semantic_scholar=args.semantic_scholar)
+        elif not args.insert:
+            copilot.related_by_default()
         for warning in copilot.warnings:
             print(f"warning: {warning}")
         copilot.warnings.clear()
