@@ -63,3 +63,29 @@ def test_sentence_and_table_readers_pair_numbers_with_metric_and_dataset() -> No
     assert [(r.metric, r.dataset, r.value, r.setting) for r in rows] == [
         ("accuracy", "CIFAR-10", "93.1", "ResNet"), ("accuracy", "CIFAR-10", "95.2", "Ours")]
     assert results_from_sentences("We train for 10 epochs in 2019 with 4 layers.") == []
+
+
+def test_grounded_prompts_are_bounded_and_say_when_related_works_are_missing() -> None:
+    from mlr_copilot_jupyter.display import ProblemCard
+    from mlr_copilot_jupyter.ideas.generate import HypothesisDraft, hypothesis_prompt, plan_prompt
+    from mlr_copilot_jupyter.models import Paper, RelatedWork, ReportedResult, ResearchProblem
+
+    huge = "word " * 20000
+    problem = ResearchProblem(
+        task_definition=huge, research_gaps=[huge] * 50, keywords=["k"] * 5,
+        method_summary=huge, datasets=["CIFAR-10"] * 40, limitations=[huge] * 20,
+        reported_results=[ReportedResult(metric="accuracy", dataset="CIFAR-10", value=f"{k}.5",
+                                          setting=huge) for k in range(100)])
+    paper = Paper(source="text", title="T", abstract=huge, text=huge)
+    related = [RelatedWork(title=f"Work {k}", abstract=huge) for k in range(50)]
+    for related_works in (related, []):
+        prompts = [hypothesis_prompt(problem, related_works, "an angle", paper=paper),
+                   plan_prompt(problem, related_works, HypothesisDraft(title="t", hypothesis="h",
+                                                                      rationale="r"), paper=paper)]
+        for messages in prompts:
+            assert len(messages[-1]["content"]) < 16000
+            assert "accuracy on CIFAR-10: 0.5" in messages[-1]["content"]
+            assert ("no related works were available" in messages[-1]["content"]) == (
+                not related_works)
+    card = ProblemCard(problem.model_copy(update={"task_definition": "x"}), paper)
+    assert "Reported results" in card._repr_html_() and "accuracy on CIFAR-10: 7.5" in repr(card)
