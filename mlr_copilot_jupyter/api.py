@@ -156,18 +156,51 @@ class Copilot:
         self.save_state()
         return works
 
+    def related_by_default(self, limit: int = 8) -> list[RelatedWork]:
+        """Related works from Semantic Scholar (cached on disk) when none were given.
+
+        Skipped when ``MLR_COPILOT_SEMANTIC_SCHOLAR=off`` or the state already holds related
+        works; when the service is unreachable one line goes to :attr:`warnings` and the ideas
+        are generated without related works.
+        """
+        from .papers.related import find_related
+        from .papers.related_default import CachedSemanticScholar, enabled
+
+        if self.state.related_works or not enabled():
+            return list(self.state.related_works)
+        problem = self._problem(None)
+        query = " ".join([*problem.keywords, problem.task_definition])
+        works, warnings = find_related(query, [CachedSemanticScholar()], limit=limit)
+        self.warnings.extend(f"related works: {w}; ideas are generated without related works "
+                             "(no related works were available)" for w in warnings[:1])
+        self.state.related_works = works
+        problem.related_works = works
+        self.save_state()
+        return works
+
     def generate_ideas(self, n: int = 5, *, problem: ResearchProblem | None = None,
-                       keep_existing: bool = False) -> list[Idea]:
-        """Generate ``n`` hypotheses with experiment plans (concurrently with an LLM)."""
+                       keep_existing: bool = False,
+                       task: str | os.PathLike[str] | None = None) -> list[Idea]:
+        """Generate ``n`` hypotheses with experiment plans (concurrently with an LLM).
+
+        With ``task`` (a task folder, ``task.toml`` or bundled name) every plan is fitted to that
+        task: its data files, metric and direction, budget, and how the idea maps onto it.
+        """
         from .ideas.generate import generate_ideas
+        from .ideas.grounding import TaskBrief
 
         if n < 1:
             raise InputError(f"-n must be at least 1, got {n}")
+        brief = None
+        if task is not None:
+            from .experiment.task import load_task
+
+            brief = TaskBrief.from_task(load_task(os.fspath(task)))
         problem = self._problem(problem)
         existing = self.state.ideas if keep_existing else []
         with usage_scope(self.usage):
             ideas = generate_ideas(problem, self.backend, n, related=self.state.related_works,
-                                   paper=self.state.paper, existing=existing)
+                                   paper=self.state.paper, existing=existing, task=brief)
         self.state.ideas = [*existing, *ideas]
         self.save_state()
         return ideas

@@ -35,6 +35,14 @@ class ProblemCard:
                   "Research gaps:"]
         lines += [f"  - {g}" for g in p.research_gaps] or ["  (none found)"]
         lines += ["", "Keywords: " + ", ".join(p.keywords)]
+        if p.method_summary:
+            lines += ["", "Method:", f"  {p.method_summary}"]
+        if p.datasets:
+            lines += ["", "Datasets: " + ", ".join(p.datasets)]
+        if p.reported_results:
+            lines += ["", "Reported results:"] + [f"  - {r}" for r in result_lines(p)]
+        if p.limitations:
+            lines += ["", "Stated limitations:"] + [f"  - {x}" for x in p.limitations]
         if p.related_works:
             lines += ["", "Related works:"] + [f"  - {w.title}" for w in p.related_works]
         return "\n".join(lines)
@@ -52,9 +60,20 @@ class ProblemCard:
             f"{_esc(', '.join(p.source_sections))}</div>"
             f"<p><b>Task definition.</b> {_esc(p.task_definition)}</p>"
             f"<b>Research gaps</b>{_ul(p.research_gaps)}"
-            f"<p><b>Keywords.</b> {_esc(', '.join(p.keywords))}</p>{related}"
+            f"<p><b>Keywords.</b> {_esc(', '.join(p.keywords))}</p>"
+            + (f"<p><b>Method.</b> {_esc(p.method_summary)}</p>" if p.method_summary else "")
+            + (f"<p><b>Datasets.</b> {_esc(', '.join(p.datasets))}</p>" if p.datasets else "")
+            + (f"<b>Reported results</b>{_ul(result_lines(p))}" if p.reported_results else "")
+            + (f"<b>Stated limitations</b>{_ul(p.limitations)}" if p.limitations else "")
+            + f"{related}"
             f"<details><summary>Rationale</summary>{_esc(p.rationale)}</details></div>"
         )
+
+
+def result_lines(problem: ResearchProblem) -> list[str]:
+    """One line per reported result: "WER on LibriSpeech: 7.4% (setting)"."""
+    return [f"{r.metric}" + (f" on {r.dataset}" if r.dataset else "") + f": {r.value}"
+            + (f"  ({r.setting})" if r.setting else "") for r in problem.reported_results]
 
 
 def idea_text_block(idea: Idea, rank: int | None = None) -> str:
@@ -64,6 +83,9 @@ def idea_text_block(idea: Idea, rank: int | None = None) -> str:
              f"   Hypothesis: {idea.hypothesis}"]
     plan = idea.plan
     lines.append(f"   Objective: {plan.objective}")
+    if plan.task:
+        fits = "applies" if plan.applies_to_task else "does not apply as stated"
+        lines.append(f"   Task {plan.task} ({fits}): {plan.task_mapping}")
     if plan.metrics:
         lines.append(f"   Metrics: {', '.join(plan.metrics)}")
     for k, step in enumerate(plan.steps, 1):

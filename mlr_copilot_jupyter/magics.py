@@ -216,6 +216,8 @@ class MLRCopilotMagics(Magics):
     @argument("--semantic-scholar", action="store_true",
               help="Also search Semantic Scholar for related works (needs the network).")
     @argument("--more", action="store_true", help="Keep the existing ideas and add N more.")
+    @argument("--task", metavar="PATH",
+              help="Fit every plan to this task (folder, task.toml or bundled name).")
     @argument("--no-review", action="store_true", help="Skip the review and ranking.")
     @argument("--insert", metavar="ID",
               help="Insert idea ID's hypothesis and plan as a markdown cell below (no generation).")
@@ -234,6 +236,8 @@ class MLRCopilotMagics(Magics):
         copilot = self.copilot
         if args.related or args.semantic_scholar:
             copilot.find_related(args.related, semantic_scholar=args.semantic_scholar)
+        elif not args.insert:
+            copilot.related_by_default()
         for warning in copilot.warnings:
             print(f"warning: {warning}")
         copilot.warnings.clear()
@@ -242,7 +246,7 @@ class MLRCopilotMagics(Magics):
             how = self.bridge.insert_cells([idea_plan_cell(idea)])
             print(f"inserted the plan of {idea.id} ({how})")
             return None
-        ideas = copilot.generate_ideas(args.n, keep_existing=args.more)
+        ideas = copilot.generate_ideas(args.n, keep_existing=args.more, task=args.task)
         if not args.no_review:
             ids = {i.id for i in ideas}
             ideas = [i for i in copilot.review_ideas(ideas) if i.id in ids]

@@ -58,12 +58,25 @@ class RelatedWork(BaseModel):
     score: float | None = None
 
 
+class ReportedResult(BaseModel):
+    """One number the paper reports: metric, dataset, value and the setting it was measured in."""
+
+    metric: str
+    dataset: str = ""
+    value: str = Field(description="As written in the paper, e.g. '7.4%' or '28.4'.")
+    setting: str = Field(default="", description="Method or condition, or the source sentence.")
+
+
 class ResearchProblem(BaseModel):
     """The research problem of a paper, as in MLR-Copilot's problem extraction."""
 
     task_definition: str
     research_gaps: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    method_summary: str = ""
+    datasets: list[str] = Field(default_factory=list)
+    reported_results: list[ReportedResult] = Field(default_factory=list)
+    limitations: list[str] = Field(default_factory=list)
     rationale: str = ""
     source_sections: list[str] = Field(default_factory=list)
     related_works: list[RelatedWork] = Field(default_factory=list)
@@ -80,6 +93,10 @@ class ExperimentPlan(BaseModel):
     metrics: list[str] = Field(default_factory=list)
     steps: list[str] = Field(default_factory=list)
     risks: list[str] = Field(default_factory=list)
+    task: str = Field(default="", description="The experiment task the plan was fitted to.")
+    task_mapping: str = Field(default="", description="How the idea maps onto that task.")
+    applies_to_task: bool | None = Field(default=None, description="None when no task was given.")
+    closest_variant: str = Field(default="", description="When it cannot apply: what to test.")
 
 
 class Review(BaseModel):

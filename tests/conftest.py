@@ -29,6 +29,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     for name in _ENV_TO_CLEAR:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLR_COPILOT_RUN_DIR", str(tmp_path / "runs"))
+    # hermetic: no test reaches Semantic Scholar unless it points MLR_COPILOT_S2_URL at a fake
+    monkeypatch.setenv("MLR_COPILOT_SEMANTIC_SCHOLAR", "off")
+    monkeypatch.setenv("MLR_COPILOT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     yield
 

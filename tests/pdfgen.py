@@ -161,13 +161,15 @@ class _Writer:
 
 
 def make_conference_pdf(
-    path: str | Path, pages: int = 12, two_column: bool = True, seed: int = 7
+    path: str | Path, pages: int = 12, two_column: bool = True, seed: int = 7,
+    results: tuple[str, ...] = (),
 ) -> Path:
     """Write a conference-style paper with at least ``pages`` pages; return its path.
 
     Page 1 has an arXiv stamp, title, authors, affiliations, e-mails and an abstract; later pages
     a running header; every page a page number. Sections are those of :data:`SECTIONS`, each
-    holding its sentinel word. Long words are hyphenated at line ends.
+    holding its sentinel word. Long words are hyphenated at line ends. ``results`` are lines
+    (sentences, or a table's caption, header and rows) written at the top of the results section.
     """
     rng = random.Random(seed)
     pdf = FPDF(format="letter")
@@ -207,6 +209,9 @@ def make_conference_pdf(
                     f"In Proceedings of Venue, pages {i + 10}-{i + 20}, 2023. {sentinel}"
                 )
             continue
+        if key == "results":
+            for line in results:
+                w.write(line, space=0.5)
         for i in range(per_section):
             w.write(
                 _paragraph(rng, extra=f"{sentinel} paragraph {i + 1} opens here." if i == 0 else "")

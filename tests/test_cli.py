@@ -97,5 +97,9 @@ def test_run_pipeline_on_a_paper_and_task(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["verified"] and summary["idea"]["status"] == "accepted"
+    plan = summary["idea"]["plan"]  # the plan was fitted to the task it ran on
+    assert plan["task"] == "breast_cancer" and plan["task_mapping"]
+    assert "train.csv" in plan["datasets"] and plan["applies_to_task"] is not None
+    assert plan["applies_to_task"] or plan["closest_variant"]  # a speech paper on tabular data
     report = (out / "report.md").read_text()
     assert summary["idea"]["title"] in report and "Relative improvement" in report

@@ -125,9 +125,22 @@ class ScriptedResearcher:
                 "keywords": ["speech recognition", "adapters", "low-resource", "routing",
                              "word error rate"],
                 "rationale": "From the introduction.",
+                "method_summary": "Sparse mixture adapters route each utterance through a few "
+                                  "specialised adapter modules.",
+                "datasets": ["Common Voice"],
+                "reported_results": [{"metric": "WER", "dataset": "Common Voice",
+                                      "value": "12.3%", "setting": "sparse mixture adapters"}],
+                "limitations": ["Only five languages are evaluated."],
             })
+        if schema == "DirectionsDraft":
+            prompt = request["messages"][-1]["content"]
+            n = int(re.search(r"List (\d+) distinct", prompt).group(1))  # type: ignore[union-attr]
+            return json.dumps({"directions": [f"Direction on {topics[(k + j) % len(topics)]}"
+                                              for j in range(n)]})
         if schema == "HypothesisDraft":
-            topic = topics[k % len(topics)]
+            prompt = request["messages"][-1]["content"]
+            found = re.search(r"Develop this direction: Direction on ([^.]+)\.", prompt)
+            topic = found.group(1) if found else topics[k % len(topics)]
             return json.dumps({
                 "title": f"Idea on {topic}",
                 "hypothesis": f"Using {topic} reduces word error rate by 5% relative on "
@@ -170,7 +183,9 @@ def test_ideas_through_openai_sdk(llm_env: ChatServer, paper_pdf: Path, tmp_path
         assert idea["review"]["heuristic"] is False
         assert idea["engine"] == "llm:test-model"
     assert data["problem"]["engine"] == "llm:test-model"
-    assert data["usage"]["calls"] == 1 + 5 + 5 + 5
+    # problem, one call listing 5 directions, then 5 hypotheses, 5 plans and 5 reviews
+    assert data["usage"]["calls"] == 1 + 1 + 5 + 5 + 5
+    assert len({i["title"] for i in ideas}) == 5
 
     requests = [r for r in llm_env.requests if r["path"].endswith("/chat/completions")]
     by_schema: dict[str, list[dict[str, Any]]] = {}
@@ -179,15 +194,22 @@ def test_ideas_through_openai_sdk(llm_env: ChatServer, paper_pdf: Path, tmp_path
         by_schema.setdefault(name, []).append(r)
     hyps = by_schema["HypothesisDraft"]
     assert len(hyps) == 5
-    for r in hyps + by_schema["PlanDraft"]:
+    for r in hyps + by_schema["PlanDraft"] + by_schema["ReviewDraft"]:
         prompt = r["json"]["messages"][-1]["content"]
         assert "Low-resource speech recognition with sparse mixture adapters." in prompt
         assert "Adapters for Multilingual Speech Recognition" in prompt
+        assert "route each utterance through a few specialised adapter modules" in prompt
+        assert "WER on Common Voice: 12.3%" in prompt
+        assert "Sparse Mixture Adapters for Robust Low-Resource Speech Recognition" in prompt
+    # each hypothesis chain develops a different direction and is told the others
+    developed = {re.search(r"Develop this direction: ([^.]+)\.", r["json"]["messages"][-1]
+                           ["content"]).group(1) for r in hyps}  # type: ignore[union-attr]
+    assert len(developed) == 5
     # the five hypothesis calls were in flight together: they arrived within one latency
     arrivals = sorted(r["time"] for r in hyps)
     assert arrivals[-1] - arrivals[0] < 0.25, arrivals
-    # 16 calls of 0.3 s one after the other would span >= 4.8 s; problem, hypotheses, plans
-    # and reviews are four waves of concurrent calls (measured on the server, not the CLI's
+    # 17 calls of 0.3 s one after the other would span >= 5.1 s; problem, directions,
+    # hypotheses, plans and reviews are five waves of concurrent calls (measured on the server, not the CLI's
     # start-up, so a loaded machine does not make this flaky)
     times = sorted(r["time"] for r in requests)
     assert times[-1] - times[0] < 3.0, times

@@ -70,3 +70,17 @@ def test_mistakes_are_one_line_usage_errors(ip: InteractiveShell, tmp_path: Path
         ip.run_cell_magic("mlr_problem", "", "colour: blue\n")
     with pytest.raises(UsageError, match="-n must be at least 1"):
         ip.run_line_magic("mlr_idea", "-n 0")
+
+
+def test_mlr_idea_task_fits_every_plan(ip: InteractiveShell, tmp_path: Path) -> None:
+    ip.run_line_magic("mlr_paper", str(DEMO_PAPER))
+    ip.run_line_magic("mlr_idea", "-n 3 --task digits")
+    ideas = state(tmp_path)["ideas"]
+    assert len(ideas) == 3
+    for idea in ideas:
+        plan = idea["plan"]
+        assert plan["task"] == "digits" and plan["task_mapping"]
+        assert plan["metrics"] == ["accuracy (maximize)"]
+        assert any("train.csv" in d for d in plan["datasets"])
+    with pytest.raises(UsageError):
+        ip.run_line_magic("mlr_idea", "-n 1 --task no_such_task_here")

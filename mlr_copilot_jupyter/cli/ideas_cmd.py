@@ -25,6 +25,13 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                         "(title + abstract)")
     p.add_argument("--semantic-scholar", action="store_true",
                    help="also search Semantic Scholar for related works (needs the network)")
+    p.add_argument("--no-semantic-scholar", action="store_true",
+                   help="do not search Semantic Scholar by default (it is searched, cached on "
+                        "disk, when no --related is given; $MLR_COPILOT_SEMANTIC_SCHOLAR=off "
+                        "does the same)")
+    p.add_argument("--task", metavar="PATH",
+                   help="fit every plan to this task (folder, task.toml or bundled name): its "
+                        "data files, metric and direction; ideas that cannot apply say so")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", metavar="FILE", help="also write the JSON result to FILE")
     p.set_defaults(func=run)
@@ -45,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
     problem = copilot.extract_problem()
     if args.related or args.semantic_scholar:
         copilot.find_related(args.related, semantic_scholar=args.semantic_scholar)
-        problem = copilot.state.problem or problem
-    copilot.generate_ideas(args.n)
+    elif not args.no_semantic_scholar:
+        copilot.related_by_default()
+    problem = copilot.state.problem or problem
+    copilot.generate_ideas(args.n, task=args.task)
     ranked = copilot.review_ideas()
     for warning in copilot.warnings:
         print(f"mlr-copilot: warning: {warning}", file=sys.stderr)

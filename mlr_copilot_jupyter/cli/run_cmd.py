@@ -41,9 +41,14 @@ def pipeline(copilot: Any, args: argparse.Namespace) -> dict[str, Any]:
     print(f"problem: {problem.task_definition[:200]}", file=sys.stderr)
     if args.related:
         copilot.find_related(args.related)
-    copilot.generate_ideas(args.n)
+    else:
+        copilot.related_by_default()
+    for warning in copilot.warnings:
+        print(f"mlr-copilot: warning: {warning}", file=sys.stderr)
+    copilot.generate_ideas(args.n, task=args.task)  # plans fitted to the task
     ranked = copilot.review_ideas()
-    top = ranked[0]
+    # the best idea that applies to the task as stated (else the best one, via its variant)
+    top = next((i for i in ranked if i.plan.applies_to_task is not False), ranked[0])
     copilot.state.decide(top.id, "accept", comment="top-ranked by mlr-copilot run")
     copilot.save_state()
     print(f"top idea: [{top.id}] {top.title}", file=sys.stderr)

@@ -1,8 +1,8 @@
 """Idea generation: hypotheses first, then an experiment plan for each (as MLR-Copilot does).
 
-With an LLM, each idea is a chain of two structured calls — hypothesis from problem + related
-works + an angle, then plan from problem + related works + hypothesis — and the ``n`` chains run
-concurrently. Near-duplicate hypotheses are dropped by similarity and replaced (bounded rounds).
+With an LLM, one call first lists ``n`` distinct one-line directions; each is then a chain of two
+structured calls — hypothesis, then plan — grounded in the paper (title, abstract, method,
+reported results, gaps, limitations) and related works, and the ``n`` chains run concurrently. Near-duplicate hypotheses are dropped by similarity and replaced (bounded rounds).
 Offline, the strategy catalog supplies the ideas (:mod:`.offline_ideas`).
 """
 
@@ -17,8 +17,9 @@ from ..aio import run_sync
 from ..llm.base import Backend
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
 from ..models import ExperimentPlan, Idea, Paper, RelatedWork, ResearchProblem
+from .grounding import TaskBrief, grounding
 from .similarity import dedupe
-from .text import clip
+from .task_fit import fit_to_task
 
 #: Directions that keep concurrent chains from converging on the same idea.
 ANGLES = (
@@ -49,43 +50,68 @@ class PlanDraft(BaseModel):
     metrics: list[str]
     steps: list[str] = Field(description="At least 3 numbered, executable steps.", min_length=3)
     risks: list[str] = Field(default_factory=list)
+    task_mapping: str = Field(default="", description="With a target task: how the hypothesis "
+                              "maps onto its data, metric and budget.")
+    applies_to_task: bool = Field(default=True, description="False if it cannot apply as is.")
+    closest_variant: str = Field(default="", description="When it cannot apply: the closest "
+                                 "variant that can be tested on the task.")
 
 
-def _problem_block(problem: ResearchProblem, related: Sequence[RelatedWork]) -> dict[str, object]:
-    return {
-        "Research problem": {
-            "Task definition": problem.task_definition,
-            "Research gaps": list(problem.research_gaps),
-            "Keywords": ", ".join(problem.keywords),
-        },
-        "Related works": [
-            f"{w.title}" + (f" ({w.year})" if w.year else "") + (f": {clip(w.abstract, 400)}" if w.abstract else "")
-            for w in related
-        ] or "none provided",
-    }
+def _problem_block(problem: ResearchProblem, related: Sequence[RelatedWork],
+                   paper: Paper | None = None) -> dict[str, object]:
+    return grounding(problem, related, paper)
 
 
-def hypothesis_prompt(problem: ResearchProblem, related: Sequence[RelatedWork], angle: str,
-                      avoid: Sequence[str] = ()) -> list[dict[str, str]]:
+class DirectionsDraft(BaseModel):
+    directions: list[str] = Field(description="Distinct one-line research directions, each a "
+                                              "different intervention (no two alike).")
+
+
+def directions_prompt(problem: ResearchProblem, related: Sequence[RelatedWork], n: int,
+                      paper: Paper | None = None, avoid: Sequence[str] = ()) -> list[dict[str, str]]:
     user = compile_prompt_to_md({
         "Task": (
-            "Propose one new research hypothesis that addresses a research gap below and could be "
-            "tested with an experiment. Take this angle: " + angle + "."
+            f"List {n} distinct one-line research directions that follow up this paper: each "
+            "addresses a research gap or stated limitation, builds on or challenges the reported "
+            "results, and differs from the others in what it changes. Cover different angles: "
+            + "; ".join(ANGLES[:max(n, 3)]) + "."
         ),
-        **_problem_block(problem, related),
+        **grounding(problem, related, paper),
         "Do not repeat these ideas": list(avoid),
     })
     return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
 
 
-def plan_prompt(problem: ResearchProblem, related: Sequence[RelatedWork],
-                hypothesis: HypothesisDraft) -> list[dict[str, str]]:
+def hypothesis_prompt(problem: ResearchProblem, related: Sequence[RelatedWork], angle: str,
+                      avoid: Sequence[str] = (), paper: Paper | None = None,
+                      task: TaskBrief | None = None) -> list[dict[str, str]]:
     user = compile_prompt_to_md({
         "Task": (
-            "Write a concrete experiment plan that tests the hypothesis below: objective, method, "
-            "datasets, baselines, metrics, at least three executable steps, and risks."
+            "Propose one new research hypothesis that addresses a research gap below and could be "
+            "tested with an experiment. Develop this direction: " + angle + ". State a measurable "
+            "expected effect relative to the paper's reported results."
         ),
-        **_problem_block(problem, related),
+        **grounding(problem, related, paper),
+        "Target task": task.prompt_block() if task else None,
+        "Other directions being developed (do not overlap)": list(avoid),
+    })
+    return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
+
+
+def plan_prompt(problem: ResearchProblem, related: Sequence[RelatedWork],
+                hypothesis: HypothesisDraft, paper: Paper | None = None,
+                task: TaskBrief | None = None) -> list[dict[str, str]]:
+    how = ("Write a concrete experiment plan that tests the hypothesis below: objective, method, "
+           "datasets, baselines, metrics, at least three executable steps, and risks.")
+    if task is not None:
+        how += (" The plan must run on the target task below: name its data files and its "
+                "metric and direction, fit its compute budget, and say in task_mapping how the "
+                "hypothesis maps onto the task. If the hypothesis cannot apply to this task, set "
+                "applies_to_task to false and give the closest testable variant.")
+    user = compile_prompt_to_md({
+        "Task": how,
+        **grounding(problem, related, paper),
+        "Target task": task.prompt_block() if task else None,
         "Hypothesis": {"Title": hypothesis.title, "Statement": hypothesis.hypothesis,
                        "Rationale": hypothesis.rationale},
     })
@@ -93,45 +119,73 @@ def plan_prompt(problem: ResearchProblem, related: Sequence[RelatedWork],
 
 
 async def _idea_chain(backend: Backend, problem: ResearchProblem, related: Sequence[RelatedWork],
-                      angle: str, avoid: Sequence[str], index: int) -> Idea:
-    hyp_reply = await backend.aquery(hypothesis_prompt(problem, related, angle, avoid),
-                                     schema=HypothesisDraft, label=f"hypothesis-{index}")
+                      direction: str, others: Sequence[str], index: int,
+                      paper: Paper | None, task: TaskBrief | None) -> Idea:
+    hyp_reply = await backend.aquery(
+        hypothesis_prompt(problem, related, direction, others, paper=paper, task=task),
+        schema=HypothesisDraft, label=f"hypothesis-{index}")
     hyp = hyp_reply.parsed
     assert hyp is not None
-    plan_reply = await backend.aquery(plan_prompt(problem, related, hyp), schema=PlanDraft,
-                                      temperature=0.3, label=f"plan-{index}")
+    plan_reply = await backend.aquery(plan_prompt(problem, related, hyp, paper=paper, task=task),
+                                      schema=PlanDraft, temperature=0.3, label=f"plan-{index}")
     plan = plan_reply.parsed
     assert plan is not None
-    return Idea(
+    idea = Idea(
         id=f"idea-{index}", title=hyp.title.strip(), hypothesis=hyp.hypothesis.strip(),
         rationale=hyp.rationale.strip(), plan=ExperimentPlan(**plan.model_dump()),
         engine=f"llm:{hyp_reply.model}",
     )
+    return fit_to_task(idea, task) if task is not None else idea
+
+
+async def _directions(backend: Backend, problem: ResearchProblem, related: Sequence[RelatedWork],
+                      n: int, paper: Paper | None, avoid: Sequence[str]) -> list[str]:
+    """``n`` distinct one-line directions (one call); padded with the angles if it gives fewer."""
+    reply = await backend.aquery(directions_prompt(problem, related, n, paper, avoid),
+                                 schema=DirectionsDraft, label="directions")
+    draft = reply.parsed
+    assert draft is not None
+    lines = [" ".join(d.split()) for d in draft.directions if d.strip()]
+    keep = dedupe(lines, threshold=DUPLICATE_THRESHOLD) if lines else []
+    directions = [lines[k] for k in keep][:n]
+    pad = [a for a in ANGLES if a not in directions]
+    return directions + pad[: n - len(directions)]
 
 
 async def agenerate_ideas(problem: ResearchProblem, backend: Backend, n: int = 5, *,
                           related: Sequence[RelatedWork] = (), paper: Paper | None = None,
-                          existing: Sequence[Idea] = ()) -> list[Idea]:
-    """Generate ``n`` distinct ideas (concurrently with an LLM; from the catalog offline)."""
+                          existing: Sequence[Idea] = (),
+                          task: TaskBrief | None = None) -> list[Idea]:
+    """Generate ``n`` distinct ideas.
+
+    With an LLM: one call lists ``n`` distinct directions, then each is expanded into a
+    hypothesis and a plan, all chains concurrently, each told the other directions; near
+    duplicates that still slip through are replaced (bounded rounds). Offline: the catalog.
+    With ``task``, every plan is fitted to that task (data files, metric, direction).
+    """
     start = len(existing) + 1
     if not backend.is_llm:
         from .offline_ideas import offline_ideas
 
         used = {i.strategy for i in existing if i.strategy}
         ideas = offline_ideas(problem, paper, n, related=list(related), exclude=used)
+        if task is not None:
+            ideas = [fit_to_task(i, task) for i in ideas]
         return [i.model_copy(update={"id": f"idea-{start + k}"}) for k, i in enumerate(ideas)]
 
     kept: list[Idea] = []
     avoid = [i.title for i in existing]
-    for round_ in range(1 + MAX_EXTRA_ROUNDS):
+    for _ in range(1 + MAX_EXTRA_ROUNDS):
         missing = n - len(kept)
         if missing <= 0:
             break
-        offset = round_ * n + len(kept)
+        directions = await _directions(backend, problem, related, missing, paper,
+                                       avoid + [i.title for i in kept])
         chains = [
-            _idea_chain(backend, problem, related, ANGLES[(offset + k) % len(ANGLES)],
-                        avoid + [i.title for i in kept], start + len(kept) + k)
-            for k in range(missing)
+            _idea_chain(backend, problem, related, direction,
+                        [d for d in directions if d != direction] + [i.title for i in kept],
+                        start + len(kept) + k, paper, task)
+            for k, direction in enumerate(directions)
         ]
         fresh = await asyncio.gather(*chains)
         candidates = [*existing, *kept, *fresh]

@@ -17,6 +17,14 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from ..models import ExperimentPlan, Idea, Paper, RelatedWork, ResearchProblem
 from .catalog import CATALOG, Strategy
+from .phrases import (
+    first_reading_well,
+    head_phrases,
+    lower_first,
+    proposed_objects,
+    reads_well,
+    usable_keywords,
+)
 from .vocab import DOMAIN_TERMS, count_domain_terms, dataset_domains, find_datasets, find_metrics
 
 DOMAIN_BOOST = 0.25  # strategy made for one of the paper's domains
@@ -83,8 +91,29 @@ def _trim(text: str, max_words: int) -> str:
     return " ".join(words).strip(" -")
 
 
-def task_phrase(task_definition: str, keywords: Sequence[str] = ()) -> str:
-    """A short (<= 12 words) noun or gerund phrase naming the task, from the task definition."""
+def task_phrase(task_definition: str, keywords: Sequence[str] = (), *, title: str = "",
+                abstract: str = "") -> str:
+    """A short (<= 12 words) noun or gerund phrase naming the task in the paper's own terms.
+
+    Tried in order, the first that reads as a clean noun phrase wins: the phrase after a task
+    cue ("we study ..."), a task-head phrase of the task definition ("... classification"), what
+    "we propose ... for X" names, task-head phrases of the keywords and title, a keyword, the
+    title after its colon.
+    """
+    cue = _cue_phrase(task_definition, keywords)
+    head, _, tail = title.partition(":")
+    chosen = first_reading_well([
+        cue, *head_phrases(task_definition), *proposed_objects(f"{task_definition} {abstract}"),
+        *(h for k in keywords for h in head_phrases(k)), *head_phrases(title),
+        *usable_keywords(keywords), *head_phrases(abstract), tail.strip() if tail else "",
+    ])
+    if chosen:
+        return chosen if chosen == cue else lower_first(_trim(chosen, 12))
+    return cue if reads_well(cue) else "the paper's task"
+
+
+def _cue_phrase(task_definition: str, keywords: Sequence[str] = ()) -> str:
+    """The phrase after a task cue in the task definition (may not read well: checked later)."""
     text = " ".join(task_definition.split())
     for cue in _CUES:
         match = re.search(cue, text, re.IGNORECASE)
@@ -196,6 +225,7 @@ def offline_ideas(
         return []
     related = list(related) or list(problem.related_works)
     keywords = [k for k in problem.keywords if k.strip()]
+    fill_keywords = usable_keywords(keywords) or keywords
     gaps = [g.strip().rstrip(".") for g in problem.research_gaps if g.strip()]
     query = " ".join([problem.task_definition, *gaps, *keywords, *keywords])
     docs = [_strategy_doc(s) for s in pool]
@@ -227,7 +257,8 @@ def offline_ideas(
 
     text = _paper_text(problem, paper)
     datasets, metrics = find_datasets(text)[:3], find_metrics(text)[:3]
-    task = task_phrase(problem.task_definition, keywords)
+    task = task_phrase(problem.task_definition, keywords,
+                       title=paper.title if paper else "", abstract=paper.abstract if paper else "")
     baseline = detect_method_name(problem, paper) or DEFAULT_BASELINE
     used_kw: Counter[str] = Counter()
     used_gap: Counter[str] = Counter()
@@ -236,7 +267,9 @@ def offline_ideas(
         s = pool[i]
         keyword = task
         if keywords:
-            keyword = keywords[_pick(keywords, sim_kw[:, i], used_kw, 0.05)]
+            usable = np.array([k in fill_keywords for k in keywords])
+            keyword = keywords[_pick(keywords, np.where(usable, sim_kw[:, i], -9.0), used_kw,
+                                     0.05)]
             used_kw[keyword] += 1
         gap = f"it is untested how far current methods for {task} can be pushed"
         if gaps:

@@ -15,8 +15,10 @@ from pydantic import BaseModel, Field
 from ..errors import InputError
 from ..llm.base import Backend
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
-from ..models import Paper, ResearchProblem
+from ..models import Paper, ReportedResult, ResearchProblem
+from .results import limitations, method_summary, reported_results
 from .text import clip, keyphrases, sentences
+from .vocab import find_datasets
 
 TASK_CUES = (
     r"\bwe (propose|present|introduce|study|investigate|address|tackle|consider|develop|explore)\b",
@@ -47,6 +49,14 @@ class ProblemDraft(BaseModel):
     research_gaps: list[str] = Field(description="Limitations or open questions, one sentence each.")
     keywords: list[str] = Field(description="5-10 key terms as they appear in the paper.")
     rationale: str = Field(description="Why these gaps matter and how they follow from the paper.")
+    method_summary: str = Field(default="", description="What the paper proposes, 2-4 sentences.")
+    datasets: list[str] = Field(default_factory=list, description="Datasets the paper uses.")
+    reported_results: list[ReportedResult] = Field(
+        default_factory=list,
+        description="Numbers the paper reports (metric, dataset, value as written, setting); "
+                    "only numbers stated in the text or its tables.")
+    limitations: list[str] = Field(default_factory=list,
+                                   description="Limitations the paper states, one sentence each.")
 
 
 def _check(paper: Paper) -> None:
@@ -136,11 +146,18 @@ def offline_problem(paper: Paper, *, n_gaps: int = 4, n_keywords: int = 10) -> R
         "cues ('however', 'remains', 'lack', 'limited', ...) weighted towards the introduction and "
         "limitations; keywords are TF-IDF keyphrases over the paper's paragraphs."
     )
+    rationale += (" The method summary is the 'we propose' sentences and the method section's "
+                  "opening; reported results are numbers stated next to a metric name in results "
+                  "sentences or table rows.")
     if not gaps:
         rationale += " No sentence with a limitation cue was found, so no gap is listed."
     return ResearchProblem(
         task_definition=task_definition, research_gaps=gaps, keywords=keywords,
         rationale=rationale, source_sections=used, engine="offline",
+        method_summary=method_summary(paper, sections),
+        datasets=find_datasets(paper.text[:150_000] or abstract)[:6],
+        reported_results=reported_results(paper, sections),
+        limitations=limitations(sections, exclude=gaps),
     )
 
 
@@ -153,6 +170,8 @@ def problem_prompt(paper: Paper, budget: int = 14000) -> list[dict[str, str]]:
         "Abstract": clip(paper.abstract or s.get("abstract", ""), 2500),
         "Introduction": clip(s.get("introduction", ""), budget // 3),
         "Related work": clip(s.get("related_work", "") or s.get("background", ""), budget // 6),
+        "Method": clip(s.get("method", ""), budget // 6),
+        "Results": clip(s.get("results", "") or s.get("experiments", ""), budget // 5),
         "Limitations": clip(s.get("limitations", ""), budget // 8),
         "Conclusion": clip(s.get("conclusion", ""), budget // 8),
     }
@@ -162,7 +181,10 @@ def problem_prompt(paper: Paper, budget: int = 14000) -> list[dict[str, str]]:
         "Task": (
             "Extract the research problem of this paper, as MLR-Copilot's IdeaAgent does: the "
             "task definition, the research gaps (limitations of current work that a follow-up "
-            "could address), 5-10 keywords that occur in the paper, and a short rationale."
+            "could address), 5-10 keywords that occur in the paper, a short rationale, a summary "
+            "of the proposed method, the datasets used, the reported results (metric, dataset, "
+            "value exactly as written, setting; never invent a number) and the limitations the "
+            "paper states."
         ),
         "Paper": parts,
     })
@@ -184,6 +206,10 @@ def llm_problem(paper: Paper, backend: Backend) -> ResearchProblem:
         rationale=draft.rationale.strip(),
         source_sections=used,
         engine=f"llm:{reply.model}",
+        method_summary=draft.method_summary.strip(),
+        datasets=_dedupe_keywords(draft.datasets),
+        reported_results=[r for r in draft.reported_results if r.metric.strip() and r.value.strip()],
+        limitations=[x.strip() for x in draft.limitations if x.strip()],
     )
 
 

@@ -22,6 +22,7 @@ from ..aio import run_sync
 from ..llm.base import Backend
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
 from ..models import REVIEW_CRITERIA, Idea, Paper, RelatedWork, ResearchProblem, Review
+from .grounding import grounding
 from .similarity import max_similarity
 
 CRITERIA_WEIGHT = 0.8
@@ -62,7 +63,8 @@ def novelty_scores(ideas: Sequence[Idea], paper: Paper | None,
     return [round(max(0.0, min(1.0, 1.0 - s)), 4) for s in sims]
 
 
-def review_prompt(idea: Idea, problem: ResearchProblem) -> list[dict[str, str]]:
+def review_prompt(idea: Idea, problem: ResearchProblem, paper: Paper | None = None,
+                  related: Sequence[RelatedWork] = ()) -> list[dict[str, str]]:
     p = idea.plan
     user = compile_prompt_to_md({
         "Task": (
@@ -70,23 +72,25 @@ def review_prompt(idea: Idea, problem: ResearchProblem) -> list[dict[str, str]]:
             "(poor) to 5 (excellent) with a one-line justification: clarity (is it precisely "
             "stated?), validity (does the plan test the hypothesis?), rigor (controls, baselines, "
             "seeds, statistics), innovativeness (beyond incremental?), generalizability (beyond "
-            "one dataset or setting?)."
+            "one dataset or setting?). Judge innovativeness against the paper's method and the "
+            "related works below, and validity against its reported results."
         ),
-        "Research problem": problem.task_definition,
+        **grounding(problem, related, paper),
         "Idea": {
             "Title": idea.title, "Hypothesis": idea.hypothesis, "Rationale": idea.rationale,
             "Plan": {"Objective": p.objective, "Method": p.method,
                      "Datasets": ", ".join(p.datasets), "Baselines": ", ".join(p.baselines),
                      "Metrics": ", ".join(p.metrics), "Steps": list(p.steps),
-                     "Risks": list(p.risks)},
+                     "Risks": list(p.risks), "Task mapping": p.task_mapping},
         },
     })
     return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
 
 
 async def _llm_review(idea: Idea, problem: ResearchProblem, backend: Backend,
-                      novelty: float) -> Review:
-    reply = await backend.aquery(review_prompt(idea, problem), schema=ReviewDraft,
+                      novelty: float, paper: Paper | None,
+                      related: Sequence[RelatedWork]) -> Review:
+    reply = await backend.aquery(review_prompt(idea, problem, paper, related), schema=ReviewDraft,
                                  temperature=0.0, label=f"review-{idea.id}")
     draft = reply.parsed
     assert draft is not None
@@ -98,35 +102,59 @@ async def _llm_review(idea: Idea, problem: ResearchProblem, backend: Backend,
 
 
 _MEASURABLE = re.compile(r"\b(improv|increas|reduc|decreas|outperform|higher|lower|gain|drop|"
-                         r"at least|%|percent|relative)\w*", re.I)
-_RIGOR = re.compile(r"\b(seed|seeds|ablation|cross-validation|cross validation|significan|"
-                    r"confidence|standard error|variance|held-out|control)\w*", re.I)
+                         r"match|beat|at least|%|percent|relative)\w*", re.I)
+_QUANTIFIED = re.compile(r"\d+(?:\.\d+)?\s*(?:%|points?|pp|x|times)|\bby (?:at least )?\w+ "
+                         r"(?:percent|points)", re.I)
+_RIGOR_CUES = {
+    "seeds": re.compile(r"\bseeds?\b|\brepeated runs\b|\bruns? per\b", re.I),
+    "ablation": re.compile(r"\bablat\w*", re.I),
+    "statistics": re.compile(r"\bsignifican\w*|\bconfidence interval|\bstandard error|"
+                             r"\bt-test|\bbootstrap|\bvariance\b|\bmean (?:and|±)", re.I),
+    "held-out": re.compile(r"\bheld-out\b|\bcross[- ]validation\b|\bvalidation split\b", re.I),
+    "control": re.compile(r"\bcontrol\w*|\bsame (?:budget|compute|data|hyper)", re.I),
+}
 _GENERAL = re.compile(r"\b(across|several|multiple|other domains|transfer|generali[sz])\w*", re.I)
+_DEFAULTS = ("the paper's benchmark", "the paper's main metric", "the paper's proposed method")
+
+
+def _concrete(items: Sequence[str]) -> list[str]:
+    return [x for x in items if x.strip() and x not in _DEFAULTS]
 
 
 def heuristic_review(idea: Idea, novelty: float) -> Review:
-    """Scores from observable properties of the idea text (offline; labelled heuristic)."""
+    """Scores from observable properties of the idea text (offline; labelled heuristic).
+
+    Each criterion counts concrete evidence, so ideas differ: a measurable (better: quantified)
+    claim naming the metric, concrete datasets and baselines rather than placeholders, rigor cues
+    (seeds, ablation, statistics, held-out data, controls), breadth, and similarity novelty.
+    """
     p = idea.plan
+    text = idea_text(idea)
     words = len(idea.hypothesis.split())
     measurable = bool(_MEASURABLE.search(idea.hypothesis))
-    clarity = 1 + (10 <= words <= 80) + measurable + bool(p.objective) + (len(p.steps) >= 4)
-    validity = 2 + bool(p.datasets) + bool(p.baselines) + bool(p.metrics)
-    rigor_hits = len(set(m.group(0).lower()[:6] for m in _RIGOR.finditer(idea_text(idea))))
-    rigor = 1 + min(2, rigor_hits) + (len(p.steps) >= 4) + bool(p.baselines)
-    innovativeness = 1 + round(4 * novelty)
-    general = bool(_GENERAL.search(idea_text(idea)))
-    generalizability = 2 + (len(p.datasets) >= 2) + general + (len(p.metrics) >= 2)
+    quantified = bool(_QUANTIFIED.search(idea.hypothesis))
+    datasets, baselines, metrics = _concrete(p.datasets), _concrete(p.baselines), _concrete(p.metrics)
+    names_metric = any(m.split(" (")[0].lower() in idea.hypothesis.lower() for m in metrics)
+    clarity = (1 + (10 <= words <= 60) + measurable + (quantified or names_metric)
+               + (bool(p.objective) and len(p.steps) >= 4))
+    validity = 1 + bool(datasets) + bool(baselines) + bool(metrics) + (measurable and names_metric)
+    rigor_found = [k for k, rx in _RIGOR_CUES.items() if rx.search(text)]
+    rigor = 1 + min(3, len(rigor_found)) + bool(baselines)
+    innovativeness = 1 + round(4 * max(0.0, min(1.0, (novelty - 0.5) / 0.5)))
+    general = bool(_GENERAL.search(text))
+    generalizability = 1 + (len(datasets) >= 2) + general + (len(metrics) >= 2) + (
+        p.applies_to_task is not False)
     scores = {"clarity": clarity, "validity": validity, "rigor": rigor,
               "innovativeness": innovativeness, "generalizability": generalizability}
     scores = {k: int(max(1, min(5, v))) for k, v in scores.items()}
     notes = {
-        "clarity": f"hypothesis of {words} words, {'a' if measurable else 'no'} measurable claim, "
-                   f"{len(p.steps)} plan steps",
-        "validity": f"plan names {len(p.datasets)} datasets, {len(p.baselines)} baselines, "
-                    f"{len(p.metrics)} metrics",
-        "rigor": f"{rigor_hits} rigor cues (seeds, ablation, cross-validation, significance)",
+        "clarity": f"hypothesis of {words} words, {'a' if measurable else 'no'} measurable claim"
+                   f"{', quantified' if quantified else ''}, {len(p.steps)} plan steps",
+        "validity": f"plan names {len(datasets)} concrete datasets, {len(baselines)} baselines, "
+                    f"{len(metrics)} metrics",
+        "rigor": f"rigor cues: {', '.join(rigor_found) or 'none'}",
         "innovativeness": f"from novelty {novelty:.2f} (similarity to paper and related works)",
-        "generalizability": f"{len(p.datasets)} datasets; "
+        "generalizability": f"{len(datasets)} datasets; "
                             f"{'mentions' if general else 'no'} transfer or multiple settings",
     }
     return Review(scores=scores, justifications=notes, novelty=novelty,
@@ -141,7 +169,8 @@ async def areview_ideas(ideas: Sequence[Idea], problem: ResearchProblem, backend
     novelty = novelty_scores(ideas, paper, related)
     if backend.is_llm:
         reviews = await asyncio.gather(*(
-            _llm_review(i, problem, backend, nov) for i, nov in zip(ideas, novelty, strict=True)))
+            _llm_review(i, problem, backend, nov, paper, related)
+            for i, nov in zip(ideas, novelty, strict=True)))
     else:
         reviews = [heuristic_review(i, nov) for i, nov in zip(ideas, novelty, strict=True)]
     reviewed = [i.model_copy(update={"review": r}) for i, r in zip(ideas, reviews, strict=True)]
