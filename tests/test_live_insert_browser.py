@@ -166,3 +166,32 @@ def test_run_all_nodes_go_below_the_starting_cell_while_later_user_cells_run(
     assert "user cell one" in output_text(cells[-2]) and "user cell two" in output_text(cells[-1])
     assert len(cells) == n_cells, [c["source"][:40] for c in cells]
     page.evaluate(SHUTDOWN, path)
+
+
+GONE_ANCHOR = """\
+from mlr_copilot_jupyter.comm import FrontendBridge
+bridge = FrontendBridge.for_shell(get_ipython())
+def node(n):
+    meta = {"mlr_copilot": {"node_id": n, "run_id": "run-gone"}}
+    return [{"cell_type": "markdown", "source": f"plan {n}", "metadata": meta},
+            {"cell_type": "code", "source": f"{n} = 1", "metadata": meta}]
+print([bridge.insert_group(node(n), group="run-gone", anchor_cell_id="deleted-cell")
+       for n in ("n0", "n1")])
+"""
+
+
+def test_nodes_of_a_run_whose_cell_was_deleted_go_to_the_end_behind_a_note(
+    lab_server: LabServer, lab_page: Any  # noqa: F811
+) -> None:
+    page, path = lab_page, "anchor_gone.ipynb"
+    open_fresh(page, lab_server.root, path, ["%load_ext mlr_copilot_jupyter", GONE_ANCHOR, "z = 1"])
+    page.evaluate(RUN_ALL, path)
+    cells = wait_for(page, f"(path) => {{ const c = ({CELLS})(path); "
+                           "return c.length >= 8 && c[2].execution_count !== null && c; }",
+                     path, timeout=60, what="the cells of run-gone")
+    assert "[True, True]" in output_text(cells[1])
+    assert cells[2]["source"] == "z = 1"
+    assert "is no longer in this notebook" in cells[3]["source"] and "run-gone" in cells[3]["source"]
+    assert cells[3]["metadata"]["mlr_copilot"] == {"stage": "note", "run_id": "run-gone"}
+    assert [c["source"] for c in cells[4:]] == ["plan n0", "n0 = 1", "plan n1", "n1 = 1"]
+    page.evaluate(SHUTDOWN, path)
