@@ -122,6 +122,9 @@ def test_run_all_background_run_inserts_every_node_while_the_kernel_is_busy(
     assert "busy cell done" in output_text(cells[-1])
     assert len(cells) == n_cells, [c["source"][:40] for c in cells]
     assert "JupyterLab extension not detected" not in output_text(cells[1])
+    # the offline-engine banner is an info line (stdout), not a red stderr block
+    streams = {o.get("name") for o in cells[1]["outputs"] if o.get("output_type") == "stream"}
+    assert "stderr" not in streams and "offline engine" in output_text(cells[1]), cells[1]["outputs"]
     page.evaluate(SHUTDOWN, path)
 
 
