@@ -2,9 +2,19 @@
 
 The JupyterLab extension registers the comm target ``mlr_copilot`` on every notebook kernel.
 :meth:`FrontendBridge.for_shell` opens a comm to it (at ``%load_ext`` time); the frontend answers
-``hello``. The kernel only processes that answer once the current cell has finished, so nothing
-here ever waits for it: until the hello has arrived (and under nbclient, papermill or a terminal,
-where it never does) :meth:`FrontendBridge.insert_cells` falls back to ``shell.set_next_input``.
+``hello``. The kernel only processes that answer (and every ``ack``) once the cells queued before
+it have finished — with "Run All", after the last cell — so nothing here waits for it.
+
+How the kernel knows, without a round trip, that inserts will arrive: the extension adds
+``{"mlr_copilot_frontend": VERSION}`` to the metadata of every execute request its notebook sends
+(it wraps the kernel connection's ``requestExecute``). A cell whose request carries that mark
+runs in a JupyterLab that has the extension and holds this kernel's comm target, so inserts go
+out at once over the comm (kernel -> frontend comm messages travel on IOPub, even while a cell
+runs, and the frontend inserts them immediately); the frontend acks each one. Where no request
+ever carried the mark and no hello arrived (nbclient, papermill, terminal IPython, classic
+Notebook, VS Code, JupyterLab without the extension) :meth:`FrontendBridge.insert_cells` falls
+back to ``shell.set_next_input`` (one joined cell). An ack that reports a failure is announced
+after the next cell, naming what to re-insert.
 
 Kernel -> frontend: ``insert_cells``, ``open_notebook``, ``state``.
 Frontend -> kernel: ``hello``, ``ack``, ``run_done``, ``pong`` and the side panel's actions
@@ -26,6 +36,7 @@ from typing import Any
 from . import __version__
 
 COMM_TARGET = "mlr_copilot"
+FRONTEND_MARK = "mlr_copilot_frontend"  # execute-request metadata key set by the extension
 FALLBACK_NOTICE = (
     "JupyterLab extension not detected: the generated cells were put into the next input as one "
     "cell (install/enable mlr-copilot-jupyter's labextension to get separate cells)"
@@ -113,6 +124,9 @@ class FrontendBridge:
         self._cell_inserts = 0
         self._fallback_serial = -1
         self._fallback_text = ""
+        self.frontend_marked = False  # an execute request carried the extension's mark
+        self.failed_inserts: list[dict[str, Any]] = []  # acks with ok false, not yet announced
+        self._pending: dict[str, dict[str, Any]] = {}  # request_id -> group, n cells (unacked)
         events = getattr(shell, "events", None)
         if events is not None:
             events.register("pre_run_cell", self._pre_run_cell)
@@ -139,11 +153,21 @@ class FrontendBridge:
             bridge = _bridges[shell] = cls(shell)
         return bridge
 
+    @property
+    def live(self) -> bool:
+        """Whether inserts reach a live notebook: a comm is open and the extension is there."""
+        return self._comm is not None and (self.available or self.frontend_marked)
+
+    @property
+    def current_cell_id(self) -> str | None:
+        """The id of the cell running now (None between cells and outside a frontend)."""
+        return self._cell_id
+
     # -- kernel -> frontend -----------------------------------------------------------------
     def insert_cells(self, cells: list[dict[str, Any]], *, run: bool = False) -> str:
         """Insert ``cells`` below the running cell; returns ``"comm"`` or ``"fallback"``."""
         normalized = [c for c in map(normalize_cell, cells or []) if c is not None]
-        if self.available:
+        if self.live:
             msg: dict[str, Any] = {"action": "insert_cells", "request_id": uuid.uuid4().hex,
                                    "cells": normalized, "run": bool(run)}
             # Later insertions of the same cell go below the active cell, which the frontend
@@ -155,6 +179,27 @@ class FrontendBridge:
                 return "comm"
         self._fallback(normalized)
         return "fallback"
+
+    def insert_group(self, cells: list[dict[str, Any]], *, group: str,
+                     anchor_cell_id: str | None, label: str = "") -> bool:
+        """Send ``cells`` of ``group`` (a run id) to go after the group's last inserted cell,
+        else after ``anchor_cell_id``, else at the end of the notebook with a note.
+
+        Does not fall back and does not move the user's active cell; False when nothing was
+        sent (no live frontend). Safe from any thread.
+        """
+        normalized = [c for c in map(normalize_cell, cells or []) if c is not None]
+        if not self.live or not normalized:
+            return False
+        request_id = uuid.uuid4().hex
+        msg = {"action": "insert_cells", "request_id": request_id, "cells": normalized,
+               "run": False, "group": group, "anchor_cell_id": anchor_cell_id,
+               "activate": False}
+        self._pending[request_id] = {"group": group, "label": label, "cells": len(normalized)}
+        if self._send(msg):
+            return True
+        self._pending.pop(request_id, None)
+        return False
 
     def open_notebook(self, path: str | os.PathLike[str]) -> bool:
         """Ask JupyterLab to open ``path``; False when there is no frontend to ask."""
@@ -220,6 +265,9 @@ class FrontendBridge:
             self._sent_json = None  # a new frontend has no state yet
             self._flush_state(force=True)
         elif action in ("ack", "run_done", "pong") and isinstance(data.get("request_id"), str):
+            pending = self._pending.pop(data["request_id"], None)
+            if pending is not None and action == "ack" and data.get("ok") is False:
+                self.failed_inserts.append(dict(pending, error=str(data.get("error") or "")))
             self.replies.setdefault(data["request_id"], []).append(data)
             while len(self.replies) > _MAX_REPLIES:
                 self.replies.popitem(last=False)
@@ -281,19 +329,25 @@ class FrontendBridge:
         if self._send({"action": "state", "state": self._state}):
             self._sent_json, self._sent_at = self._state_json, now
 
-    def _fallback(self, cells: list[dict[str, Any]]) -> None:
+    def set_next_input(self, text: str) -> bool:
+        """Add ``text`` to the running cell's next input (one joined cell); False if impossible."""
         set_next_input = getattr(self.shell, "set_next_input", None)
         if set_next_input is None:
-            return
-        text = join_cells(cells)
+            return False
         # A kernel keeps only the last next-input of a cell, so accumulate within one cell.
         if self._cell_serial and self._fallback_serial == self._cell_serial and self._fallback_text:
             text = f"{self._fallback_text}\n\n{text}" if text else self._fallback_text
         self._fallback_serial, self._fallback_text = self._cell_serial, text
         try:
             set_next_input(text, replace=False)
+            return True
         except Exception:
             log.warning("mlr-copilot: set_next_input failed", exc_info=True)
+            return False
+
+    def _fallback(self, cells: list[dict[str, Any]]) -> None:
+        if not self.set_next_input(join_cells(cells)):
+            return
         if not self._notice_shown:
             self._notice_shown = True
             print(FALLBACK_NOTICE)
@@ -302,7 +356,31 @@ class FrontendBridge:
         self._cell_serial += 1
         self._cell_inserts = 0
         self._cell_id = getattr(info, "cell_id", None)
+        if FRONTEND_MARK in _request_metadata(self.shell):
+            self.frontend_marked = True
 
     def _post_execute(self) -> None:
         self._cell_id = None  # panel-triggered inserts go below the active cell
         self._flush_state(force=True)
+        failed, self.failed_inserts = self.failed_inserts, []
+        for item in failed:
+            group = item.get("group") or ""
+            print(f"mlr-copilot: the notebook did not take {item.get('label') or 'cells'} of "
+                  f"{group} ({item.get('error') or 'no reason given'}); insert the run with "
+                  f"%mlr_experiment --insert-run {group}")
+
+
+def _request_metadata(shell: Any) -> dict[str, Any]:
+    """The metadata of the execute request being run by ``shell``'s kernel ({} if none)."""
+    parent: Any = None
+    kernel = getattr(shell, "kernel", None)
+    get_parent = getattr(kernel, "get_parent", None)
+    if callable(get_parent):
+        try:
+            parent = get_parent("shell")
+        except Exception:
+            parent = None
+    if not isinstance(parent, dict) or not parent:
+        parent = getattr(shell, "parent_header", None)
+    metadata = parent.get("metadata") if isinstance(parent, dict) else None
+    return metadata if isinstance(metadata, dict) else {}

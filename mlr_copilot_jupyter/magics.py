@@ -7,6 +7,7 @@ Every magic parses its line with ``magic_arguments``; user mistakes and package 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -59,8 +60,10 @@ class MLRCopilotMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.settings = MLRCopilot(parent=shell)
-        self.copilot = Copilot(self.settings)
+        # The offline-engine banner is information: stdout, not a red stderr block in the notebook.
+        self.copilot = Copilot(self.settings, announce_to=sys.stdout)
         self.current_run: Any = None
+        self.run_inserter: Any = None  # live_insert.RunInserter of the last --insert run
         from .comm import FrontendBridge
 
         self.bridge = FrontendBridge.for_shell(shell)
@@ -318,16 +321,9 @@ class MLRCopilotMagics(Magics):
 
     def insert_node_cells(self, node: Any) -> None:
         """Mirror a successful node's cells into the live notebook (``--insert``)."""
-        run = self.current_run
-        if run is None:
-            return
-        from .experiment.record import RecordNotebook
-
-        record = RecordNotebook.load(Path(run.run_dir) / "experiment.ipynb")
-        cells = [c for c in record.lineage_cells(node.id)
-                 if c["metadata"]["mlr_copilot"].get("node_id") == node.id]
-        if cells:
-            self.bridge.insert_cells(cells)
+        inserter = self.run_inserter
+        if inserter is not None:
+            inserter.add(node.id)
 
 
 def idea_plan_cell(idea: Any) -> dict[str, Any]:

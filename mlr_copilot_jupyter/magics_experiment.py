@@ -8,6 +8,7 @@ magic with :func:`experiment_arguments` and :func:`mlr_experiment_magic`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
@@ -40,6 +41,7 @@ Examples::
     %mlr_experiment --idea idea-3 --task ./my_task --mode approve
     %mlr_experiment --feedback "try gradient boosting next"
     %mlr_experiment --stop
+    %mlr_experiment --insert-run 20261201-104400-digits
     %%mlr_experiment --task digits --wait
     Standardise the features, then tune an SVM's C on a validation split.
 """
@@ -64,7 +66,11 @@ _ARGUMENTS = (
     argument("--resume", metavar="DIR", help="continue an interrupted run in DIR"),
     argument("--wait", action="store_true", help="block until the run is done; print the summary"),
     argument("--insert", action="store_true",
-             help="insert each successful node's cells into this notebook (JupyterLab extension)"),
+             help="insert each successful node's cells below this cell as it finishes "
+                  "(JupyterLab extension; else one joined next input with --wait)"),
+    argument("--insert-run", metavar="RUN_ID",
+             help="insert a finished run's best lineage (parameters, setup, node cells) below "
+                  "this cell"),
     argument("--feedback", nargs="+", metavar="TEXT", help="send feedback to the current run"),
     argument("--stop", action="store_true", help="stop the current run after its current cell"),
 )
@@ -94,6 +100,9 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
 
     args = parse_argstring(_parser_holder, line)
     run: BackgroundRun | None = getattr(magics, "current_run", None)
+    if args.insert_run:
+        insert_finished_run(magics, _unquote(args.insert_run) or "")
+        return None
     if args.stop or args.feedback:
         if run is None or run.done:
             raise UsageError("no experiment is running (start one with %mlr_experiment --task ...)")
@@ -133,21 +142,63 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         metric=_unquote(args.metric), direction=args.direction)
     run = BackgroundRun(agent, copilot, start=False)
     run.add_listener(_state_publisher(magics))
+    inserter = None
     if args.insert:
+        from .live_insert import RunInserter
+
+        inserter = RunInserter(magics.bridge, run.run_id, Path(run.run_dir) / "experiment.ipynb",
+                               foreground=bool(args.wait))
         run.add_listener(_cell_inserter(magics))
+    magics.run_inserter = inserter
     monitor = ExperimentMonitor(run)
     magics.current_run = run
     if magics.shell is not None:
         magics.shell.user_ns["_mlr_run"] = run
     display(monitor)
+    if inserter is not None and (line_ := inserter.start_line()):
+        print(line_)
     run.start()
     if args.wait:
-        _wait(run)
+        try:
+            _wait(run)
+        finally:
+            if inserter is not None and (line_ := inserter.finish()):
+                print(line_)
         summary = monitor.markdown()  # plain text too, for terminals and saved notebooks
         display({"text/markdown": summary, "text/plain": summary}, raw=True)
         if run.error:
             raise UsageError(run.error)
     return None
+
+
+def insert_finished_run(magics: Any, run_id: str) -> str:
+    """Insert run ``run_id``'s best lineage below the running cell; ``"comm"`` or ``"fallback"``."""
+    from .experiment.record import RecordNotebook
+    from .live_insert import NO_EXTENSION
+
+    refs = {r.run_id: r for r in magics.copilot.state.runs}
+    ref = refs.get(run_id)
+    record_path = Path(ref.record_path) if ref is not None and ref.record_path else None
+    if record_path is None and (Path(run_id) / "experiment.ipynb").is_file():
+        record_path = Path(run_id) / "experiment.ipynb"  # a run folder given as a path
+    if record_path is None:
+        known = ", ".join(refs) or "none yet"
+        raise UsageError(f"no run {run_id!r} in the research state (runs: {known}); "
+                         "give a run id or a run folder")
+    current = getattr(magics, "current_run", None)
+    if current is not None and not current.done and current.run_id == run_id:
+        raise UsageError(f"run {run_id} is still running: insert it once it has finished")
+    if not record_path.is_file():
+        raise UsageError(f"the record of {run_id} is missing: {record_path}")
+    cells = RecordNotebook.load(record_path).lineage_cells()
+    nodes = list(dict.fromkeys(c["metadata"]["mlr_copilot"]["node_id"] for c in cells
+                               if c["metadata"]["mlr_copilot"].get("node_id")))
+    how = magics.bridge.insert_cells(cells)
+    where = ("below this cell" if how == "comm"
+             else f"into the next input as one cell ({NO_EXTENSION})")
+    print(f"inserted {len(cells)} cells of {run_id} (lineage {' -> '.join(nodes) or 'none'}) "
+          f"{where}")
+    return str(how)
 
 
 def _wait(run: Any) -> None:

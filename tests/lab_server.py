@@ -111,6 +111,12 @@ def _start_lab(base: Path) -> LabServer:
     # No news/announcement toast: it can cover the bottom right of screenshots.
     (labconfig / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    # ... and the same in the user settings, should the plugin be enabled: never ask to fetch
+    # news or check for updates (the "Would you like to get notified..." pop-up).
+    notification = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(json.dumps(
+        {"fetchNews": "false", "checkForUpdates": False}))
     env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
                MLR_COPILOT_RUN_DIR=str(root / "runs"))
     for name in (*_ENV_TO_CLEAR, "JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):

@@ -270,3 +270,39 @@ def test_under_nbclient_load_ext_and_insert_fall_back(tmp_path: Path) -> None:
     assert "open: False" in text and "insert: fallback" in text
     assert FALLBACK_NOTICE in text
     assert not any(o["output_type"] == "error" for c in nb.cells for o in c.outputs)
+
+
+def test_marked_execute_request_makes_inserts_live_before_any_hello(
+    shell: InteractiveShell, bridge: FrontendBridge, comm: FakeComm,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # "Run All": the hello waits behind every queued cell, but each request carries the mark.
+    shell.user_ns["cells"] = CELLS
+    shell.parent_header = {"metadata": {"mlr_copilot_frontend": "0.1.0", "cellId": "c-2"}}
+    try:
+        run(shell, "anchor = bridge.current_cell_id\n"
+                   "sent = bridge.insert_group(cells, group='run-9', anchor_cell_id=anchor, "
+                   "label='node n1')", cell_id="c-2")
+    finally:
+        del shell.parent_header
+    assert not bridge.available and bridge.live and shell.user_ns["sent"] is True
+    (msg,) = comm.actions("insert_cells")
+    assert (msg["group"], msg["anchor_cell_id"], msg["activate"]) == ("run-9", "c-2", False)
+    assert [c["source"] for c in msg["cells"]] == [c["source"] for c in CELLS]
+    assert shell.rl_next_input is None
+    # a refusal from the notebook is said after the next cell, with how to re-insert
+    comm.deliver({"action": "ack", "request_id": msg["request_id"], "ok": False,
+                  "error": "no open notebook is attached to this kernel"})
+    run(shell, "pass")
+    out = capsys.readouterr().out
+    assert "did not take node n1 of run-9 (no open notebook is attached to this kernel)" in out
+    assert "%mlr_experiment --insert-run run-9" in out
+
+
+def test_unmarked_requests_without_hello_send_nothing_live(
+    shell: InteractiveShell, bridge: FrontendBridge, comm: FakeComm
+) -> None:
+    run(shell, "pass", cell_id="c-1")
+    assert not bridge.live
+    assert bridge.insert_group(CELLS, group="run-9", anchor_cell_id="c-1") is False
+    assert comm.actions("insert_cells") == []

@@ -59,6 +59,8 @@ def test_mistakes_are_one_line_usage_errors(ip: InteractiveShell, tmp_path: Path
         ip.run_line_magic("mlr_experiment", "--stop")
     with pytest.raises(UsageError, match="no idea with id"):
         ip.run_line_magic("mlr_experiment", "--task wine --idea nope --wait")
+    with pytest.raises(UsageError, match=r"no run 'nope' in the research state \(runs: "):
+        ip.run_line_magic("mlr_experiment", "--insert-run nope")
     assert not list(tmp_path.glob("runs/*/journal.json"))  # nothing was started
 
 

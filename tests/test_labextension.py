@@ -184,6 +184,9 @@ def test_cells_inserted_and_state_shown_in_side_panel(
     assert page.locator(f"{panel} li[data-idea-id='idea-1'][data-status='accepted']").count() == 1
     run_row = f"{panel} div.mlr-copilot-run[data-run-id='run-1']"
     assert "0.93" in page.inner_text(f"{run_row} [data-field='best']")
+    # a run id is one word: it is shortened with an ellipsis, never wrapped
+    assert page.eval_on_selector(f"{run_row} [data-field='id']",
+                                 "e => getComputedStyle(e).whiteSpace") == "nowrap"
 
     shot = tmp_path / "side_panel.png"
     page.screenshot(path=str(shot))

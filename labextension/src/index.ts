@@ -64,6 +64,37 @@ interface IKernelRecord {
   stateReceivedAt: number | null;
 }
 
+/** Execute-request metadata key telling the kernel this frontend has the extension. */
+export const FRONTEND_MARK = 'mlr_copilot_frontend';
+
+/**
+ * Add `{mlr_copilot_frontend: VERSION}` to the metadata of every execute request sent
+ * through `kernel`.  The kernel reads it when the cell starts, so it knows that inserts sent
+ * over the comm will arrive, without waiting for a reply: comm messages from the frontend are
+ * only processed between cells (after all cells queued by "Run All").
+ */
+function markExecuteRequests(kernel: Kernel.IKernelConnection): void {
+  const target = kernel as any;
+  if (target.__mlrCopilotMarked) {
+    return;
+  }
+  const original = kernel.requestExecute.bind(kernel);
+  target.requestExecute = (
+    content: KernelMessage.IExecuteRequestMsg['content'],
+    disposeOnDone?: boolean,
+    metadata?: JSONish
+  ) => original(content, disposeOnDone, { ...(metadata ?? {}), [FRONTEND_MARK]: VERSION });
+  target.__mlrCopilotMarked = true;
+}
+
+/** The `mlr_copilot.run_id` of a cell's metadata, if any. */
+function cellGroup(metadata: JSONish): string | null {
+  const meta = metadata ? metadata['mlr_copilot'] : null;
+  return meta && typeof meta === 'object' && typeof meta.run_id === 'string'
+    ? meta.run_id
+    : null;
+}
+
 /**
  * The core of the extension, independent of the UI.
  */
@@ -123,6 +154,7 @@ class CopilotBridge {
       return;
     }
     this._registered.add(kernel);
+    markExecuteRequests(kernel);
     kernel.registerCommTarget(COMM_TARGET, (comm, openMsg) =>
       this.onCommOpen(kernel, comm, openMsg)
     );
@@ -344,10 +376,38 @@ class CopilotBridge {
     const cells = (Array.isArray(data.cells) ? data.cells : []).map((c: JSONish) =>
       this.toCell(c ?? {})
     );
-    // Position: after `after_cell_id` if given and found, else below the
-    // active cell, else at the end.
+    // Position: for a `group` (a run id), after the group's last cell in the
+    // notebook, else after `anchor_cell_id` (the cell that started the run),
+    // else at the end behind a note.  Otherwise after `after_cell_id` if given
+    // and found, else below the active cell, else at the end.
     let index = -1;
-    if (typeof data.after_cell_id === 'string') {
+    const group = typeof data.group === 'string' ? data.group : null;
+    if (group) {
+      for (let i = model.cells.length - 1; i >= 0 && index < 0; i--) {
+        if (cellGroup(model.cells.get(i).sharedModel.getMetadata() as JSONish) === group) {
+          index = i + 1;
+        }
+      }
+      const anchor = typeof data.anchor_cell_id === 'string' ? data.anchor_cell_id : null;
+      for (let i = 0; i < model.cells.length && index < 0 && anchor; i++) {
+        if (model.cells.get(i).id === anchor) {
+          index = i + 1;
+        }
+      }
+      if (index < 0) {
+        index = model.cells.length;
+        if (anchor) {
+          cells.unshift({
+            cell_type: 'markdown',
+            source:
+              `*The cell that started run \`${group}\` is no longer in this notebook; ` +
+              'the cells it generated follow.*',
+            metadata: { mlr_copilot: { stage: 'note', run_id: group } }
+          });
+        }
+      }
+    }
+    if (index < 0 && typeof data.after_cell_id === 'string') {
       for (let i = 0; i < model.cells.length; i++) {
         if (model.cells.get(i).id === data.after_cell_id) {
           index = i + 1;
@@ -714,7 +774,7 @@ class CopilotPanel extends Widget {
           el(
             'div',
             { class: 'mlr-copilot-run-line' },
-            el('span', { 'data-field': 'id', class: 'mlr-copilot-run-id' }, run.id),
+            el('span', { 'data-field': 'id', class: 'mlr-copilot-run-id', title: run.id }, run.id),
             el('span', { 'data-field': 'status', class: 'mlr-copilot-badge' }, run.status ?? '—'),
             el(
               'span',
