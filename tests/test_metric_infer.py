@@ -147,6 +147,7 @@ def test_conflicting_texts_are_warned(tmp_path: Path) -> None:
 
 
 def test_scripts_task_toml_overrides_the_inference(tmp_path: Path) -> None:
+    llm_env.reviewer = None  # the confirmations are scripted here
     folder = make_folder(tmp_path, eval_py=RUNTIME_EVAL, problem="Make it faster.")
     (folder / "scripts" / "task.toml").write_text('[metric]\ndirection = "maximize"\n')
     task = load_task(folder)
@@ -165,6 +166,7 @@ def _confirm(task, backend):  # type: ignore[no-untyped-def]
 
 def test_llm_corrects_a_default_metric(tmp_path: Path, fast_settings: MLRCopilot,
                                        llm_env: ChatServer) -> None:
+    llm_env.reviewer = None  # the confirmations are scripted here
     task = load_task(make_folder(tmp_path, eval_py=VAGUE_EVAL, problem="Improve the model."))
     llm_env.push_json({"name": "latency", "direction": "minimize",
                        "quote": "result.json value is the mean request latency"})
@@ -184,6 +186,7 @@ def test_llm_corrects_a_default_metric(tmp_path: Path, fast_settings: MLRCopilot
 
 def test_llm_confirms_an_inferred_metric(tmp_path: Path, fast_settings: MLRCopilot,
                                          llm_env: ChatServer) -> None:
+    llm_env.reviewer = None  # the confirmations are scripted here
     task = load_task(make_folder(tmp_path, eval_py=PEARSON_EVAL, problem="Relatedness."))
     llm_env.push_json({"name": "Pearson", "direction": "maximize", "quote": "pearsonr(...)"})
     confirmed = _confirm(task, OpenAIBackend(fast_settings))
