@@ -147,7 +147,6 @@ def test_conflicting_texts_are_warned(tmp_path: Path) -> None:
 
 
 def test_scripts_task_toml_overrides_the_inference(tmp_path: Path) -> None:
-    llm_env.reviewer = None  # the confirmations are scripted here
     folder = make_folder(tmp_path, eval_py=RUNTIME_EVAL, problem="Make it faster.")
     (folder / "scripts" / "task.toml").write_text('[metric]\ndirection = "maximize"\n')
     task = load_task(folder)
@@ -197,6 +196,7 @@ def test_llm_confirms_an_inferred_metric(tmp_path: Path, fast_settings: MLRCopil
 def test_llm_never_overrides_task_toml_or_user_override(tmp_path: Path,
                                                         fast_settings: MLRCopilot,
                                                         llm_env: ChatServer) -> None:
+    llm_env.reviewer = None  # the confirmations are scripted here
     folder = make_folder(tmp_path, eval_py=RUNTIME_EVAL, problem="Make it faster.")
     (folder / "scripts" / "task.toml").write_text('[metric]\nname = "runtime"\n'
                                                   'direction = "minimize"\n')
