@@ -3,7 +3,7 @@
 A JupyterLab server is started on 127.0.0.1 (see tests/lab_server.py); the notebook runs
 ``%load_ext mlr_copilot_jupyter`` and then a cell that inserts cells and pushes a research
 state through :class:`~mlr_copilot_jupyter.comm.FrontendBridge`. With ``MLR_SAVE_SCREENSHOTS=1``
-the side-panel screenshot is also copied to docs/screenshots/side_panel.png.
+the run's screenshot is also copied to docs/screenshots/experiment_run.png.
 """
 
 from __future__ import annotations
@@ -188,9 +188,8 @@ def test_cells_inserted_and_state_shown_in_side_panel(
     assert page.eval_on_selector(f"{run_row} [data-field='id']",
                                  "e => getComputedStyle(e).whiteSpace") == "nowrap"
 
-    shot = tmp_path / "side_panel.png"
-    page.screenshot(path=str(shot))
-    keep_screenshot(shot)
+    # (the README's side-panel picture comes from the real session in tests/test_screenshots.py)
+    page.screenshot(path=str(tmp_path / "side_panel_bridge.png"))
 
     # A panel button reaches the kernel's on_action callback (processed between cells).
     page.click(f"{run_row} button[data-action='stop_run']")

@@ -1,9 +1,12 @@
-"""Screenshots of the widgets as JupyterLab renders them: the review board and the live monitor.
+"""Screenshots of a real session as JupyterLab renders it: the review board, the live monitor and
+the side panel.
 
-A real JupyterLab page (tests/lab_server.py) runs the quick start's magics; the widgets must render
-(buttons, idea cards, the monitor's result) before each screenshot is taken of the cell. The PNGs
-go to the test's tmp_path; with ``MLR_SAVE_SCREENSHOTS=1`` (``make screenshots``) they are also
-copied to docs/screenshots/review_board.png and docs/screenshots/experiment_monitor.png.
+A real JupyterLab page (tests/lab_server.py) runs the quick start's magics (`%mlr_paper` →
+`%mlr_idea` → `%mlr_review` → `%mlr_experiment --insert`); the widgets must render (buttons, idea
+cards, the monitor's result), the run's node cells must arrive in the notebook and the side panel
+must show the run before each screenshot is taken. The PNGs go to the test's tmp_path; with
+``MLR_SAVE_SCREENSHOTS=1`` (``make screenshots``) they are also copied to
+docs/screenshots/review_board.png, experiment_monitor.png and side_panel.png.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ SOURCES = [
     "%mlr_paper demo_paper.md",
     "%mlr_idea -n 3",
     "%mlr_review",
-    "%mlr_experiment --task wine --max-steps 3",
+    "%mlr_experiment --task wine --max-steps 3 --insert",
 ]
 REVIEW, EXPERIMENT = 3, 4
 
@@ -96,5 +99,22 @@ def test_review_board_and_experiment_monitor_render_in_jupyterlab(
     monitor.locator("img.widget-image").first.wait_for(state="visible", timeout=30_000)
     shot = tmp_path / "experiment_monitor.png"
     monitor.screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000
+    keep_screenshot(shot)
+
+    # The run's nodes arrived in the notebook below the cell that started it, and the side
+    # panel shows the paper, the ideas and the run: the screenshot of the whole session.
+    inserted = wait_for(page, """(id) => {
+        const cells = [...document.querySelectorAll(`#${id} .jp-Notebook .jp-Cell`)];
+        return cells.length >= 5 + 8 && cells.length; }""", panel_id, timeout=120,
+                        what="the run's node cells in the notebook")
+    assert inserted >= len(SOURCES) + 8  # n0..n3, a plan and a code cell each
+    page.evaluate("window.jupyterapp.commands.execute('mlr-copilot:toggle-panel')")
+    side = "#mlr-copilot-panel"
+    page.wait_for_selector(f"{side} div.mlr-copilot-run[data-status='done']", timeout=60_000)
+    assert page.inner_text(f"{side} [data-field='paper-title']").strip()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    shot = tmp_path / "side_panel.png"
+    page.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000
     keep_screenshot(shot)
