@@ -114,6 +114,11 @@ def test_review_board_and_experiment_monitor_render_in_jupyterlab(
     page.wait_for_selector(f"{side} div.mlr-copilot-run[data-status='done']", timeout=60_000)
     assert page.inner_text(f"{side} [data-field='paper-title']").strip()
     page.set_viewport_size({"width": 1400, "height": 900})
+    # show the inserted node cells (the run's plan/code pairs) beside the panel
+    page.evaluate("""(id) => {
+        const cells = document.querySelectorAll(`#${id} .jp-Notebook .jp-Cell`);
+        cells[cells.length - 6].scrollIntoView({block: 'start'}); }""", panel_id)
+    page.wait_for_timeout(500)
     shot = tmp_path / "side_panel.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000
