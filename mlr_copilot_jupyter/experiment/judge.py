@@ -74,13 +74,12 @@ class Judge:
         verdict = Verdict(value, source)
         reviews_always = getattr(self.policy, "reviews_every_step", False)
         if value is None or reviews_always:
-            review = await self.policy.review(node.code, result.for_llm(8000), self.task,
-                                             node_id=node.id)
+            review = await self._review(node, result)
             verdict.review = review.summary
             if value is None and review.metric is not None:
                 verdict.metric, verdict.source = float(review.metric), review.source
-            if review.is_bug and not result.metrics:
-                verdict.bug = f"the review found a bug: {review.summary}"[:500]
+            if not result.metrics:
+                verdict.bug = _bug(review)
         if verdict.metric is None:
             verdict.reason = (f"the cell reported no {self.task.metric.name} "
                               "(no MLR_METRIC line, and none could be read from its output)")
@@ -127,7 +126,7 @@ class Judge:
                     workspace: Path) -> None:
         """Score a search node from its own output and its own artifacts only."""
         selection = self.selection()
-        unwritten = self.artifacts.unwritten(before, after, workspace) if self.file_scored else []
+        unwritten = self.artifacts.unwritten(before, after) if self.file_scored else []
         if selection == "test":
             if unwritten:
                 verdict = Verdict(None, "", reason=self._unwritten_reason(unwritten))
@@ -150,19 +149,27 @@ class Judge:
         if node.metric is None:
             node.message = verdict.reason
 
+    async def _review(self, node: Node, result: CellResult) -> Any:
+        """The policy's review of the cell's code and output (an LLM, or the labelled heuristic)."""
+        return await self.policy.review(node.code, result.for_llm(8000), self.task,
+                                        node_id=node.id)
+
     async def _review_only(self, node: Node, result: CellResult) -> Verdict:
         if not getattr(self.policy, "reviews_every_step", False):
             return Verdict(None, "")
-        review = await self.policy.review(node.code, result.for_llm(8000), self.task,
-                                             node_id=node.id)
-        bug = f"the review found a bug: {review.summary}"[:500] if review.is_bug else ""
-        return Verdict(None, "", bug=bug, review=review.summary)
+        review = await self._review(node, result)
+        return Verdict(None, "", bug=_bug(review), review=review.summary)
 
     def _unwritten_reason(self, unwritten: list[str]) -> str:
         names = ", ".join(unwritten[:4]) + (" ..." if len(unwritten) > 4 else "")
         scorer = "eval.py" if self.runtime.has_eval else "the held-out test scorer"
         return (f"did not write {names}, which {scorer} reads: a node is credited only with "
                 "files it wrote itself")
+
+
+def _bug(review: Any) -> str:
+    """The failure a review found, as a node's error ('' when it found none)."""
+    return f"the review found a bug: {review.summary}"[:500] if review.is_bug else ""
 
 
 def replay_failure(node: Node, result: CellResult, journal: Journal, lineage: list[Node]) -> str:

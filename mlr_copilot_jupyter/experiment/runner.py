@@ -53,9 +53,8 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
         "run_id": run_id,
         "task": {"name": task.name, "path": str(task.root), "description": task.description,
                  "metric": task.metric.model_dump(), "layout": task.layout,
-                 "metric_evidence": getattr(task, "metric_evidence", ""),
-                 "metric_origin": getattr(task, "metric_origin", ""),
-                 "warnings": list(getattr(task, "warnings", []))},
+                 "metric_evidence": task.metric_evidence, "metric_origin": task.metric_origin,
+                 "warnings": list(task.warnings)},
         "idea": idea.model_dump() if idea else None,
         "plan_text": plan_text or None,
         "paper": {"title": paper.title, "source": paper.source} if paper else None,
@@ -65,8 +64,8 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     }
     title = f"Experiment {run_id}"
     what = idea.hypothesis if idea else (plan_text.strip()[:500] or task.description.strip()[:500])
-    evidence = getattr(task, "metric_evidence", "") or "given by the task"
-    warnings = list(getattr(task, "warnings", []))
+    evidence = task.metric_evidence or "given by the task"
+    warnings = list(task.warnings)
     intro = (f"**Task:** {task.name} — metric {task.metric.name} ({task.metric.direction}; "
              f"{evidence}).\n\n"
              + "".join(f"**Warning:** {w}\n\n" for w in warnings) +
@@ -76,10 +75,10 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
                                    seed=options.seed, data_dir=str(workspace))
     journal = Journal(run_id=run_id, task=task.name, metric_name=task.metric.name,
                       direction=task.metric.direction, metric_evidence=evidence,
-                      metric_origin=str(getattr(task, "metric_origin", "")), warnings=warnings,
+                      metric_origin=task.metric_origin, warnings=warnings,
                       settings={"task_path": str(task.root), "options": dataclasses.asdict(options),
                                 "metric": {**task.metric.model_dump(),
-                                           "origin": str(getattr(task, "metric_origin", ""))},
+                                           "origin": task.metric_origin},
                                 "idea": meta["idea"], "plan_text": plan_text})
     journal.save(run_dir / JOURNAL_FILE)
     return ExperimentAgent(task, run_dir, policy_for(backend), journal=journal, record=record,
@@ -95,7 +94,7 @@ def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
     settings = journal.settings
     task = load_task(settings["task_path"])
     chosen = settings.get("metric") or {}
-    if chosen.get("origin") == "override" and hasattr(task, "with_metric"):
+    if chosen.get("origin") == "override":
         task = task.with_metric(chosen.get("name"), chosen.get("direction"))  # --metric/--direction
     fields = {f.name for f in dataclasses.fields(RunOptions)}
     raw = {k: v for k, v in settings.get("options", {}).items() if k in fields}

@@ -131,7 +131,7 @@ class Artifacts:
             elif path.exists() or path.is_symlink():
                 path.unlink()
 
-    def unwritten(self, before: Snapshot, after: Snapshot, workspace: Path) -> list[str]:
+    def unwritten(self, before: Snapshot, after: Snapshot) -> list[str]:
         """Required artifacts that the cell between the two snapshots did not write."""
         changed = written(before, after)
         return [rel for rel in self.required
@@ -144,14 +144,13 @@ class Artifacts:
                 if (workspace / rel).is_file()}
 
 
-def baseline_artifacts(runtime: Runtime, before: Snapshot, after: Snapshot,
-                       extra: Sequence[str] = ()) -> Artifacts:
+def baseline_artifacts(runtime: Runtime, before: Snapshot, after: Snapshot) -> Artifacts:
     """The files the scorer reads: its named files plus what the baseline created.
 
     Files the baseline created are included only when the task is scored from files (an
     ``eval.py`` or a held-out split); logs and caches a baseline writes are harmless to clear.
     """
-    required = list(dict.fromkeys([*runtime.named_artifacts(), *extra]))
+    required = list(dict.fromkeys(runtime.named_artifacts()))
     names = list(required)
     if runtime.has_eval or runtime.has_heldout:
         created = sorted(set(after) - set(before) - runtime.original_files())
@@ -178,7 +177,7 @@ class TaskRuntime:
         self.memory_limit_mb, self.cpu_time_limit_s = memory_limit_mb, cpu_time_limit_s
         self.env_deny = tuple(env_deny)
         self.has_eval = task.eval_script is not None
-        self.has_heldout = bool(getattr(task, "heldout", False))
+        self.has_heldout = task.heldout
         self._originals: set[str] | None = None
 
     def executor(self, workspace: Path, *, label: str) -> Executor:
@@ -200,7 +199,7 @@ class TaskRuntime:
         target = self.run_dir / "verify" / label
         if target.exists():
             shutil.rmtree(target)
-        return self.task.prepare_workspace(self.run_dir, workspace=target)  # type: ignore[call-arg]
+        return self.task.prepare_workspace(self.run_dir, workspace=target)
 
     def discard_workspace(self, path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
@@ -211,14 +210,12 @@ class TaskRuntime:
     def original_files(self) -> set[str]:
         if self._originals is None:
             self._originals = set(self.task.workspace_files())
-            features = getattr(self.task, "test_features", None)
-            if self.has_heldout and features:
-                self._originals.add(features)
+            if self.has_heldout:
+                self._originals.add(self.task.test_features)
         return self._originals
 
     def named_artifacts(self) -> list[str]:
-        names = getattr(self.task, "eval_artifacts", None)
-        return list(names()) if callable(names) else []
+        return self.task.eval_artifacts()
 
     def restore_original(self, workspace: Path, rel: str) -> None:
         source = self.task.workspace_root / rel
@@ -243,7 +240,7 @@ class TaskRuntime:
     async def heldout_score(self, workspace: Path) -> tuple[float | None, str]:
         import asyncio
 
-        from .heldout import score_heldout  # type: ignore[import-not-found]
+        from .heldout import score_heldout
 
         return await asyncio.to_thread(score_heldout, self.task, workspace)
 
