@@ -14,6 +14,7 @@ from tests.chat_server import ChatServer, chat_server  # noqa: F401  (fixture)
 
 SECRET_KEY = "sk-mlrtest-DO-NOT-LEAK-7f3a9c2e1b"
 
+_PREFIXES_TO_CLEAR = ("OPENAI_", "MLR_COPILOT_", "HF_", "HUGGINGFACE_")
 _ENV_TO_CLEAR = (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
@@ -28,6 +29,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     """Each test starts with no LLM configured and runs in its own temporary folder."""
     for name in _ENV_TO_CLEAR:
         monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):  # whatever else the caller's shell says about LLMs, hubs, S2
+        if name.startswith(_PREFIXES_TO_CLEAR) or name == "S2_API_KEY":
+            monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLR_COPILOT_RUN_DIR", str(tmp_path / "runs"))
     # hermetic: no test reaches Semantic Scholar unless it points MLR_COPILOT_S2_URL at a fake
     monkeypatch.setenv("MLR_COPILOT_SEMANTIC_SCHOLAR", "off")
