@@ -314,6 +314,27 @@ def test_a_failing_execution_does_not_stop_the_others(tmp_path: Path) -> None:
     assert again.stderr.startswith("mlr-copilot: error: the execution failed: ")
 
 
+def test_kernel_output_goes_to_a_log_beside_the_notebook_not_the_terminal(tmp_path: Path) -> None:
+    """What a kernel prints on its own stderr (tornado's shutdown noise under load, in CI) stays
+    off the terminal, where the command's contract is one line per error; it is kept in a log
+    beside the executed notebook, and a quiet kernel leaves no log."""
+    notebook = write_notebook(
+        tmp_path / "nbs" / "noisy.ipynb", "noisy = True",
+        "import os\nif noisy:\n    os.write(2, b'ERROR:tornado.general:kernel-side noise\\n')",
+        'raise ValueError("boom")',
+    )
+    out = tmp_path / "out"
+    done = batch_cli(str(notebook), "-p", "noisy", "true", "false", "--out", str(out))
+    assert done.returncode == 1
+    assert "kernel-side noise" not in done.stderr + done.stdout
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert done.stderr.startswith("mlr-copilot: error: "), done.stderr
+    log = out / "noisy" / "noisy__noisy=true.kernel.log"
+    assert "ERROR:tornado.general:kernel-side noise" in log.read_text()
+    assert not (out / "noisy" / "noisy__noisy=false.kernel.log").exists()
+    assert (out / "noisy" / "noisy__noisy=false.ipynb").exists()
+
+
 @pytest.mark.slow
 def test_retries_rerun_failures_in_the_notebook_folder(tmp_path: Path) -> None:
     notebook = fails_first_time(tmp_path / "nbs")

@@ -77,11 +77,35 @@ def kernel_manager_class() -> type:
     from ..experiment.transport import SecureTransportMixin
 
     class BatchKernelManager(SecureTransportMixin, AsyncKernelManager):  # type: ignore[misc]
+        #: Where the kernel's own stdout/stderr go (see :func:`logged_kernel_manager`).
+        kernel_log: str | None = None
+
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             _KERNELS.add(self)
 
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if not self.kernel_log:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            # The child keeps its own copy of the descriptor; ours closes after the launch.
+            with open(self.kernel_log, "a", encoding="utf-8") as log:
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+
     return BatchKernelManager
+
+
+def logged_kernel_manager(log: Path) -> type:
+    """The batch kernel manager whose kernels write their stdout/stderr to ``log``.
+
+    A kernel logs its own troubles (tornado's "Uncaught exception in ZMQStream callback" when it
+    is shut down mid-message under load, warnings at start-up) to the stderr it inherits, which
+    is the user's terminal; the batch command's contract there is progress and one line per
+    error. The log keeps them for whoever needs them, next to the executed notebook.
+    """
+    base = kernel_manager_class()
+    return type(base.__name__, (base,), {"kernel_log": str(log)})
 
 
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -109,6 +133,11 @@ def _timed_out(nb: Any, timeout: float | None) -> bool:
     return False
 
 
+def kernel_log_path(output: str | Path) -> Path:
+    """The kernel's log beside the executed notebook: ``run.ipynb`` -> ``run.kernel.log``."""
+    return Path(output).with_suffix(".kernel.log")
+
+
 def execute_job(job: Mapping[str, Any]) -> dict[str, Any]:
     """Execute one notebook with papermill; the outcome, never an exception for a failing notebook.
 
@@ -126,6 +155,8 @@ def execute_job(job: Mapping[str, Any]) -> dict[str, Any]:
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
     started = time.monotonic()
     status, error, nb = "completed", None, None
+    kernel_log = kernel_log_path(job["output"])
+    kernel_log.parent.mkdir(parents=True, exist_ok=True)
     try:
         nb = papermill.execute_notebook(
             _escape_braces(job["input"]), _escape_braces(job["output"]),
@@ -134,7 +165,8 @@ def execute_job(job: Mapping[str, Any]) -> dict[str, Any]:
             # The kernel's working folder through nbclient rather than papermill's cwd=, which
             # chdirs the whole worker process: unsafe with several threads per Dask worker.
             resources={"metadata": {"path": job["cwd"]}},
-            kernel_manager_class=kernel_manager_class(), **_timeout_options(job.get("timeout")),
+            kernel_manager_class=logged_kernel_manager(kernel_log),
+            **_timeout_options(job.get("timeout")),
         )
     except PapermillExecutionError as exc:
         status, error = "failed", one_line(f"{exc.ename}: {exc.evalue}")
@@ -145,6 +177,9 @@ def execute_job(job: Mapping[str, Any]) -> dict[str, Any]:
             nb = nbformat.read(job["output"], as_version=4)
         except Exception:
             nb = None
+    with contextlib.suppress(OSError):  # nothing said: no empty file left beside the notebook
+        if kernel_log.stat().st_size == 0:
+            kernel_log.unlink()
     if error and nb is not None and _timed_out(nb, job.get("timeout")):
         error = f"{TIMEOUT_ENAME}: a cell ran longer than {job['timeout']:g} s"
     return {
