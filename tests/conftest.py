@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.chat_server import ChatServer, chat_server  # noqa: F401  (fixture)
+from tests.llama import llama_server  # noqa: F401  (fixture)
 
 SECRET_KEY = "sk-mlrtest-DO-NOT-LEAK-7f3a9c2e1b"
 
@@ -87,3 +88,8 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
     return env
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The real llama.cpp tests run last: ``make test`` builds the server meanwhile."""
+    items.sort(key=lambda item: item.get_closest_marker("llama") is not None)
