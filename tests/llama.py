@@ -9,6 +9,7 @@ itself. A build that fails fails the tests that need the server: they are never 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -48,13 +49,17 @@ class LlamaServer:
         return env
 
 
+class LlamaUnavailable(RuntimeError):
+    """llama-server could not be built or started (the message says why)."""
+
+
 def llama_paths() -> tuple[Path, Path]:
     """The built ``llama-server`` and the model file (building them when missing)."""
     pip = f"{sys.executable} -m pip"
     done = subprocess.run(["bash", str(SCRIPT), pip], capture_output=True, text=True,
                           timeout=BUILD_TIMEOUT)
     if done.returncode != 0:
-        pytest.fail(f"could not build llama-server: {done.stderr.strip()[-2000:]}")
+        raise LlamaUnavailable(f"could not build llama-server: {done.stderr.strip()[-2000:]}")
     paths = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
     return Path(paths["llama-server"].strip()), Path(paths["model"].strip())
 
@@ -73,24 +78,23 @@ def _healthy(root: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    """A started llama-server (2 threads, 8k context, JSON schema by grammar), stopped after."""
+@contextlib.contextmanager
+def running_llama_server(log: Path, *, threads: int = 2) -> Iterator[LlamaServer]:
+    """Start llama-server (8k context, JSON schema by grammar) on a free port; stop it after."""
     binary, model = llama_paths()
     port = _free_port()
-    log = tmp_path_factory.mktemp("llama") / "llama-server.log"
     root = f"http://127.0.0.1:{port}"
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
-             "-c", str(CONTEXT), "-t", "2", "--jinja", "--alias", ALIAS, "--no-webui"],
+             "-c", str(CONTEXT), "-t", str(threads), "--jinja", "--alias", ALIAS, "--no-webui"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 120
         while not _healthy(root):
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama-server did not start: {log.read_text()[-2000:]}")
+                raise LlamaUnavailable(f"llama-server did not start: {log.read_text()[-2000:]}")
             time.sleep(0.3)
         yield LlamaServer(url=f"{root}/v1", root=root, model=ALIAS, log=log)
     finally:
@@ -100,3 +104,14 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """A started llama-server for the session; a failed build or start fails (never skips)."""
+    log = tmp_path_factory.mktemp("llama") / "llama-server.log"
+    try:
+        with running_llama_server(log) as server:
+            yield server
+    except LlamaUnavailable as exc:
+        pytest.fail(str(exc))
