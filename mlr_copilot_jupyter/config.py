@@ -27,6 +27,7 @@ ENV_VARS = {
     "model": "MLR_COPILOT_MODEL",
     "base_url": "OPENAI_BASE_URL",
     "run_dir": "MLR_COPILOT_RUN_DIR",
+    "step_format": "MLR_COPILOT_STEP_FORMAT",
 }
 
 
@@ -66,6 +67,13 @@ class MLRCopilot(Configurable):
         "call, json_object, or instructions in the prompt only. 'auto' starts with json_schema "
         "and falls back when the server rejects it.",
     ).tag(config=True)
+    step_format = CaselessStrEnum(
+        ["json", "markdown"],
+        "json",
+        help="How the experiment asks for a step's code: 'json' (structured output; a reply "
+        "that holds a ```python block instead is still taken) or 'markdown' (a title, a plan "
+        "and one ```python block, as AIDE asks; no schema sent). Env: MLR_COPILOT_STEP_FORMAT.",
+    ).tag(config=True)
     concurrency = Int(5, help="Largest number of LLM calls in flight at once.").tag(config=True)
     run_dir = Unicode(help="Folder for runs and research state. Env: MLR_COPILOT_RUN_DIR.").tag(
         config=True
@@ -91,6 +99,14 @@ class MLRCopilot(Configurable):
     @default("base_url")
     def _default_base_url(self) -> str:
         return os.environ.get(ENV_VARS["base_url"], "").strip()
+
+    @default("step_format")
+    def _default_step_format(self) -> str:
+        value = os.environ.get(ENV_VARS["step_format"], "").strip().lower() or "json"
+        if value not in {"json", "markdown"}:
+            raise ConfigError(f"MLR_COPILOT_STEP_FORMAT={value!r} is not a step format",
+                              hint="use json or markdown")
+        return value
 
     @default("run_dir")
     def _default_run_dir(self) -> str:

@@ -14,11 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..llm.base import Backend, UsageMeter, usage_scope
+from ..errors import LLMSchemaError
+from ..llm.base import Backend, Reply, UsageMeter, usage_scope
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
 from ..models import Idea
 from .journal import Journal, Node, NodeKind
 from .review import ExecutionReview, heuristic_review, llm_review
+from .step_format import code_block, parse_markdown_step, with_markdown_instructions
 from .task import Task
 
 CODE_CHARS = 6000
@@ -280,8 +282,9 @@ class LLMPolicy:
     repairs_code = True  # debug steps fix the failing code (a failed baseline first)
     reviews_every_step = True  # AIDE: every execution's code and output are reviewed
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, step_format: str = "json") -> None:
         self.backend = backend
+        self.step_format = step_format  # see step_format.py: code in JSON or in a ```python block
         self.last_prompt_chars = 0
 
     async def propose(self, request: StepRequest) -> Proposal:
@@ -311,10 +314,20 @@ class LLMPolicy:
                         retrieval=retrieval)
 
     async def _ask(self, messages: list[dict[str, str]], request: StepRequest) -> StepDraft:
-        reply = await self.backend.aquery(messages, schema=StepDraft,
-                                          label=f"{request.kind}-{request.journal.next_id()}")
-        assert reply.parsed is not None
-        return reply.parsed
+        label = f"{request.kind}-{request.journal.next_id()}"
+        if self.step_format == "markdown":
+            reply: Reply[Any] = await self.backend.aquery(with_markdown_instructions(messages), label=label)
+            title, plan, code = parse_markdown_step(reply.text)
+            return StepDraft(title=title, plan=plan, code=code)
+        try:
+            parsed = (await self.backend.aquery(messages, schema=StepDraft, label=label)).parsed
+        except LLMSchemaError as exc:
+            if exc.raw and code_block(exc.raw) is not None:  # the code came as a fenced block
+                title, plan, code = parse_markdown_step(exc.raw)
+                return StepDraft(title=title, plan=plan, code=code)
+            raise
+        assert parsed is not None
+        return parsed
 
     def _retrieve(self, query: str, task: Task) -> dict[str, Any]:
         """The retrieval tool: models for ``query`` from the Hub and local sources."""
@@ -343,7 +356,10 @@ def _strip_fences(code: str) -> str:
 
 
 def policy_for(backend: Backend) -> OfflinePolicy | LLMPolicy:
-    return LLMPolicy(backend) if backend.is_llm else OfflinePolicy()
+    if not backend.is_llm:
+        return OfflinePolicy()
+    settings = getattr(backend, "settings", None)
+    return LLMPolicy(backend, step_format=getattr(settings, "step_format", "json"))
 
 
 __all__: Sequence[str] = ("ExecutionReview", "Exhausted", "LLMPolicy", "OfflinePolicy", "Proposal",
