@@ -55,3 +55,11 @@ def schema_repair(error: str) -> str:
             "Instructions": "Reply again with only the corrected JSON object.",
         }
     )
+
+
+def reply_was_cut(cap: int) -> str:
+    """The note added when a reply stopped at the output cap (finish_reason "length")."""
+    return (
+        f"(Your previous answer was cut off at the limit of {cap} output tokens. Answer again, "
+        f"shorter, so that the complete answer fits in {cap} tokens.)"
+    )
