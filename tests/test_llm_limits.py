@@ -215,7 +215,8 @@ def test_think_block_fence_raw_newline_and_bad_escape_parse() -> None:
         ("<thinking>Let me check {braces}.</thinking>Here you go:\n{\"a\": [1, 2,],}\nDone!", {"a": [1, 2]}),
         ('Sure! The result is {"a": "tab\there", "b": "C:\\Users\\me"} as asked.',
          {"a": "tab\there", "b": "C:\\Users\\me"}),
-        ('{"a": "\\u00e9t\\u00e9", "b": "quote \\" inside"}', {"a": "été", "b": 'quote " inside'}),
+        # repair keeps the escapes that were valid
+        ('{"a": "\\u00e9t\\u00e9 \\d", "b": "quote \\" inside",}', {"a": "été \\d", "b": 'quote " inside'}),
     ],
 )
 def test_parse_json_object_repairs_real_model_output(text: str, expected: dict) -> None:

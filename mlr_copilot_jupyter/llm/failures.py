@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import openai
 
 from ..config import MLRCopilot
-from ..errors import LLMError
+from ..errors import LLMAuthError, LLMError, LLMModelNotFound
 from .base import redact
 from .wire import retry_after
 
@@ -57,6 +58,34 @@ def cut_twice(settings: MLRCopilot, kind: str, model: str, cap: int, configured:
         f"the {kind} reply of {model} was cut at the output cap of {cap} tokens{lowered}, twice",
         hint=f"raise {setting}, e.g. {example}",
     )
+
+
+def status_error(
+    settings: MLRCopilot,
+    base_url: str,
+    exc: openai.APIStatusError,
+    model: str,
+    served_models: Callable[[], list[str]],
+) -> LLMError:
+    """The error for an HTTP status no retry or adaptation fixes (401/403, 404, others)."""
+    message = server_message(exc, settings.api_key())
+    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return LLMAuthError(
+            f"{base_url} rejected the API key from ${settings.api_key_env} (HTTP 401/403)",
+            hint=f"check ${settings.api_key_env}, or unset it to use the offline engine",
+        )
+    if isinstance(exc, openai.NotFoundError) and "model" in message.lower():
+        served = served_models()
+        hint = "set MLR_COPILOT_MODEL or %config MLRCopilot.model"
+        if served:
+            hint += "; served: " + ", ".join(served[:10])
+        return LLMModelNotFound(f"model {model!r} is not served by {base_url}", hint=hint)
+    if isinstance(exc, openai.NotFoundError):
+        return LLMError(
+            f"{base_url} has no chat-completions endpoint (HTTP 404)",
+            hint="OpenAI-compatible base URLs usually end in /v1",
+        )
+    return LLMError(f"{base_url} answered HTTP {exc.status_code}: {message}")
 
 
 def server_message(exc: openai.APIStatusError, api_key: str | None) -> str:

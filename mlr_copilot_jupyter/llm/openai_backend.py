@@ -23,28 +23,27 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import openai
 from pydantic import BaseModel, ValidationError
 
 from ..config import MLRCopilot
-from ..errors import ConfigError, LLMAuthError, LLMError, LLMModelNotFound, LLMSchemaError
+from ..errors import ConfigError, LLMError, LLMSchemaError
 from ..models import Usage
 from . import progress, prompts
 from .adapt import ServerProfile
 from .badrequest import classify_bad_request
 from .base import Backend, Message, Reply, T, as_messages, record_usage
-from .failures import cut_twice, gave_up, retry_delay, server_message, short
+from .failures import cut_twice, gave_up, retry_delay, server_message, short, status_error
 from .replies import clean_reply, parse_json_object
 from .wire import (
     STRUCTURED_MODES,
     Result,
-    StreamCollector,
     TransientReplyError,
+    complete_async,
+    complete_sync,
     downgrade,
     structured_kwargs,
 )
-from .wire import unpack as _unpack
 
 __all__ = ["RETRYABLE", "STRUCTURED_MODES", "OpenAIBackend", "TransientReplyError", "parse_json_object"]
 
@@ -313,17 +312,8 @@ class OpenAIBackend(Backend):
                 if self.server.adapt(problem, cap, q.stream):
                     continue
                 raise LLMError(f"{self.base_url} rejected the request (HTTP 400): {message}") from None
-            except (openai.AuthenticationError, openai.PermissionDeniedError):
-                raise LLMAuthError(
-                    f"{self.base_url} rejected the API key from ${settings.api_key_env} (HTTP 401/403)",
-                    hint=f"check ${settings.api_key_env}, or unset it to use the offline engine",
-                ) from None
-            except openai.NotFoundError as exc:
-                raise self._not_found(exc, q.model) from None
             except openai.APIStatusError as exc:
-                raise LLMError(
-                    f"{self.base_url} answered HTTP {exc.status_code}: {self._server_message(exc)}"
-                ) from None
+                raise status_error(settings, self.base_url, exc, q.model, self._served_models) from None
             text, call_usage, finish = result
             latency = time.monotonic() - call_started
             self.server.calibrate(sent, call_usage)
@@ -377,26 +367,9 @@ class OpenAIBackend(Backend):
         if cuts >= 1:
             raise cut_twice(self.settings, q.kind, q.model, cap, q.cap)
         log.info("the %s reply was cut at %d tokens: asking for a shorter one", q.kind or "query", cap)
-        note = prompts.reply_was_cut(cap)
-        last = messages[-1] if messages else {}
-        if last.get("role") == "user" and isinstance(last.get("content"), str):
-            return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{note}"}]
-        return [*messages, {"role": "user", "content": note}]
+        return prompts.with_cut_note(messages, cap)
 
     # -- errors and delays ------------------------------------------------------------------
-    def _not_found(self, exc: openai.NotFoundError, model: str) -> LLMError:
-        message = self._server_message(exc)
-        if "model" in message.lower():
-            served = self._served_models()
-            hint = "set MLR_COPILOT_MODEL or %config MLRCopilot.model"
-            if served:
-                hint += "; served: " + ", ".join(served[:10])
-            return LLMModelNotFound(f"model {model!r} is not served by {self.base_url}", hint=hint)
-        return LLMError(
-            f"{self.base_url} has no chat-completions endpoint (HTTP 404)",
-            hint="OpenAI-compatible base URLs usually end in /v1",
-        )
-
     def _served_models(self) -> list[str]:
         try:
             client = self.sync_client().with_options(timeout=5.0)
@@ -408,36 +381,11 @@ class OpenAIBackend(Backend):
         return server_message(exc, self.settings.api_key())
 
     # -- I/O -------------------------------------------------------------------------------
-    # A streamed response is closed in ``finally``: on Ctrl-C (or task cancellation) the
-    # connection goes at once instead of the server generating on into a dropped socket.
     def _call_sync(self, kwargs: dict[str, Any], q: _Query) -> Result:
-        client = self.sync_client()
-        if not kwargs.get("stream"):
-            return _unpack(client.chat.completions.create(**kwargs))
-        stream = client.chat.completions.create(**kwargs)
-        collector = StreamCollector(q.on_content, q.call.token)
-        try:
-            for chunk in stream:
-                collector.add(chunk)
-        except httpx.HTTPError as exc:
-            raise TransientReplyError(f"stream cut: {exc}") from exc
-        finally:
-            stream.close()
-        return collector.result()
+        return complete_sync(self.sync_client(), kwargs, q.on_content, q.call.token)
 
     async def _call_async(self, client: openai.AsyncOpenAI, kwargs: dict[str, Any], q: _Query) -> Result:
-        if not kwargs.get("stream"):
-            return _unpack(await client.chat.completions.create(**kwargs))
-        stream = await client.chat.completions.create(**kwargs)
-        collector = StreamCollector(q.on_content, q.call.token)
-        try:
-            async for chunk in stream:
-                collector.add(chunk)
-        except httpx.HTTPError as exc:
-            raise TransientReplyError(f"stream cut: {exc}") from exc
-        finally:
-            await stream.close()
-        return collector.result()
+        return await complete_async(client, kwargs, q.on_content, q.call.token)
 
 
 def _with_instructions(messages: list[Message], instructions: str) -> list[Message]:

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+import openai
 from pydantic import BaseModel
 
 from ..models import Usage
@@ -132,6 +134,50 @@ class StreamCollector:
             raise TransientReplyError("the stream ended before the reply was finished")
         text = "".join(self.arguments) if self.arguments else "".join(self.content)
         return text, self.usage, self.finish_reason
+
+
+# A streamed response is closed in ``finally``: on Ctrl-C (or task cancellation) the connection
+# goes at once instead of the server generating on into a dropped socket.
+def complete_sync(
+    client: openai.OpenAI,
+    kwargs: dict[str, Any],
+    on_token: Callable[[str], None],
+    on_progress: Callable[[str], None] | None = None,
+) -> Result:
+    """Send one chat-completions request (streamed when ``kwargs["stream"]``) and read it back."""
+    if not kwargs.get("stream"):
+        return unpack(client.chat.completions.create(**kwargs))
+    stream = client.chat.completions.create(**kwargs)
+    collector = StreamCollector(on_token, on_progress)
+    try:
+        for chunk in stream:
+            collector.add(chunk)
+    except httpx.HTTPError as exc:
+        raise TransientReplyError(f"stream cut: {exc}") from exc
+    finally:
+        stream.close()
+    return collector.result()
+
+
+async def complete_async(
+    client: openai.AsyncOpenAI,
+    kwargs: dict[str, Any],
+    on_token: Callable[[str], None],
+    on_progress: Callable[[str], None] | None = None,
+) -> Result:
+    """The async twin of :func:`complete_sync`."""
+    if not kwargs.get("stream"):
+        return unpack(await client.chat.completions.create(**kwargs))
+    stream = await client.chat.completions.create(**kwargs)
+    collector = StreamCollector(on_token, on_progress)
+    try:
+        async for chunk in stream:
+            collector.add(chunk)
+    except httpx.HTTPError as exc:
+        raise TransientReplyError(f"stream cut: {exc}") from exc
+    finally:
+        await stream.close()
+    return collector.result()
 
 
 def retry_after(exc: BaseException) -> float | None:
