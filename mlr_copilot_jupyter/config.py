@@ -188,7 +188,8 @@ class MLRCopilot(Configurable):
         return "openai" if (self.base_url or self.api_key()) else "offline"
 
     def output_cap(self, kind: str) -> int:
-        """The output cap of a call kind, and the setting that raises it."""
+        """The output cap (max_tokens) of a call kind: its entry in max_output_tokens_by_kind, else
+        max_output_tokens."""
         return int(self.max_output_tokens_by_kind.get(kind, self.max_output_tokens))
 
     def run_path(self) -> Path:

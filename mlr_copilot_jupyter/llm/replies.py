@@ -28,17 +28,19 @@ def strip_reasoning(text: str) -> str:
     prompt) loses everything up to the first ``</think>``; a block never closed (the reply was cut
     while reasoning) loses everything from its opening tag.
     """
-    text = _THINK.sub("", text)
-    close = _CLOSE_THINK.search(text)
+    stripped = _THINK.sub("", text)
+    close = _CLOSE_THINK.search(stripped)
     if close is not None:
-        text = text[close.end():]
-    return _OPEN_THINK.sub("", text).strip()
+        stripped = stripped[close.end():]
+    stripped = _OPEN_THINK.sub("", stripped)
+    return text if stripped == text else stripped.strip()
 
 
 def clean_reply(text: str, *, fences: bool = True) -> str:
     """A reply without reasoning blocks and, when ``fences``, without a markdown fence around it."""
     text = strip_reasoning(text or "")
     if fences:
+        text = text.strip()
         whole = _WHOLE_FENCE.match(text)
         if whole:
             return whole.group(1).strip()
