@@ -15,12 +15,28 @@ import os
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default, validate
+from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .errors import ConfigError
 
 DEFAULT_MODEL = "gpt-4o-mini"
+
+#: Output caps (tokens) per call kind, sized for what each schema holds. The kind is a call's
+#: label up to its first "-" ("plan-2" -> "plan").
+DEFAULT_OUTPUT_CAPS: dict[str, int] = {
+    "problem": 1500,
+    "hypothesis": 700,
+    "plan": 1200,
+    "directions": 600,
+    "review": 600,
+    "draft": 2500,
+    "improve": 2500,
+    "debug": 2500,
+    "metric": 300,
+    "hyde": 300,
+    "check": 16,
+}
 
 ENV_VARS = {
     "backend": "MLR_COPILOT_BACKEND",
@@ -75,6 +91,24 @@ class MLRCopilot(Configurable):
         "and one ```python block, as AIDE asks; no schema sent). Env: MLR_COPILOT_STEP_FORMAT.",
     ).tag(config=True)
     concurrency = Int(5, help="Largest number of LLM calls in flight at once.").tag(config=True)
+    max_output_tokens = Int(
+        2048,
+        help="Output cap (max_tokens) of a call whose kind has no entry in max_output_tokens_by_kind.",
+    ).tag(config=True)
+    max_output_tokens_by_kind = Dict(
+        default_value=dict(DEFAULT_OUTPUT_CAPS),
+        help="Output cap per call kind (problem, hypothesis, plan, directions, review, draft, "
+        "improve, debug, metric, hyde, check); values given here merge over the defaults.",
+    ).tag(config=True)
+    context_window = Int(
+        0,
+        help="The model's context window in tokens; 0 learns it from the server (llama.cpp "
+        "/props, vLLM /v1/models, Ollama /api/show) where it says.",
+    ).tag(config=True)
+    stream = Bool(
+        True,
+        help="Stream replies when someone watches them (a token callback or a progress display).",
+    ).tag(config=True)
     run_dir = Unicode(help="Folder for runs and research state. Env: MLR_COPILOT_RUN_DIR.").tag(
         config=True
     )
@@ -133,6 +167,23 @@ class MLRCopilot(Configurable):
             raise ConfigError(f"{proposal['trait'].name} must be >= 0, got {value}")
         return value
 
+    @validate("max_output_tokens", "context_window")
+    def _check_tokens(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        least = 0 if proposal["trait"].name == "context_window" else 1
+        if value < least:
+            raise ConfigError(f"{proposal['trait'].name} must be >= {least}, got {value}")
+        return value
+
+    @validate("max_output_tokens_by_kind")
+    def _merge_caps(self, proposal: Any) -> dict[str, int]:
+        merged = dict(DEFAULT_OUTPUT_CAPS)
+        for kind, value in dict(proposal["value"]).items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"max_output_tokens_by_kind[{kind!r}] must be an int >= 1, got {value!r}")
+            merged[str(kind)] = value
+        return merged
+
     @validate("concurrency")
     def _check_concurrency(self, proposal: Any) -> int:
         value = int(proposal["value"])
@@ -151,6 +202,11 @@ class MLRCopilot(Configurable):
         if self.backend != "auto":
             return self.backend
         return "openai" if (self.base_url or self.api_key()) else "offline"
+
+    def output_cap(self, kind: str) -> int:
+        """The output cap (max_tokens) of a call kind: its entry in max_output_tokens_by_kind, else
+        max_output_tokens."""
+        return int(self.max_output_tokens_by_kind.get(kind, self.max_output_tokens))
 
     def run_path(self) -> Path:
         """The run directory as an absolute path (not created)."""

@@ -31,6 +31,14 @@ Faults (``push_fault(kind, ...)``):
 * ``"cut_stream"``: stream -- a few SSE chunks, then the connection closes mid chunked
   body without ``[DONE]``; non-stream -- a ``Content-Length`` larger than the body, then close.
 * ``"reset"``: the socket is closed without any response.
+
+A 400 with the server's own words: ``push_fault("400", message="...")``. A reply cut at the
+output cap: ``push_text(text, finish_reason="length")``.
+
+Model metadata (context-window discovery): ``GET /v1/models`` lists ``max_model_len`` when set
+(vLLM), ``GET /props`` answers when ``n_ctx`` is set (llama.cpp), ``POST /api/show`` when
+``ollama_context_length`` is set (Ollama; ``ollama_num_ctx`` adds ``num_ctx`` to its
+parameters). These look-ups go to ``probes``, not ``requests``, and skip ``latency``.
 """
 
 from __future__ import annotations
@@ -267,20 +275,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes ---------------------------------------------------------------
     def do_GET(self) -> None:
+        if self._serve_probe(None):
+            return
         chat = self.server.chat
         chat._record(self, None)
         if not chat._sleep(chat.latency):
             return self._abort()
         if not self._authorized():
             return
-        path = self.path.split("?", 1)[0].rstrip("/")
-        if path == "/v1/models":
-            models = sorted(chat.model_names or {DEFAULT_MODEL})
-            data = [
-                {"id": m, "object": "model", "created": 0, "owned_by": "chat-server"}
-                for m in models
-            ]
-            return self._send_json(200, {"object": "list", "data": data})
         self._send_error(404, f"Unknown path {self.path}")
 
     def do_POST(self) -> None:
@@ -290,6 +292,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except ValueError:
             body = None
+        if self._serve_probe(body):
+            return
         chat._record(self, body)
         if not chat._sleep(chat.latency):
             return self._abort()
@@ -310,6 +314,43 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             chat.errors.append(exc)
             self._send_error(500, f"chat_server: {type(exc).__name__}: {exc}")
+
+    # -- model metadata probes (context-window discovery) --------------------------------------
+    # GET /v1/models (OpenAI; vLLM adds max_model_len), GET /props (llama.cpp), POST /api/show
+    # (Ollama). Recorded in ``chat.probes``, not ``chat.requests``, and answered without
+    # ``latency``: they are metadata look-ups, not generations, and tests count generations.
+    def _serve_probe(self, body: Any) -> bool:
+        chat = self.server.chat
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if (self.command, path) not in {("GET", "/v1/models"), ("GET", "/props"), ("POST", "/api/show")}:
+            return False
+        with chat._lock:
+            chat.probes.append({"path": self.path, "method": self.command, "json": body})
+        if not self._authorized():
+            return True
+        if path == "/v1/models":
+            data = []
+            for m in sorted(chat.model_names or {DEFAULT_MODEL}):
+                entry: dict[str, Any] = {"id": m, "object": "model", "created": 0, "owned_by": "chat-server"}
+                if chat.max_model_len is not None:
+                    entry["max_model_len"] = chat.max_model_len
+                data.append(entry)
+            self._send_json(200, {"object": "list", "data": data})
+        elif path == "/props" and chat.n_ctx is not None:
+            self._send_json(200, {"default_generation_settings": {"n_ctx": chat.n_ctx},
+                                  "total_slots": 1, "model_path": "model.gguf"})
+        elif path == "/api/show" and chat.ollama_context_length is not None:
+            parameters = "stop \"<|im_end|>\""
+            if chat.ollama_num_ctx is not None:
+                parameters += f"\nnum_ctx {chat.ollama_num_ctx}"
+            self._send_json(200, {
+                "parameters": parameters,
+                "model_info": {"general.architecture": "qwen2",
+                               "qwen2.context_length": chat.ollama_context_length},
+            })
+        else:
+            self._send_error(404, f"Unknown path {self.path}")
+        return True
 
     def _authorized(self) -> bool:
         key = self.server.chat.api_key
@@ -408,7 +449,8 @@ class ChatServer:
     Attributes: ``url`` (base_url incl. ``/v1``), ``latency`` (s, before every reply),
     ``model_names`` (served models; ``None`` accepts any), ``api_key`` (``None`` = no auth
     check), ``responder`` (fallback when the queue is empty), ``stream_delay`` (s between
-    SSE chunks), ``requests`` (recorded ``{"path", "method", "headers", "json", "time"}``),
+    SSE chunks), ``requests`` (recorded ``{"path", "method", "headers", "json", "time"}``;
+    metadata look-ups go to ``probes``),
     ``errors`` (exceptions raised by ``responder``; each was answered with a 500),
     ``reviewer`` (answers the experiment agent's auxiliary requests -- execution reviews, known
     by the ``is_bug`` field of their schema, and metric confirmations, known by ``quote`` and
@@ -426,6 +468,12 @@ class ChatServer:
         self.reviewer: Responder | None = neutral_auxiliary
         self.requests: list[dict[str, Any]] = []
         self.errors: list[BaseException] = []
+        # model metadata for context-window discovery (see _Handler._serve_probe); None: not served
+        self.n_ctx: int | None = None  # llama.cpp GET /props
+        self.max_model_len: int | None = None  # vLLM field in GET /v1/models
+        self.ollama_context_length: int | None = None  # Ollama POST /api/show model_info
+        self.ollama_num_ctx: int | None = None  # Ollama num_ctx in /api/show parameters
+        self.probes: list[dict[str, Any]] = []  # {"path", "method", "json"} of each probe
         self._queue: deque[_Reply | _Fault] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -479,13 +527,17 @@ class ChatServer:
         self.stop()
 
     # -- scripting -------------------------------------------------------------
-    def push_text(self, text: str, usage: tuple[int, int] | None = None) -> None:
-        """Queue a plain assistant message."""
-        self._push(_Reply(text, usage=usage))
+    def push_text(
+        self, text: str, usage: tuple[int, int] | None = None, finish_reason: str | None = None
+    ) -> None:
+        """Queue a plain assistant message (``finish_reason="length"``: cut at the output cap)."""
+        self._push(_Reply(text, usage=usage, finish_reason=finish_reason))
 
-    def push_json(self, obj: Any, usage: tuple[int, int] | None = None) -> None:
+    def push_json(
+        self, obj: Any, usage: tuple[int, int] | None = None, finish_reason: str | None = None
+    ) -> None:
         """Queue an assistant message whose content is ``json.dumps(obj)``."""
-        self._push(_Reply(json.dumps(obj), usage=usage))
+        self._push(_Reply(json.dumps(obj), usage=usage, finish_reason=finish_reason))
 
     def push_tool_call(
         self,

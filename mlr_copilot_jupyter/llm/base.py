@@ -96,6 +96,8 @@ class Backend:
 
     # ``on_token`` receives the reply's text as it streams; ``None`` means "the reply restarts"
     # (a retry after a cut stream), so a display should drop the partial text it shows.
+    # ``max_tokens`` caps the reply's length; None means the cap configured for the call's kind
+    # (its ``label`` up to the first "-").
     def query(
         self,
         messages: Sequence[Message] | str,
@@ -105,6 +107,7 @@ class Backend:
         temperature: float | None = None,
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
+        max_tokens: int | None = None,
     ) -> Reply[T]:
         raise NotImplementedError  # pragma: no cover - abstract
 
@@ -117,6 +120,7 @@ class Backend:
         temperature: float | None = None,
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
+        max_tokens: int | None = None,
     ) -> Reply[T]:
         raise NotImplementedError  # pragma: no cover - abstract
 

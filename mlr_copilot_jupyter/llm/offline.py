@@ -69,6 +69,7 @@ class OfflineBackend(Backend):
         temperature: float | None = None,
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
+        max_tokens: int | None = None,
     ) -> Reply[T]:
         started = time.monotonic()
         msgs = as_messages(messages)
@@ -102,9 +103,10 @@ class OfflineBackend(Backend):
         temperature: float | None = None,
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
+        max_tokens: int | None = None,
     ) -> Reply[T]:
         return self.query(messages, schema=schema, model=model, temperature=temperature,
-                          on_token=on_token, label=label)
+                          on_token=on_token, label=label, max_tokens=max_tokens)
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")

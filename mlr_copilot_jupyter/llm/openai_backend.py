@@ -2,44 +2,52 @@
 
 The SDK's own retries are off (``max_retries=0``) so that one policy governs every server: retries
 with exponential backoff and jitter on 429 (honouring Retry-After), 5xx, connection errors,
-timeouts, empty replies and cut streams; structured output validated against a pydantic model and
-re-asked with the validation error; usage summed per call and per :func:`usage_scope`.
+timeouts, empty replies and cut streams; every request capped (``max_tokens`` per call kind) and
+fitted to the model's context window; a reply cut at the cap re-asked once for a shorter answer;
+an HTTP 400 read for what it says (prompt too long: shrink it; parameter refused: drop or rename
+it for the session; structured output refused: the next mode); structured output validated
+against a pydantic model and re-asked with the validation error; usage summed per call and per
+:func:`usage_scope`; progress reported through :mod:`.progress`.
 
-The retry and repair logic is written once, as a generator that yields the I/O it needs
-(``("call", kwargs)`` or ``("sleep", seconds)``); a sync and an async driver perform that I/O.
+The policy is written once, as a generator that yields the I/O it needs (``("call", kwargs)`` or
+``("sleep", seconds)``); a sync and an async driver perform that I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import json
 import logging
-import random
-import re
 import time
 import weakref
 from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import openai
 from pydantic import BaseModel, ValidationError
 
 from ..config import MLRCopilot
-from ..errors import ConfigError, LLMAuthError, LLMError, LLMModelNotFound, LLMSchemaError
+from ..errors import ConfigError, LLMError, LLMSchemaError
 from ..models import Usage
-from . import prompts
-from .base import Backend, Message, Reply, T, as_messages, record_usage, redact
+from . import progress, prompts
+from .adapt import ServerProfile
+from .badrequest import classify_bad_request
+from .base import Backend, Message, Reply, T, as_messages, record_usage
+from .failures import cut_twice, gave_up, retry_delay, server_message, short, status_error
+from .replies import clean_reply, parse_json_object
+from .wire import (
+    STRUCTURED_MODES,
+    Result,
+    TransientReplyError,
+    complete_async,
+    complete_sync,
+    downgrade,
+    structured_kwargs,
+)
+
+__all__ = ["RETRYABLE", "STRUCTURED_MODES", "OpenAIBackend", "TransientReplyError", "parse_json_object"]
 
 log = logging.getLogger("mlr_copilot")
-
-STRUCTURED_MODES = ("json_schema", "tool", "json_object", "prompt")
-
-
-class TransientReplyError(Exception):
-    """A reply that came back unusable in a way a retry may fix (no choices, cut stream)."""
-
 
 #: Exceptions after which the same request is sent again.
 RETRYABLE: tuple[type[BaseException], ...] = (
@@ -48,12 +56,42 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     openai.APIConnectionError,  # includes APITimeoutError
     TransientReplyError,
 )
-
+#: Times one query shrinks its prompt after the server said it exceeds the context window.
+MAX_SHRINKS = 3
 Op = tuple[str, Any]
+TokenSink = Callable[[str | None], None]
+
+
+@dataclass
+class _Query:
+    """One query as the policy sees it."""
+
+    messages: list[Message]
+    schema: type[BaseModel] | None
+    model: str
+    temperature: float
+    label: str
+    cap: int
+    stream: bool
+    on_token: TokenSink | None
+    call: progress.LLMCall
+
+    @property
+    def kind(self) -> str:
+        return self.label.split("-", 1)[0]
+
+    def on_content(self, text: str) -> None:
+        if self.on_token is not None:
+            self.on_token(text)
+        self.call.token(text)
 
 
 class OpenAIBackend(Backend):
-    """Queries an OpenAI-compatible endpoint (OpenAI, Azure, vLLM, Ollama, llama.cpp, LM Studio)."""
+    """Queries an OpenAI-compatible endpoint (OpenAI, Azure, vLLM, Ollama, llama.cpp, LM Studio).
+
+    ``warnings`` collects what a user should see once per backend (a context window smaller
+    than the prompts need), for surfaces that print warnings.
+    """
 
     name = "openai"
     is_llm = True
@@ -66,6 +104,8 @@ class OpenAIBackend(Backend):
         self._async: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, tuple[openai.AsyncOpenAI, asyncio.Semaphore]
         ] = weakref.WeakKeyDictionary()
+        self.server = ServerProfile(self.settings, self.base_url)
+        self.warnings = self.server.warnings  # shown once by surfaces that print warnings
 
     # -- configuration ----------------------------------------------------------------------
     @property
@@ -120,23 +160,32 @@ class OpenAIBackend(Backend):
         temperature: float | None = None,
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
+        max_tokens: int | None = None,
     ) -> Reply[T]:
         """Send one chat request and return its reply (sync)."""
-        plan = self._plan(as_messages(messages), schema, model, temperature, on_token, label)
-        op = next(plan)
-        while True:
-            try:
-                if op[0] == "sleep":
-                    time.sleep(op[1])
-                    result: Any = None
+        q = self._query(messages, schema, model, temperature, on_token, label, max_tokens)
+        plan = self._plan(q)
+        try:
+            self.server.learn_window(q.model)
+            op = next(plan)
+            while op[0] != "done":
+                try:
+                    if op[0] == "sleep":
+                        time.sleep(op[1])
+                        result: Any = None
+                    else:
+                        result = self._call_sync(op[1], q)
+                except Exception as exc:  # handed to the plan, which decides: retry or raise
+                    op = self._throw(plan, exc)
                 else:
-                    result = self._call_sync(op[1], on_token)
-            except Exception as exc:  # handed to the plan, which decides: retry or raise
-                op = self._throw(plan, exc)
-            else:
-                op = self._send(plan, result)
-            if op[0] == "done":
-                return op[1]
+                    op = self._send(plan, result)
+        except BaseException as exc:  # KeyboardInterrupt too: the display must see the end
+            q.call.end(error=short(exc))
+            raise
+        finally:
+            plan.close()
+        q.call.end(op[1].usage)
+        return op[1]  # type: ignore[no-any-return]
 
     async def aquery(
         self,
@@ -147,25 +196,55 @@ class OpenAIBackend(Backend):
         temperature: float | None = None,
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
+        max_tokens: int | None = None,
     ) -> Reply[T]:
         """Send one chat request and return its reply (async; at most ``concurrency`` at once)."""
-        client, semaphore = self._async_client()
-        plan = self._plan(as_messages(messages), schema, model, temperature, on_token, label)
-        op = next(plan)
-        while True:
-            try:
-                if op[0] == "sleep":
-                    await asyncio.sleep(op[1])
-                    result: Any = None
+        q = self._query(messages, schema, model, temperature, on_token, label, max_tokens)
+        plan = self._plan(q)
+        try:
+            if self.server.window_unknown(q.model):
+                await asyncio.to_thread(self.server.learn_window, q.model)
+            client, semaphore = self._async_client()
+            op = next(plan)
+            while op[0] != "done":
+                try:
+                    if op[0] == "sleep":
+                        await asyncio.sleep(op[1])
+                        result: Any = None
+                    else:
+                        async with semaphore:
+                            result = await self._call_async(client, op[1], q)
+                except Exception as exc:
+                    op = self._throw(plan, exc)
                 else:
-                    async with semaphore:
-                        result = await self._call_async(client, op[1], on_token)
-            except Exception as exc:
-                op = self._throw(plan, exc)
-            else:
-                op = self._send(plan, result)
-            if op[0] == "done":
-                return op[1]
+                    op = self._send(plan, result)
+        except BaseException as exc:  # CancelledError too
+            q.call.end(error=short(exc))
+            raise
+        finally:
+            plan.close()
+        q.call.end(op[1].usage)
+        return op[1]  # type: ignore[no-any-return]
+
+    def _query(
+        self,
+        messages: Sequence[Message] | str,
+        schema: type[BaseModel] | None,
+        model: str | None,
+        temperature: float | None,
+        on_token: TokenSink | None,
+        label: str,
+        max_tokens: int | None,
+    ) -> _Query:
+        settings = self.settings
+        model = model or settings.model
+        cap = max_tokens or settings.output_cap(label.split("-", 1)[0])
+        stream = settings.stream and (on_token is not None or progress.listening())
+        return _Query(
+            as_messages(messages), schema, model,
+            settings.temperature if temperature is None else temperature,
+            label, cap, stream, on_token, progress.begin(label, model=model, max_tokens=cap),
+        )
 
     # -- generator plumbing -----------------------------------------------------------------
     @staticmethod
@@ -183,142 +262,114 @@ class OpenAIBackend(Backend):
             return ("done", stop.value)
 
     # -- the policy, written once -----------------------------------------------------------
-    def _plan(
-        self,
-        messages: list[Message],
-        schema: type[BaseModel] | None,
-        model: str | None,
-        temperature: float | None,
-        on_token: Callable[[str | None], None] | None,
-        label: str,
-    ) -> Generator[Op, Any, Reply[Any]]:
+    def _plan(self, q: _Query) -> Generator[Op, Any, Reply[Any]]:
         settings = self.settings
-        model = model or settings.model
-        temperature = settings.temperature if temperature is None else temperature
-        mode = self._mode or (
-            STRUCTURED_MODES[0] if settings.structured_mode == "auto" else settings.structured_mode
-        )
-        if schema is not None:
-            json_schema = schema.model_json_schema()
-            messages = _with_schema_instructions(messages, json_schema)
+        auto = settings.structured_mode == "auto"
+        mode = self._mode or (STRUCTURED_MODES[0] if auto else settings.structured_mode)
+        json_schema = q.schema.model_json_schema() if q.schema is not None else None
+        instructions = prompts.schema_instructions(json_schema) if json_schema is not None else ""
+        messages, cap = q.messages, q.cap
         usage = Usage()
         started = time.monotonic()
-        attempts = 0
-        streamed = False
-        transient_failures = 0
-        repairs = 0
+        attempts = transient_failures = repairs = shrinks = cuts = 0
         while True:
-            kwargs: dict[str, Any] = {"model": model, "messages": messages, "temperature": temperature}
-            if schema is not None:
-                kwargs.update(_structured_kwargs(mode, schema, json_schema))
+            messages, cap = self.server.fit(q.model, q.label, messages, cap, len(instructions))
+            q.call.max_tokens = cap
+            sent = _with_instructions(messages, instructions)
+            kwargs = self.server.kwargs(q.model, sent, cap, q.temperature, q.stream)
+            if q.schema is not None and json_schema is not None:
+                kwargs.update(structured_kwargs(mode, q.schema, json_schema))
             attempts += 1
-            if on_token is not None and streamed:
-                on_token(None)  # the reply restarts: drop the partial text already shown
-            streamed = on_token is not None
+            if attempts > 1:
+                q.call.restart()
+                if q.on_token is not None and q.stream:
+                    q.on_token(None)  # the reply restarts: drop the partial text already shown
             call_started = time.monotonic()
             try:
-                result = yield ("call", kwargs)
+                result: Result = yield ("call", kwargs)
             except RETRYABLE as exc:
                 transient_failures += 1
                 if transient_failures > settings.max_retries:
-                    raise self._gave_up(exc, attempts) from None
-                delay = self._retry_delay(exc, transient_failures)
-                log.info("LLM call failed (%s); retry %d in %.2fs", _short(exc), transient_failures, delay)
+                    raise gave_up(settings, self.base_url, exc, attempts) from None
+                delay = retry_delay(settings, exc, transient_failures)
+                log.info("LLM call failed (%s); retry %d in %.2fs", short(exc), transient_failures, delay)
                 yield ("sleep", delay)
                 continue
             except openai.BadRequestError as exc:
-                if schema is not None and settings.structured_mode == "auto":
-                    next_mode = _downgrade(mode)
-                    if next_mode is not None:
-                        log.info("server rejected structured mode %s; trying %s", mode, next_mode)
-                        mode = next_mode
+                message = self._server_message(exc)
+                problem = classify_bad_request(message)
+                if problem.kind == "context" and shrinks < MAX_SHRINKS:
+                    shrunk = self.server.after_overflow(q.model, messages, problem.number)
+                    if shrunk is not None:
+                        shrinks += 1
+                        messages = shrunk
                         continue
-                raise LLMError(
-                    f"{self.base_url} rejected the request (HTTP 400): {self._server_message(exc)}"
-                ) from None
-            except (openai.AuthenticationError, openai.PermissionDeniedError):
-                raise LLMAuthError(
-                    f"{self.base_url} rejected the API key from ${settings.api_key_env} (HTTP 401/403)",
-                    hint=f"check ${settings.api_key_env}, or unset it to use the offline engine",
-                ) from None
-            except openai.NotFoundError as exc:
-                raise self._not_found(exc, model) from None
+                next_mode = downgrade(mode) if problem.kind == "structured" else None
+                if next_mode is not None and q.schema is not None and auto:
+                    log.info("server rejected structured mode %s; trying %s", mode, next_mode)
+                    mode = next_mode
+                    continue
+                if self.server.adapt(problem, cap, q.stream):
+                    continue
+                raise LLMError(f"{self.base_url} rejected the request (HTTP 400): {message}") from None
             except openai.APIStatusError as exc:
-                raise LLMError(
-                    f"{self.base_url} answered HTTP {exc.status_code}: {self._server_message(exc)}"
-                ) from None
-            text, call_usage = result
-            log.debug("LLM %s%s: %d prompt + %d completion tokens in %.2fs", model,
-                      f" [{label}]" if label else "", call_usage.prompt_tokens,
-                      call_usage.completion_tokens, time.monotonic() - call_started)
+                raise status_error(settings, self.base_url, exc, q.model, self._served_models) from None
+            text, call_usage, finish = result
+            latency = time.monotonic() - call_started
+            self.server.calibrate(sent, call_usage)
+            log.debug("LLM %s%s: %d prompt + %d completion tokens in %.2fs (%s)", q.model,
+                      f" [{q.label}]" if q.label else "", call_usage.prompt_tokens,
+                      call_usage.completion_tokens, latency, finish or "no finish reason")
             usage = usage + call_usage
-            record_usage(call_usage, model=model, latency=time.monotonic() - call_started, label=label)
-            self.meter.add(call_usage, model=model, latency=time.monotonic() - call_started, label=label)
-            if schema is None:
-                return Reply(text=text, usage=usage, latency=time.monotonic() - started,
-                             model=model, backend=self.name, attempts=attempts)
-            try:
-                parsed = schema.model_validate(parse_json_object(text))
-            except (ValueError, ValidationError) as exc:
-                repairs += 1
-                if repairs > settings.schema_retries:
-                    raise LLMSchemaError(
-                        f"{model} at {self.base_url} did not return valid {schema.__name__} JSON "
-                        f"after {repairs} tries: {_short(exc)}",
-                        hint="try a stronger model, or MLRCopilot.structured_mode='tool'",
-                        raw=text,
-                    ) from None
-                messages = messages + [
-                    {"role": "assistant", "content": text},
-                    {"role": "user", "content": prompts.schema_repair(str(exc))},
-                ]
-                continue
-            if settings.structured_mode == "auto":
-                self._mode = mode
+            record_usage(call_usage, model=q.model, latency=latency, label=q.label)
+            self.meter.add(call_usage, model=q.model, latency=latency, label=q.label)
+            cut = finish == "length"
+            parsed: BaseModel | None = None
+            if q.schema is None:
+                if cut:
+                    messages = self._reask_shorter(q, messages, cap, cuts)
+                    cuts += 1
+                    continue
+                text = clean_reply(text, fences=False)
+            else:
+                try:
+                    parsed = q.schema.model_validate(parse_json_object(text))
+                except (ValueError, ValidationError) as exc:
+                    if cut:
+                        messages = self._reask_shorter(q, messages, cap, cuts)
+                        cuts += 1
+                        continue
+                    repairs += 1
+                    if repairs > settings.schema_retries:
+                        raise LLMSchemaError(
+                            f"{q.model} at {self.base_url} did not return valid {q.schema.__name__} "
+                            f"JSON after {repairs} tries: {short(exc)}",
+                            hint="try a stronger model, or MLRCopilot.structured_mode='tool'",
+                            raw=text,
+                        ) from None
+                    messages = messages + [
+                        {"role": "assistant", "content": clean_reply(text)},
+                        {"role": "user", "content": prompts.schema_repair(str(exc))},
+                    ]
+                    continue
+                if cut:
+                    log.info("the %s reply was cut at %d tokens but is complete JSON: kept", q.kind, cap)
+                if auto:
+                    self._mode = mode
+                text = clean_reply(text)
+            if q.on_token is not None and not q.stream:
+                q.on_token(text)
             return Reply(text=text, parsed=parsed, usage=usage, latency=time.monotonic() - started,
-                         model=model, backend=self.name, attempts=attempts)
+                         model=q.model, backend=self.name, attempts=attempts)
+
+    def _reask_shorter(self, q: _Query, messages: list[Message], cap: int, cuts: int) -> list[Message]:
+        """The messages that ask again for a shorter answer, or the error after a second cut."""
+        if cuts >= 1:
+            raise cut_twice(self.settings, q.kind, q.model, cap, q.cap)
+        log.info("the %s reply was cut at %d tokens: asking for a shorter one", q.kind or "query", cap)
+        return prompts.with_cut_note(messages, cap)
 
     # -- errors and delays ------------------------------------------------------------------
-    def _retry_delay(self, exc: BaseException, failure: int) -> float:
-        settings = self.settings
-        backoff = min(settings.backoff_max, settings.backoff_base * 2 ** (failure - 1))
-        delay = random.uniform(backoff / 2, backoff)  # jitter spreads out concurrent retries
-        server_says = _retry_after(exc)
-        if server_says is not None:
-            delay = max(delay, min(server_says, max(settings.backoff_max, 120.0)))
-        return delay
-
-    def _gave_up(self, exc: BaseException, attempts: int) -> LLMError:
-        if isinstance(exc, openai.APITimeoutError):
-            what = f"timed out after {self.settings.request_timeout:g} s"
-            hint = "raise MLRCopilot.request_timeout or check the server's load"
-        elif isinstance(exc, openai.APIConnectionError):
-            what = "could not be reached"
-            hint = "check OPENAI_BASE_URL and that the server is running"
-        elif isinstance(exc, openai.RateLimitError):
-            what = "kept rate-limiting (HTTP 429)"
-            hint = "wait, lower MLRCopilot.concurrency or raise MLRCopilot.max_retries"
-        elif isinstance(exc, openai.APIStatusError):
-            what = f"kept failing (HTTP {exc.status_code})"
-            hint = "the server is unhealthy; try again later"
-        else:
-            what = f"kept returning unusable replies ({_short(exc)})"
-            hint = "check the server's logs"
-        return LLMError(f"{self.base_url} {what}; gave up after {attempts} attempts", hint=hint)
-
-    def _not_found(self, exc: openai.NotFoundError, model: str) -> LLMError:
-        message = self._server_message(exc)
-        if "model" in message.lower():
-            served = self._served_models()
-            hint = "set MLR_COPILOT_MODEL or %config MLRCopilot.model"
-            if served:
-                hint += "; served: " + ", ".join(served[:10])
-            return LLMModelNotFound(f"model {model!r} is not served by {self.base_url}", hint=hint)
-        return LLMError(
-            f"{self.base_url} has no chat-completions endpoint (HTTP 404)",
-            hint="OpenAI-compatible base URLs usually end in /v1",
-        )
-
     def _served_models(self) -> list[str]:
         try:
             client = self.sync_client().with_options(timeout=5.0)
@@ -327,193 +378,26 @@ class OpenAIBackend(Backend):
             return []
 
     def _server_message(self, exc: openai.APIStatusError) -> str:
-        body = exc.body
-        message = ""
-        if isinstance(body, dict):
-            err = body.get("error", body)
-            message = str(err.get("message", "")) if isinstance(err, dict) else str(err)
-        message = message or str(exc)
-        return redact(" ".join(message.split())[:300], self.settings.api_key())
+        return server_message(exc, self.settings.api_key())
 
     # -- I/O -------------------------------------------------------------------------------
-    def _call_sync(self, kwargs: dict[str, Any], on_token: Callable[[str | None], None] | None) -> tuple[str, Usage]:
-        client = self.sync_client()
-        if on_token is None:
-            return _unpack(client.chat.completions.create(**kwargs))
-        stream = client.chat.completions.create(
-            **kwargs, stream=True, stream_options={"include_usage": True}
-        )
-        collector = _StreamCollector(on_token)
-        try:
-            for chunk in stream:
-                collector.add(chunk)
-        except httpx.HTTPError as exc:
-            raise TransientReplyError(f"stream cut: {exc}") from exc
-        return collector.result()
+    def _call_sync(self, kwargs: dict[str, Any], q: _Query) -> Result:
+        return complete_sync(self.sync_client(), kwargs, q.on_content, q.call.token)
 
-    async def _call_async(
-        self,
-        client: openai.AsyncOpenAI,
-        kwargs: dict[str, Any],
-        on_token: Callable[[str | None], None] | None,
-    ) -> tuple[str, Usage]:
-        if on_token is None:
-            return _unpack(await client.chat.completions.create(**kwargs))
-        stream = await client.chat.completions.create(
-            **kwargs, stream=True, stream_options={"include_usage": True}
-        )
-        collector = _StreamCollector(on_token)
-        try:
-            async for chunk in stream:
-                collector.add(chunk)
-        except httpx.HTTPError as exc:
-            raise TransientReplyError(f"stream cut: {exc}") from exc
-        return collector.result()
+    async def _call_async(self, client: openai.AsyncOpenAI, kwargs: dict[str, Any], q: _Query) -> Result:
+        return await complete_async(client, kwargs, q.on_content, q.call.token)
 
 
-# -- helpers ---------------------------------------------------------------------------------
-def _with_schema_instructions(messages: list[Message], json_schema: dict[str, Any]) -> list[Message]:
-    """Put the schema in the system message too: many local servers ignore response_format."""
-    instructions = prompts.schema_instructions(json_schema)
+def _with_instructions(messages: list[Message], instructions: str) -> list[Message]:
+    """Put the schema in the system message too: many local servers ignore response_format.
+
+    Added to each request rather than to the conversation, so prompt cutting never touches it.
+    """
+    if not instructions:
+        return messages
     if messages and messages[0].get("role") == "system":
         first = dict(messages[0])
         first["content"] = f"{first.get('content', '')}\n\n{instructions}"
         return [first, *messages[1:]]
     return [{"role": "system", "content": instructions}, *messages]
 
-
-def _tool_name(schema: type[BaseModel]) -> str:
-    return "submit_" + re.sub(r"[^A-Za-z0-9_]", "_", schema.__name__).lower()
-
-
-def _structured_kwargs(mode: str, schema: type[BaseModel], json_schema: dict[str, Any]) -> dict[str, Any]:
-    if mode == "json_schema":
-        return {
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": schema.__name__, "schema": json_schema, "strict": False},
-            }
-        }
-    if mode == "tool":
-        name = _tool_name(schema)
-        return {
-            "tools": [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": name,
-                        "description": f"Submit the {schema.__name__}.",
-                        "parameters": json_schema,
-                    },
-                }
-            ],
-            "tool_choice": {"type": "function", "function": {"name": name}},
-        }
-    if mode == "json_object":
-        return {"response_format": {"type": "json_object"}}
-    return {}
-
-
-def _downgrade(mode: str) -> str | None:
-    index = STRUCTURED_MODES.index(mode)
-    return STRUCTURED_MODES[index + 1] if index + 1 < len(STRUCTURED_MODES) else None
-
-
-def _usage_of(raw: Any) -> Usage:
-    if raw is None:
-        return Usage(calls=1)
-    prompt = int(getattr(raw, "prompt_tokens", 0) or 0)
-    completion = int(getattr(raw, "completion_tokens", 0) or 0)
-    total = int(getattr(raw, "total_tokens", 0) or 0) or prompt + completion
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, calls=1)
-
-
-def _unpack(completion: Any) -> tuple[str, Usage]:
-    """Text of the first choice (or its tool-call arguments) and the usage."""
-    choices = getattr(completion, "choices", None)
-    if not choices:
-        raise TransientReplyError("the reply had no choices")
-    message = choices[0].message
-    tool_calls = getattr(message, "tool_calls", None) or []
-    if tool_calls:
-        text = tool_calls[0].function.arguments or ""
-    else:
-        text = message.content or ""
-    return text, _usage_of(getattr(completion, "usage", None))
-
-
-class _StreamCollector:
-    """Accumulates a streamed reply: content deltas, tool-call argument deltas, usage."""
-
-    def __init__(self, on_token: Callable[[str | None], None]) -> None:
-        self.on_token = on_token
-        self.content: list[str] = []
-        self.arguments: list[str] = []
-        self.finished = False
-        self.usage = Usage(calls=1)
-
-    def add(self, chunk: Any) -> None:
-        if getattr(chunk, "usage", None) is not None:
-            self.usage = _usage_of(chunk.usage)
-        for choice in chunk.choices or []:
-            delta = choice.delta
-            if delta is not None and delta.content:
-                self.content.append(delta.content)
-                self.on_token(delta.content)
-            for call in (getattr(delta, "tool_calls", None) or []) if delta is not None else []:
-                if call.function is not None and call.function.arguments:
-                    self.arguments.append(call.function.arguments)
-            if choice.finish_reason:
-                self.finished = True
-
-    def result(self) -> tuple[str, Usage]:
-        if not self.finished:
-            raise TransientReplyError("the stream ended before the reply was finished")
-        text = "".join(self.arguments) if self.arguments else "".join(self.content)
-        return text, self.usage
-
-
-_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
-
-
-def parse_json_object(text: str) -> Any:
-    """Parse a JSON object from a reply, tolerating markdown fences and prose around it."""
-    stripped = text.strip()
-    fenced = _FENCE.match(stripped)
-    if fenced:
-        stripped = fenced.group(1)
-    try:
-        return json.loads(stripped)
-    except json.JSONDecodeError as first_error:
-        start, end = stripped.find("{"), stripped.rfind("}")
-        if 0 <= start < end:
-            try:
-                return json.loads(stripped[start : end + 1])
-            except json.JSONDecodeError:
-                pass
-        raise ValueError(f"reply is not JSON: {first_error}") from None
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000.0
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -55,3 +55,21 @@ def schema_repair(error: str) -> str:
             "Instructions": "Reply again with only the corrected JSON object.",
         }
     )
+
+
+def with_cut_note(messages: list[dict[str, Any]], cap: int) -> list[dict[str, Any]]:
+    """The conversation asking again for a shorter answer: the note joins the last user message
+    (some chat templates refuse two user turns in a row)."""
+    note = reply_was_cut(cap)
+    last = messages[-1] if messages else {}
+    if last.get("role") == "user" and isinstance(last.get("content"), str):
+        return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{note}"}]
+    return [*messages, {"role": "user", "content": note}]
+
+
+def reply_was_cut(cap: int) -> str:
+    """The note added when a reply stopped at the output cap (finish_reason "length")."""
+    return (
+        f"(Your previous answer was cut off at the limit of {cap} output tokens. Answer again, "
+        f"shorter, so that the complete answer fits in {cap} tokens.)"
+    )
