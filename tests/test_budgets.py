@@ -184,6 +184,27 @@ def test_deadline_cuts_the_request_in_flight_and_a_resume_gets_a_fresh_one(
     assert_usage_adds_up(journal, again)
 
 
+@pytest.mark.slow
+def test_the_magic_takes_the_same_budgets(
+    llm_env: ChatServer, ip: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    script = scripted(llm_env)
+    out = tmp_path / "run"
+    ip.run_line_magic("mlr_experiment",
+                      f"--task wine --max-steps 5 --token-budget 3000 --deadline 600 --wait "
+                      f"--out {out}")
+    run = ip.user_ns["_mlr_run"]
+    assert run.done and run.error is None
+    journal = assert_valid_run(out)
+    assert script.calls == 2 and journal.stopped_by == "token_budget"
+    assert journal.limits["deadline"] == 600 and run.summary["tokens"] == 3450
+    shown = capsys.readouterr().out
+    assert "**Stopped by the token budget:** token budget of 3000 reached (3450 tokens used)" \
+        in shown
+    with pytest.raises(Exception, match="--cost-budget needs a price"):
+        ip.run_line_magic("mlr_experiment", f"--task wine --cost-budget 1 --out {tmp_path / 'x'}")
+
+
 # -- the arithmetic and the settings ------------------------------------------------------------
 def test_limits_name_the_first_limit_reached() -> None:
     prices = Prices(prompt=0.5, completion=2.0)
