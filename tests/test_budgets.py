@@ -268,3 +268,39 @@ def test_journals_written_before_budgets_load_with_zero_usage(tmp_path: Path) ->
     journal.save(path)
     assert json.loads(path.read_text(encoding="utf-8"))["usage"]["total_tokens"] == 0
     assert Journal.load(path).usage == Spend()  # the stored total is derived, not read back
+
+
+# -- the idea stage ------------------------------------------------------------------------------
+def test_a_stage_deadline_cuts_coroutines_and_is_checked_between_steps() -> None:
+    import asyncio
+
+    from mlr_copilot_jupyter.aio import run_sync
+    from mlr_copilot_jupyter.llm.budget import DeadlineReached, check_deadline, stage_deadline
+
+    started = time.monotonic()
+    with stage_deadline(0.3), pytest.raises(DeadlineReached, match=r"deadline of 0.3 s reached"):
+        run_sync(asyncio.sleep(30))
+    assert time.monotonic() - started < 5
+    with stage_deadline(0.05):
+        assert run_sync(asyncio.sleep(0, result=7)) == 7
+        time.sleep(0.1)
+        with pytest.raises(DeadlineReached, match="while generating ideas"):
+            check_deadline("generating ideas")
+    check_deadline("anything")  # no stage, no deadline
+    assert run_sync(asyncio.sleep(0.01, result=1)) == 1
+
+
+def test_ideas_deadline_ends_the_command_in_one_line(llm_env: ChatServer, tmp_path: Path) -> None:
+    from importlib.resources import files
+
+    paper = tmp_path / "paper.md"
+    paper.write_text(files("mlr_copilot_jupyter").joinpath("data/demo_paper.md").read_text(
+        encoding="utf-8"), encoding="utf-8")
+    llm_env.latency = 120  # the endpoint never answers in time
+    started = time.monotonic()
+    result = run_cli("ideas", str(paper), "-n", "2", "--no-semantic-scholar", "--deadline", "4",
+                     "--timeout", "300", timeout=120)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr[-2000:]
+    one_line_error(result.stderr, "deadline of 4 s reached while waiting for the LLM")
+    assert elapsed < 4 + 15, elapsed

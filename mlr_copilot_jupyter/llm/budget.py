@@ -8,13 +8,17 @@ request in flight is bounded by :meth:`Limits.remaining` (``asyncio.wait_for``).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from ..errors import InputError
+from ..errors import InputError, MLRCopilotError
 from ..models import Usage
 
 #: What stopped a stage (``Journal.stopped_by``): the limit's name.
@@ -131,3 +135,49 @@ def check_limits(token_budget: int | None, cost_budget: float | None, deadline: 
         raise InputError("--cost-budget needs a price per 1k tokens",
                          hint="set MLRCopilot.price_per_1k_prompt / price_per_1k_completion "
                               "(env MLR_COPILOT_PRICE_PER_1K_PROMPT / _COMPLETION)")
+
+
+# -- the deadline of a synchronous stage (the problem / ideas commands) -------------------------
+class DeadlineReached(MLRCopilotError):
+    """A stage's wall-clock deadline passed; the message says which and while doing what."""
+
+
+_stage: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "mlr_copilot_stage_deadline", default=None)
+
+
+@contextlib.contextmanager
+def stage_deadline(seconds: float | None) -> Iterator[None]:
+    """Bound the block to ``seconds`` of wall-clock time (None: no bound).
+
+    Coroutines run through :func:`~mlr_copilot_jupyter.aio.run_sync` inside the block are cut
+    off at the deadline; :func:`check_deadline` raises between steps.
+    """
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise InputError(f"--deadline must be a positive number, got {seconds}")
+    token = _stage.set(None if seconds is None else (time.monotonic() + seconds, seconds))
+    try:
+        yield
+    finally:
+        _stage.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds before the current stage's deadline (None: no deadline), never negative."""
+    stage = _stage.get()
+    return None if stage is None else max(0.0, stage[0] - time.monotonic())
+
+
+def deadline_error(doing: str) -> DeadlineReached:
+    stage = _stage.get()
+    seconds = stage[1] if stage else 0.0
+    elapsed = seconds - (time_left() or 0.0)
+    return DeadlineReached(f"deadline of {seconds:g} s reached while {doing} "
+                           f"({elapsed:.1f} s elapsed)",
+                           hint="what finished is kept in the research state; raise --deadline")
+
+
+def check_deadline(doing: str) -> None:
+    """Raise :class:`DeadlineReached` when the current stage's deadline has passed."""
+    if time_left() == 0.0:
+        raise deadline_error(doing)
