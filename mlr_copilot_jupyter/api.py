@@ -270,10 +270,12 @@ class Copilot:
         if resume is not None and (metric is not None or direction is not None):
             raise InputError("--metric/--direction apply to a new run; a resumed run keeps "
                              "the metric it started with")
+        limits = self._limits(options)
         if resume is not None:
             return resume_run(Path(resume), self.backend, hooks=hooks,
-                              max_steps=options.get("max_steps"))
-        run_options = RunOptions(**{k: v for k, v in options.items() if v is not None})
+                              max_steps=options.get("max_steps"), limits=limits)
+        run_options = RunOptions(**{**{k: v for k, v in options.items() if v is not None},
+                                    **limits})
         run_options.extra_env_deny = (*run_options.extra_env_deny, self.settings.api_key_env)
         loaded = load_task(os.fspath(task)).with_metric(metric, direction)
         if loaded.metric_origin in ("inferred", "default") and self.backend.is_llm:
@@ -286,6 +288,24 @@ class Copilot:
                           options=run_options, idea=chosen, plan_text=plan,
                           paper=self.state.paper, problem=self.state.problem, hooks=hooks,
                           run_dir=Path(out) if out else None)
+
+    def _limits(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Budgets of a run: the given ones (--token-budget ...), else the settings' (0 = none).
+
+        Prices always come from the settings. Only limits actually set are returned, so a
+        resumed run keeps the budgets it was started with unless new ones are given.
+        """
+        s = self.settings
+        out: dict[str, Any] = {}
+        for name in ("token_budget", "cost_budget", "deadline"):
+            value = options.pop(name, None)
+            value = value if value is not None else (getattr(s, name) or None)
+            if value is not None:
+                out[name] = value
+        if s.price_per_1k_prompt or s.price_per_1k_completion:
+            out["price_per_1k_prompt"] = s.price_per_1k_prompt
+            out["price_per_1k_completion"] = s.price_per_1k_completion
+        return out
 
     async def arun_experiment(self, agent: Any) -> dict[str, Any]:
         """Run a prepared experiment to its report; the run is recorded in the research state."""

@@ -116,6 +116,78 @@ class MLRCopilot(Configurable):
         config=True
     )
 
+    # -- budgets of a stage (issue #15): token / cost budget, prices, deadline ---------------
+    token_budget = Int(
+        0, help="Largest number of LLM tokens (prompt + completion) one experiment run may use; "
+        "the run stops cleanly when it is reached. 0 = none. Env: MLR_COPILOT_TOKEN_BUDGET."
+    ).tag(config=True)
+    cost_budget = Float(
+        0.0, help="Largest LLM cost of one experiment run, in the currency of the prices below "
+        "(needs a price). 0 = none. Env: MLR_COPILOT_COST_BUDGET."
+    ).tag(config=True)
+    price_per_1k_prompt = Float(
+        0.0, help="Price of 1000 prompt tokens, for costs in reports and --cost-budget. "
+        "0 = unknown. Env: MLR_COPILOT_PRICE_PER_1K_PROMPT."
+    ).tag(config=True)
+    price_per_1k_completion = Float(
+        0.0, help="Price of 1000 completion tokens. 0 = unknown. "
+        "Env: MLR_COPILOT_PRICE_PER_1K_COMPLETION."
+    ).tag(config=True)
+    deadline = Float(
+        0.0, help="Wall-clock seconds one stage (an experiment run, the ideas or problem "
+        "command) may take; --timeout stays per request. 0 = none. Env: MLR_COPILOT_DEADLINE."
+    ).tag(config=True)
+
+    @staticmethod
+    def _budget_env(name: str) -> float:
+        """A budget from the environment: a number >= 0, empty or unset meaning 0 (none)."""
+        raw = os.environ.get(name, "").strip()
+        try:
+            value = float(raw) if raw else 0.0
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a number") from None
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{name}={raw!r} must be a number >= 0 (0 = none)")
+        return value
+
+    @default("token_budget")
+    def _default_token_budget(self) -> int:
+        return int(self._budget_env("MLR_COPILOT_TOKEN_BUDGET"))
+
+    @default("cost_budget")
+    def _default_cost_budget(self) -> float:
+        return self._budget_env("MLR_COPILOT_COST_BUDGET")
+
+    @default("price_per_1k_prompt")
+    def _default_price_prompt(self) -> float:
+        return self._budget_env("MLR_COPILOT_PRICE_PER_1K_PROMPT")
+
+    @default("price_per_1k_completion")
+    def _default_price_completion(self) -> float:
+        return self._budget_env("MLR_COPILOT_PRICE_PER_1K_COMPLETION")
+
+    @default("deadline")
+    def _default_deadline(self) -> float:
+        return self._budget_env("MLR_COPILOT_DEADLINE")
+
+    @validate("token_budget", "cost_budget", "price_per_1k_prompt", "price_per_1k_completion",
+              "deadline")
+    def _check_budget(self, proposal: Any) -> float:
+        value = proposal["value"]
+        if not math.isfinite(float(value)) or value < 0:
+            raise ConfigError(f"{proposal['trait'].name} must be a finite number >= 0 "
+                              f"(0 = none), got {value}")
+        return value  # type: ignore[no-any-return]
+
+    def limits(self) -> Any:
+        """The budgets as :class:`~mlr_copilot_jupyter.llm.budget.Limits` (0 becomes None)."""
+        from .llm.budget import Limits, Prices
+
+        return Limits(token_budget=self.token_budget or None, cost_budget=self.cost_budget or None,
+                      deadline=self.deadline or None,
+                      prices=Prices(self.price_per_1k_prompt, self.price_per_1k_completion))
+    # -- end of budgets ----------------------------------------------------------------------
+
     @default("backend")
     def _default_backend(self) -> str:
         value = os.environ.get(ENV_VARS["backend"], "auto").strip().lower() or "auto"

@@ -37,6 +37,7 @@ blocks until the run is done and prints the summary (for nbclient/papermill; not
 Examples::
 
     %mlr_experiment --task wine --max-steps 5
+    %mlr_experiment --task wine --token-budget 20000 --deadline 900
     %mlr_experiment --task ./speedup_task --metric runtime --direction min
     %mlr_experiment --idea idea-3 --task ./my_task --mode approve
     %mlr_experiment --feedback "try gradient boosting next"
@@ -62,6 +63,14 @@ _ARGUMENTS = (
              help="approve: every proposed cell waits for Approve / Approve edited / Reject"),
     argument("--seed", type=int, help="seed written to the parameters cell (default 0)"),
     argument("--cell-timeout", type=float, help="seconds per cell (default: the task's)"),
+    argument("--token-budget", type=int, metavar="N",
+             help="stop the run cleanly once its LLM calls used N tokens (default: "
+                  "MLRCopilot.token_budget)"),
+    argument("--cost-budget", type=float, metavar="X",
+             help="stop the run once its LLM cost reached X (needs "
+                  "MLRCopilot.price_per_1k_prompt / price_per_1k_completion)"),
+    argument("--deadline", type=float, metavar="SECONDS",
+             help="wall-clock seconds for the run (a resume starts a fresh one)"),
     argument("--out", metavar="DIR", help="folder of the new run"),
     argument("--resume", metavar="DIR", help="continue an interrupted run in DIR"),
     argument("--wait", action="store_true", help="block until the run is done; print the summary"),
@@ -139,7 +148,8 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
     agent = copilot.prepare_experiment(
         task or "", idea=idea, plan=plan, out=out, resume=resume, max_steps=args.max_steps,
         mode=args.mode, seed=args.seed, cell_timeout=args.cell_timeout,
-        metric=_unquote(args.metric), direction=args.direction)
+        metric=_unquote(args.metric), direction=args.direction, token_budget=args.token_budget,
+        cost_budget=args.cost_budget, deadline=args.deadline)
     run = BackgroundRun(agent, copilot, start=False)
     run.add_listener(_state_publisher(magics))
     inserter = None

@@ -27,6 +27,26 @@ def add_metric_options(p: argparse.ArgumentParser) -> None:
                         "direction, e.g. when the record warns it was assumed")
 
 
+def add_budget_options(p: argparse.ArgumentParser, *, stage: str = "the run") -> None:
+    """``--token-budget``, ``--cost-budget`` and ``--deadline`` (defaults: MLRCopilot settings)."""
+    g = p.add_argument_group("budgets (a budget stop is a normal end: exit 0, the reason in the "
+                             "summary)")
+    g.add_argument("--token-budget", type=int, metavar="N",
+                   help=f"stop {stage} cleanly once its LLM calls used N tokens (prompt + "
+                        "completion)  [MLRCopilot.token_budget, $MLR_COPILOT_TOKEN_BUDGET]")
+    g.add_argument("--cost-budget", type=float, metavar="X",
+                   help=f"stop {stage} once its LLM cost reached X; needs a price per 1k tokens "
+                        "(MLRCopilot.price_per_1k_prompt / _completion, "
+                        "$MLR_COPILOT_PRICE_PER_1K_PROMPT / _COMPLETION)")
+    g.add_argument("--deadline", type=float, metavar="SECONDS",
+                   help=f"wall-clock seconds for {stage} (a resume starts a fresh one); "
+                        "--timeout stays per request  [MLRCopilot.deadline]")
+
+
+def budget_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name, None) for name in ("token_budget", "cost_budget", "deadline")}
+
+
 def add_run_options(p: argparse.ArgumentParser, *, task_required: bool = True) -> None:
     p.add_argument("--task", required=task_required, metavar="PATH",
                    help="task folder (task.toml or MLAgentBench layout) or bundled task name "
@@ -42,6 +62,7 @@ def add_run_options(p: argparse.ArgumentParser, *, task_required: bool = True) -
     p.add_argument("--no-verify", action="store_true",
                    help="skip re-running the best lineage in a fresh kernel")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    add_budget_options(p, stage="the experiment run")
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -175,7 +196,7 @@ def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, 
         args.task, hooks=hooks, max_steps=args.max_steps, mode=args.mode, seed=args.seed,
         cell_timeout=args.cell_timeout, memory_limit_mb=args.memory_limit_mb,
         verify=not args.no_verify, metric=getattr(args, "metric", None),
-        direction=getattr(args, "direction", None), **kwargs)
+        direction=getattr(args, "direction", None), **budget_kwargs(args), **kwargs)
     try:
         return run_until_done(copilot.arun_experiment(agent))
     except KeyboardInterrupt:
@@ -210,6 +231,11 @@ def print_summary(summary: dict[str, Any], as_json: bool) -> None:
               f"{fmt(summary.get('baseline_test_metric'))} -> "
               f"{fmt(summary.get('best_test_metric'))}"
               + (f", {test_gain:+.1%} relative" if test_gain is not None else ""))
+    usage = summary.get("usage") or {}
+    if usage.get("calls"):
+        cost = usage.get("cost")
+        print(f"  LLM usage: {usage['total_tokens']} tokens in {usage['calls']} calls"
+              + (f", cost {cost:.4g}" if cost is not None else ""))
     print(f"  record: {summary['record']}\n  report: {summary['report']}")
 
 

@@ -34,6 +34,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                         "data files, metric and direction; ideas that cannot apply say so")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", metavar="FILE", help="also write the JSON result to FILE")
+    p.add_argument("--deadline", type=float, metavar="SECONDS",
+                   help="wall-clock seconds for the whole command; when reached it ends with one "
+                        "line (exit 1), keeping what finished in the research state; --timeout "
+                        "stays per request  [MLRCopilot.deadline]")
     p.set_defaults(func=run)
 
 
@@ -43,20 +47,26 @@ def run(args: argparse.Namespace) -> int:
     from ..display import IdeaList, ProblemCard
     from ..errors import InputError
     from ..ideas.review import RANKING_FORMULA
+    from ..llm.budget import check_deadline, stage_deadline
     from . import settings_overrides
 
     if args.n < 1:
         raise InputError(f"-n must be at least 1, got {args.n}")
     copilot = Copilot(**settings_overrides(args))
-    paper = copilot.read_paper(args.source)
-    problem = copilot.extract_problem()
-    if args.related or args.semantic_scholar:
-        copilot.find_related(args.related, semantic_scholar=args.semantic_scholar)
-    elif not args.no_semantic_scholar:
-        copilot.related_by_default()
-    problem = copilot.state.problem or problem
-    copilot.generate_ideas(args.n, task=args.task)
-    ranked = copilot.review_ideas()
+    with stage_deadline(args.deadline or copilot.settings.deadline or None):
+        paper = copilot.read_paper(args.source)
+        check_deadline("reading the paper")
+        problem = copilot.extract_problem()
+        check_deadline("extracting the research problem")
+        if args.related or args.semantic_scholar:
+            copilot.find_related(args.related, semantic_scholar=args.semantic_scholar)
+        elif not args.no_semantic_scholar:
+            copilot.related_by_default()
+        problem = copilot.state.problem or problem
+        check_deadline("finding related works")
+        copilot.generate_ideas(args.n, task=args.task)
+        check_deadline("generating ideas")
+        ranked = copilot.review_ideas()
     for warning in copilot.warnings:
         print(f"mlr-copilot: warning: {warning}", file=sys.stderr)
     result = {

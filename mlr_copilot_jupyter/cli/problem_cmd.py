@@ -18,17 +18,23 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE", help="PDF / text / markdown path, arXiv id or URL")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--max-pages", type=int, default=60, help="read at most this many PDF pages")
+    p.add_argument("--deadline", type=float, metavar="SECONDS",
+                   help="wall-clock seconds for the command; when reached it ends with one line "
+                        "(exit 1)  [MLRCopilot.deadline]")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..display import ProblemCard
+    from ..llm.budget import check_deadline, stage_deadline
     from . import settings_overrides
 
     copilot = Copilot(**settings_overrides(args))
-    paper = copilot.read_paper(args.source, max_pages=args.max_pages)
-    problem = copilot.extract_problem()
+    with stage_deadline(args.deadline or copilot.settings.deadline or None):
+        paper = copilot.read_paper(args.source, max_pages=args.max_pages)
+        check_deadline("reading the paper")
+        problem = copilot.extract_problem()
     if args.json:
         out = {"paper": {"source": paper.source, "title": paper.title, "n_pages": paper.n_pages,
                          "sections": list(paper.sections)},

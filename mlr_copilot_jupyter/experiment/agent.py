@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LLMAuthError, LLMError, LLMModelNotFound, MLRCopilotError
+from ..llm.base import UsageMeter, usage_scope
+from ..llm.budget import Spend
 from ..models import Idea
 from .journal import JOURNAL_FILE, SELECTION_NOTES, Journal, Node, NodeKind
 from .judge import Judge
@@ -62,6 +64,8 @@ class ExperimentAgent:
         self._lost_state = False
         self._llm_failures = 0
         self.executor: Executor | None = None
+        self.limits = options.limits()
+        self._started = time.monotonic()
 
     # -- control from other threads / widgets ------------------------------------------------
     def stop(self) -> None:
@@ -101,8 +105,10 @@ class ExperimentAgent:
         """Run the search to its budget, verify the best node, and return the journal."""
         opts = self.options
         self.journal.status = "running"
+        self.journal.stopped_by = self.journal.stop_reason = ""  # resumed: a fresh deadline
+        self.journal.limits = self.limits.describe()
         self._save()
-        started = time.monotonic()
+        started = self._started = time.monotonic()
         self.executor = self.runtime.executor(self.workspace, label="main")
         try:
             await self.executor.astart()
@@ -119,26 +125,39 @@ class ExperimentAgent:
                 if time.monotonic() - started > wall:
                     self._note(f"wall-time budget of {wall:g} s used up")
                     break
-                kind, parent = self._next_step()
-                try:
-                    proposal = await self.policy.propose(self._request(kind, parent))
-                except Exhausted as exc:
-                    self._note(str(exc))
+                if self._limit_reached():
                     break
-                except (LLMAuthError, LLMModelNotFound):
-                    raise  # configuration: no later step can succeed either
-                except LLMError as exc:
-                    self._llm_failed(kind, parent, exc)  # raises after too many in a row
-                    continue
-                self._llm_failures = 0
-                await self._step(kind, parent, proposal)
+                kind, parent = self._next_step()
+                with usage_scope() as meter:  # this node's LLM usage: proposal and review
+                    try:
+                        proposal = await self._within_deadline(
+                            self.policy.propose(self._request(kind, parent)))
+                    except _DeadlineHit:
+                        break
+                    except Exhausted as exc:
+                        self._note(str(exc))
+                        break
+                    except (LLMAuthError, LLMModelNotFound):
+                        raise  # configuration: no later step can succeed either
+                    except LLMError as exc:
+                        self._llm_failed(kind, parent, exc, meter)  # raises after too many
+                        continue
+                    self._llm_failures = 0
+                    await self._step(kind, parent, proposal, meter)
             if self._stop_requested:
                 self._note("stopped by the user")
-            if opts.verify:
-                await self._verify()
+            if opts.verify and not self.journal.stopped_by:
+                with usage_scope() as meter:
+                    try:
+                        await self._verify()
+                    finally:
+                        self.journal.verify_usage += Spend.of(meter.total, self.limits.prices)
             else:
                 best = self.journal.best()
                 self.journal.best_node = best.id if best else None
+                if opts.verify and best is not None:
+                    self._note("the best node is not verified: verification was skipped because "
+                               "the limit is reached (--resume with a larger one verifies it)")
             self.journal.status = "done"
         except (asyncio.CancelledError, KeyboardInterrupt):
             self.journal.status = "interrupted"
@@ -163,7 +182,40 @@ class ExperimentAgent:
                 await self._emit("run_finished", status=self.journal.status)
         return self.journal
 
-    def _llm_failed(self, kind: NodeKind, parent: Node | None, exc: LLMError) -> None:
+    # -- budgets -------------------------------------------------------------------------------
+    def _limit_reached(self) -> bool:
+        """Whether a token / cost budget or the deadline ends the search (then say which)."""
+        hit = self.limits.reached(self.journal.usage, time.monotonic() - self._started)
+        if hit is not None:
+            self._stopped(*hit)
+        return hit is not None
+
+    def _stopped(self, limit: str, why: str) -> None:
+        self.journal.stopped_by, self.journal.stop_reason = limit, why
+        self._note(why)
+
+    async def _within_deadline(self, coro: Any) -> Any:
+        """Await an LLM call, cut off at the deadline (raises :class:`_DeadlineHit` then)."""
+        left = self.limits.remaining(time.monotonic() - self._started)
+        if left is None:
+            return await coro
+        try:
+            return await asyncio.wait_for(coro, left)
+        except TimeoutError:
+            elapsed = time.monotonic() - self._started
+            if elapsed + 0.5 < (self.limits.deadline or 0.0):
+                raise  # a timeout of the call itself, well before the deadline
+            self._stopped("deadline", self.limits.deadline_message(elapsed)
+                          + "; the LLM request in flight was abandoned")
+            raise _DeadlineHit from None
+
+    def _charge(self, node: Node, meter: UsageMeter | None) -> None:
+        if meter is not None:
+            node.usage = Spend.of(meter.total, self.limits.prices)
+            node.tokens = node.usage.total_tokens
+
+    def _llm_failed(self, kind: NodeKind, parent: Node | None, exc: LLMError,
+                    meter: UsageMeter | None = None) -> None:
         """Record an unusable LLM reply as a failed node; raise after too many in a row.
 
         Such nodes run no code and do not count as steps of the budget.
@@ -177,6 +229,7 @@ class ExperimentAgent:
                     code="# The model's raw reply (not run):\n" + "\n".join(
                         "# " + line for line in raw.splitlines()[:400]),
                     error=f"LLM: {exc.one_line()}"[:500], output=raw[:3000])
+        self._charge(node, meter)
         j.nodes.append(node)
         self.record.record_node(node, outcome=f"**Failed (LLM):** {node.error}")
         self._save()
@@ -247,19 +300,21 @@ class ExperimentAgent:
                            cell_timeout=self.options.cell_timeout)
 
     # -- one step -----------------------------------------------------------------------------
-    async def _step_baseline(self) -> None:
+    async def _step_baseline(self) -> None:  # the baseline's usage: the review of its output
         from .recipes import baseline_code
 
         proposal = Proposal(title="Baseline", plan=(
             f"Run the task's baseline (`{self.task.baseline}`) unchanged, to measure the "
             f"{self.task.metric.name} every later step is compared with."),
             code=baseline_code(self.task))
-        await self._step("baseline", None, proposal)
+        with usage_scope() as meter:
+            await self._step("baseline", None, proposal, meter)
 
     def _fixes_baseline(self, node: Node) -> bool:
         return self.journal.reference is None and node in self._baseline_chain()
 
-    async def _step(self, kind: NodeKind, parent: Node | None, proposal: Proposal) -> Node:
+    async def _step(self, kind: NodeKind, parent: Node | None, proposal: Proposal,
+                    meter: UsageMeter | None = None) -> Node:
         j = self.journal
         feedback = "; ".join(self._pending_feedback)
         j.feedback.extend(self._pending_feedback)
@@ -268,6 +323,7 @@ class ExperimentAgent:
                     step=len(j.nodes), title=proposal.title, plan=proposal.plan,
                     code=proposal.code, recipe=proposal.recipe, tokens=proposal.tokens,
                     feedback=feedback)
+        self._charge(node, meter)  # the proposal's usage, even if the cell never finishes
         j.nodes.append(node)
         if proposal.retrieval is not None:
             self.record.record_retrieval(node.id, proposal.retrieval)
@@ -312,6 +368,7 @@ class ExperimentAgent:
         else:
             await self.judge.score(node, result, before, snapshot(self.workspace), self.workspace)
         self._lost_state = result.lost_state
+        self._charge(node, meter)  # now with the review of the output
         self.record.record_node(node, outputs=result.outputs,
                                 execution_count=result.execution_count, outcome=self._outcome(node))
         self._save()
@@ -344,6 +401,10 @@ class ExperimentAgent:
         if self.journal.best_node is None:
             self._note("no result could be verified")
         await self._emit("verify_finished", best=self.journal.best_node)
+
+
+class _DeadlineHit(Exception):
+    """The deadline passed while an LLM call was in flight."""
 
 
 def _now() -> str:

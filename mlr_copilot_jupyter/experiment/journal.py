@@ -12,10 +12,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from ..atomic import atomic_write_text
 from ..errors import InputError
+from ..llm.budget import Spend
 
 NodeKind = Literal["baseline", "draft", "improve", "debug"]
 NodeStatus = Literal["pending", "ok", "error", "timeout", "dead", "rejected", "no_metric",
@@ -60,6 +61,8 @@ class Node(BaseModel):
     lost_state: bool = False
     elapsed: float = 0.0
     tokens: int = 0
+    usage: Spend = Field(default_factory=Spend, description="LLM usage of proposing, reviewing "
+                         "(and, for llm_error nodes, failing to propose) this node.")
     feedback: str = ""
     approval: str = Field(default="auto", description="auto, approved, edited or rejected.")
     verified: bool | None = None
@@ -106,6 +109,23 @@ class Journal(BaseModel):
     artifacts: list[str] = Field(default_factory=list, description="Files the scorer reads; "
                                  "set aside before each node's cell.")
     test_source: str = Field(default="", description="'eval.py' or 'held-out split'.")
+    verify_usage: Spend = Field(default_factory=Spend, description="LLM usage of verification "
+                                "(the reviews of the replays).")
+    stopped_by: str = Field(default="", description="The limit that ended the search: "
+                            "'token_budget', 'cost_budget' or 'deadline' ('' otherwise).")
+    stop_reason: str = Field(default="", description="Why, in one line, e.g. 'token budget of "
+                             "5000 reached (5210 tokens used)'.")
+    limits: dict[str, Any] = Field(default_factory=dict, description="The budgets of the run's "
+                                   "last start (token_budget, cost_budget, deadline, prices).")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def usage(self) -> Spend:
+        """LLM usage of the whole run: every node plus verification (resumes included)."""
+        total = self.verify_usage
+        for node in self.nodes:
+            total = total + node.usage
+        return total
 
     # -- queries ---------------------------------------------------------------------------
     def node(self, node_id: str) -> Node:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..llm.budget import Limits, Prices
 from .journal import Node
 
 EventHook = Callable[[str, dict[str, Any]], Any]
@@ -44,6 +45,11 @@ class RunOptions:
     cpu_time_limit_s: int | None = None
     extra_env_deny: tuple[str, ...] = ()
     max_llm_failures: int = 3  # consecutive unusable LLM replies before the run ends
+    token_budget: int | None = None  # LLM tokens of the whole run (resumes included)
+    cost_budget: float | None = None  # LLM cost of the whole run, needs a price
+    deadline: float | None = None  # wall-clock seconds from the start (or resume) of the run
+    price_per_1k_prompt: float = 0.0
+    price_per_1k_completion: float = 0.0
 
     def __post_init__(self) -> None:
         """Refuse values that would silently switch a limit off (negative, zero, NaN)."""
@@ -63,6 +69,12 @@ class RunOptions:
             raise InputError(f"--max-steps must be >= 0, got {self.max_steps}")
         if self.mode not in ("auto", "approve"):
             raise InputError(f"--mode must be auto or approve, got {self.mode!r}")
+        self.limits()  # refuses a non-positive budget or a cost budget without prices
+
+    def limits(self) -> Limits:
+        return Limits(token_budget=self.token_budget, cost_budget=self.cost_budget,
+                      deadline=self.deadline,
+                      prices=Prices(self.price_per_1k_prompt, self.price_per_1k_completion))
 
 
 @dataclass

@@ -62,7 +62,14 @@ def run_summary(journal: Journal, run_dir: Path) -> dict[str, Any]:
         "success": headline is not None and headline >= 0.10,
         "steps": len([n for n in journal.nodes
                       if n.kind != "baseline" and n.status != "llm_error"]),
-        "tokens": sum(n.tokens for n in journal.nodes),
+        "tokens": journal.usage.total_tokens,
+        "cost": journal.usage.cost,
+        "usage": journal.usage.model_dump(),
+        "node_usage": {n.id: n.usage.model_dump() for n in journal.nodes},
+        "verify_usage": journal.verify_usage.model_dump(),
+        "limits": dict(journal.limits),
+        "stopped_by": journal.stopped_by or None,
+        "stop_reason": journal.stop_reason,
         "run_dir": str(run_dir),
         "record": str(run_dir / "experiment.ipynb"),
         "journal": str(run_dir / "journal.json"),
@@ -116,6 +123,9 @@ def summary_markdown(journal: Journal, summary: dict[str, Any]) -> str:
         f"- **Metric:** {name} ({journal.direction}); "
         f"{journal.metric_evidence or 'given by the task'}",
     ]
+    if journal.stop_reason:
+        lines.append(f"- **Stopped by the {journal.stopped_by.replace('_', ' ')}:** "
+                     f"{journal.stop_reason}")
     lines += [f"- **Warning:** {w}" for w in journal.warnings]
     lines += [
         f"- **Selection:** {summary['selection_note']}",
@@ -137,11 +147,18 @@ def summary_markdown(journal: Journal, summary: dict[str, Any]) -> str:
         ]
     elif summary["success"]:
         lines[-1] += " — success (≥ 10%)"
+    priced = journal.usage.cost is not None
+    lines += [f"- **Steps:** {summary['steps']}; LLM usage: {journal.usage.line()}"
+              + (f" (verification: {journal.verify_usage.line()})"
+                 if journal.verify_usage.calls else "")]
+    if limits := budgets_line(journal.limits):
+        lines.append(f"- **Budgets:** {limits}")
     lines += [
-        f"- **Steps:** {summary['steps']}, tokens: {summary['tokens']}",
         "",
-        f"| node | kind | parent | what it tried | status | {which}{name} | test {name} | note |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| node | kind | parent | what it tried | status | {which}{name} | test {name} | tokens "
+        f"|{' cost |' if priced else ''} note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if priced else "")
+        + " --- |",
     ]
     for n in journal.nodes:
         title = (n.title or n.plan.split("\n", 1)[0]).replace("|", "\\|")[:80]
@@ -149,8 +166,28 @@ def summary_markdown(journal: Journal, summary: dict[str, Any]) -> str:
         note = n.verify_error or (n.message if n.status == "no_metric" else "")
         note = note.replace("|", "\\|").replace("\n", " ")[:120]
         lines.append(f"| {n.id}{mark} | {n.kind} | {n.parent or '—'} | {title} | {n.status} | "
-                     f"{fmt(n.metric)} | {fmt(n.test_metric)} | {note} |")
+                     f"{fmt(n.metric)} | {fmt(n.test_metric)} | {n.usage.total_tokens} |"
+                     + (f" {fmt(n.usage.cost)} |" if priced else "") + f" {note} |")
+    total = f"{journal.usage.cost:.4g} |" if priced and journal.usage.cost is not None else ""
+    lines.append(f"| total | | | {'verification and ' if journal.verify_usage.calls else ''}"
+                 f"all nodes | | | | {journal.usage.total_tokens} |"
+                 + (f" {total}" if priced else "") + " |")
     return "\n".join(lines)
+
+
+def budgets_line(limits: dict[str, Any]) -> str:
+    """``token budget 5000, deadline 600 s, price per 1k tokens 0.15 / 0.6`` ('' when none)."""
+    parts = []
+    if limits.get("token_budget"):
+        parts.append(f"token budget {limits['token_budget']}")
+    if limits.get("cost_budget"):
+        parts.append(f"cost budget {limits['cost_budget']:g}")
+    if limits.get("deadline"):
+        parts.append(f"deadline {limits['deadline']:g} s")
+    if limits.get("price_per_1k_prompt") or limits.get("price_per_1k_completion"):
+        parts.append(f"price per 1k tokens {limits.get('price_per_1k_prompt') or 0:g} prompt / "
+                     f"{limits.get('price_per_1k_completion') or 0:g} completion")
+    return ", ".join(parts)
 
 
 def write_report(journal: Journal, run_dir: Path, *, header: str = "") -> dict[str, Any]:

@@ -86,8 +86,13 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
 
 
 def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
-               max_steps: int | None = None) -> ExperimentAgent:
-    """An agent that continues an interrupted run from its journal and record."""
+               max_steps: int | None = None,
+               limits: dict[str, Any] | None = None) -> ExperimentAgent:
+    """An agent that continues an interrupted run from its journal and record.
+
+    ``limits`` (token_budget, cost_budget, deadline, prices) replace the run's own; the deadline
+    counts from the resume, the budgets count the whole run's usage.
+    """
     run_dir = Path(run_dir).resolve()
     journal = Journal.load(run_dir / JOURNAL_FILE)
     record = RecordNotebook.load(run_dir / RECORD_FILE)
@@ -100,9 +105,10 @@ def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
     raw = {k: v for k, v in settings.get("options", {}).items() if k in fields}
     if "extra_env_deny" in raw:
         raw["extra_env_deny"] = tuple(raw["extra_env_deny"])
-    options = RunOptions(**raw)
+    options = RunOptions(**{**raw, **(limits or {})})
     if max_steps is not None:
         options.max_steps = max_steps
+    journal.settings.setdefault("options", {}).update(limits or {})  # a later resume keeps them
     for node in journal.nodes:  # a cell that was running when the run died did not finish
         if node.status == "pending":
             node.status, node.error = "error", "interrupted before the cell finished"

@@ -12,8 +12,10 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
+from ..aio import run_sync
 from ..errors import InputError
 from ..llm.base import Backend
+from ..llm.budget import time_left
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
 from ..models import Paper, ReportedResult, ResearchProblem
 from .results import limitations, method_summary, reported_results
@@ -194,7 +196,11 @@ def problem_prompt(paper: Paper, budget: int = 14000) -> list[dict[str, str]]:
 def llm_problem(paper: Paper, backend: Backend) -> ResearchProblem:
     """Extract the research problem with the LLM (structured output, validated)."""
     _check(paper)
-    reply = backend.query(problem_prompt(paper), schema=ProblemDraft, label="problem")
+    if time_left() is None:
+        reply = backend.query(problem_prompt(paper), schema=ProblemDraft, label="problem")
+    else:  # a stage deadline (--deadline): the async call can be cut off there
+        reply = run_sync(backend.aquery(problem_prompt(paper), schema=ProblemDraft,
+                                        label="problem"))
     draft = reply.parsed
     assert draft is not None
     used = [k for k in ("abstract", "introduction", "related_work", "limitations", "conclusion")
