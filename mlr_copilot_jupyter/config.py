@@ -35,7 +35,7 @@ DEFAULT_OUTPUT_CAPS: dict[str, int] = {
     "debug": 2500,
     "metric": 300,
     "hyde": 300,
-    "check": 16,
+    "check": 64,  # a reasoning model thinks before its one word
 }
 
 ENV_VARS = {

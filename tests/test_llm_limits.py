@@ -44,7 +44,7 @@ def test_every_request_carries_its_kinds_cap(fast_settings: MLRCopilot, llm_env:
     for label in labels:
         backend.query("hi", label=label)
     caps = [sent(llm_env, i)["max_tokens"] for i in range(len(labels))]
-    assert caps == [1200, 2500, 300, 16, 2048, 700]
+    assert caps == [1200, 2500, 300, 64, 2048, 700]
     backend.query("hi", label="plan-1", max_tokens=77)
     assert sent(llm_env)["max_tokens"] == 77
 
