@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
+import signal
+import subprocess
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +29,19 @@ from mlr_copilot_jupyter.llm.display import (
 )
 from mlr_copilot_jupyter.llm.progress import begin, listening, progress_scope
 from mlr_copilot_jupyter.models import Usage
+from tests.chat_server import ChatServer, SlowStream, slow_streams
+from tests.procs import gone, kernel_of, start_cli, wait_for
+from tests.test_faults import (
+    StepScript,
+    assert_valid_run,
+    experiment_args,
+    metric_cell,
+    one_line_error,
+    push,
+    resume,
+)
 
-LINE = re.compile(r"^LLM (\S+) · (\d+) tok · ([\d.]+) tok/s · ([\d.]+) s$")
+LINE = re.compile(r"^LLM (\S+) · (\d+) tok · (?:([\d.]+) tok/s · )?([\d.]+) s$")
 
 
 class Pipe(io.StringIO):
@@ -57,6 +73,10 @@ def test_describe_shows_label_tokens_speed_and_elapsed() -> None:
     assert describe(call) == "LLM plan-2 · 143 tok · 35.8 tok/s · 5.0 s · done"
     call.error = "cut"
     assert describe(call).endswith(" · failed")
+    call.error = "CancelledError"  # Ctrl-C
+    assert describe(call).endswith(" · stopped")
+    call.error, call.usage, call.finished = None, None, call.first_token + 0.01
+    assert describe(call) == "LLM plan-2 · 40 tok · 1.0 s · done"  # too short for a speed
 
 
 # -- the CLI listener ----------------------------------------------------------------------------
@@ -78,7 +98,7 @@ def test_pipe_gets_a_waiting_line_at_once_then_throttled_lines_and_the_end_line(
         assert len(lines(out)) == 3
         match = LINE.match(lines(out)[2])
         assert match and match.group(1) == "problem" and int(match.group(2)) == 52
-        assert float(match.group(3)) > 0 and float(match.group(4)) >= 0.5
+        assert match.group(3) and float(match.group(3)) > 0 and float(match.group(4)) >= 0.5
         call.end(Usage(completion_tokens=60))
     display.close()
     last = lines(out)[-1]
@@ -124,7 +144,7 @@ def test_terminal_rewrites_one_tqdm_line_in_place_and_leaves_the_final_line() ->
         call = begin("plan-2")
         assert "LLM plan-2 · waiting for first token" in out.getvalue()
         call.token("a")  # at once
-        assert re.search(r"\rLLM plan-2 · 1 tok · [\d.]+ tok/s", out.getvalue())
+        assert re.search(r"\rLLM plan-2 · 1 tok · 0.\d s", out.getvalue())
         size = len(out.getvalue())
         for _ in range(100):
             call.token("b")
@@ -161,7 +181,7 @@ def test_widget_is_displayed_with_the_first_call_and_follows_it() -> None:
         assert shown == [widget.widget]
         assert "LLM problem · waiting for first token" in widget.widget.value
         call.token("x")
-        assert re.search(r"LLM problem · 1 tok · [\d.]+ tok/s", widget.widget.value)
+        assert re.search(r"LLM problem · 1 tok · 0.\d s", widget.widget.value)
         for _ in range(20):
             call.token("y")
         assert "21 tok" not in widget.widget.value  # throttled
@@ -204,3 +224,113 @@ def test_run_sync_inside_a_running_loop_reports_to_the_callers_scope() -> None:
     with cli_progress(stream=out):
         assert asyncio.run(kernel_cell()) == "ok"
     assert any(ln.startswith("LLM inner · ") for ln in lines(out)), lines(out)
+
+
+# -- end to end: mlr-copilot experiment against a reply that trickles in -------------------------
+class StderrLines:
+    """Reads a process's stderr in a thread, stamping each line with time.monotonic()."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[tuple[float, str]] = []
+        assert proc.stderr is not None
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def text(self, timeout: float = 10.0) -> str:
+        self._thread.join(timeout)
+        return "\n".join(line for _, line in self.lines)
+
+
+def trickling_step(length: int) -> str:
+    """A step reply (title, plan, code) of about ``length`` characters."""
+    return json.dumps({"title": "Slow step", "plan": "A plan that takes a while to write. " * (
+        length // 36), "code": metric_cell(0.72)})
+
+
+def in_flight(server: ChatServer, chunks: int) -> SlowStream | None:
+    streams = slow_streams(server)
+    return streams[-1] if streams and streams[-1].sent >= chunks else None
+
+
+@pytest.mark.slow
+def test_experiment_shows_llm_progress_on_stderr_within_a_second(
+    llm_env: ChatServer, tmp_path: Path,
+) -> None:
+    """Needs the backend to emit progress events and stream while a display listens."""
+    script = StepScript(actions={1: push(llm_env, ("slow_stream", {  # step 2 trickles in
+        "delay": 0.05, "then": trickling_step(400)}))})
+    llm_env.responder = script
+    out = tmp_path / "run"
+    proc = start_cli(*experiment_args(out, steps=2))
+    err = StderrLines(proc)
+    try:
+        proc.wait(timeout=240)
+    finally:
+        proc.kill()
+    stderr = err.text()
+    assert proc.returncode == 0, stderr[-3000:]
+    [slow] = slow_streams(llm_env)
+    assert slow.stream, "the call did not stream although a progress display listened"
+    assert slow.first_sent is not None and not slow.closed_by_client
+    request_at = max(r["time"] for r in llm_env.requests if r["time"] <= slow.first_sent)
+    waiting = [(t, ln) for t, ln in err.lines
+               if "waiting for first token" in ln and t <= request_at + 1.0]
+    assert waiting and request_at - waiting[-1][0] < 1.0, stderr[-3000:]  # before any token
+    label = waiting[-1][1].split(" · ")[0]
+    tokens = [(t, ln) for t, ln in err.lines
+              if ln.startswith(label + " · ") and LINE.match(ln) and t >= slow.first_sent]
+    assert tokens, stderr[-3000:]
+    assert tokens[0][0] - slow.first_sent < 1.0, (tokens[0], slow)
+    # while ~130 chunks trickled in over ~6.5 s: a line a second, not a line a token
+    during = [ln for t, ln in tokens if t <= (slow.ended or 0)]
+    assert 3 <= len(during) <= 12, during
+    counts = [int(LINE.match(ln).group(2)) for ln in during]  # type: ignore[union-attr]
+    assert counts == sorted(counts) and counts[-1] > counts[0]
+    assert any(ln.startswith(label + " · ") and ln.endswith(" · done") for _, ln in err.lines)
+    assert "\r" not in stderr  # stderr is a pipe: plain lines
+    assert_valid_run(out)
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_streaming_llm_call_stops_within_2s_with_a_valid_record(
+    llm_env: ChatServer, tmp_path: Path,
+) -> None:
+    """SIGINT while the step reply trickles in (60 s of it): exit 130 within 2 s, one line, the
+    request dropped (the server sees the connection close), the record valid; --resume finishes."""
+    script = StepScript(actions={2: push(llm_env, ("slow_stream", {  # step 3 trickles in
+        "delay": 0.1, "then": trickling_step(2400)}))})
+    llm_env.responder = script
+    out = tmp_path / "run"
+    proc = start_cli(*experiment_args(out, steps=3))
+    err = StderrLines(proc)
+    try:
+        kernel = wait_for(lambda: kernel_of(proc.pid), 60, "the kernel process")
+        slow = wait_for(lambda: in_flight(llm_env, 5), 120, "the trickling reply")
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        stop_time = time.monotonic() - t0
+    finally:
+        proc.kill()
+    stderr = err.text()
+    print(f"SIGINT -> exit: {stop_time:.2f} s")
+    assert proc.returncode == 130, stderr[-3000:]
+    line = one_line_error(stderr, "--resume", str(out))
+    assert "interrupted" in line and stderr.rstrip().endswith(line)  # the last line, alone
+    assert stop_time < 2.0, f"the CLI took {stop_time:.2f} s to stop"
+    assert wait_for(lambda: slow.closed_by_client or None, 2, "the server to see the request dropped")
+    assert slow.sent < slow.pieces
+    assert wait_for(lambda: gone(kernel), 10, "the kernel to be shut down")
+    journal = assert_valid_run(out)
+    assert journal.status == "interrupted"
+    resumed = resume(out)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    journal = assert_valid_run(out)
+    assert journal.status == "done"
+    assert len([n for n in journal.nodes if n.kind != "baseline"]) == 3

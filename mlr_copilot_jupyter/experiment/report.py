@@ -153,10 +153,11 @@ def summary_markdown(journal: Journal, summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_report(journal: Journal, run_dir: Path, *, header: str = "") -> dict[str, Any]:
-    """Write ``report.md`` and ``metric.png``; return the summary."""
+def write_report(journal: Journal, run_dir: Path, *, header: str = "",
+                 plot: bool = True) -> dict[str, Any]:
+    """Write ``report.md`` and (unless ``plot`` is False) ``metric.png``; return the summary."""
     summary = run_summary(journal, run_dir)
-    png = metric_plot(journal)
+    png = metric_plot(journal) if plot else None
     body = summary_markdown(journal, summary)
     if png is not None:
         atomic_write_bytes(run_dir / PLOT_FILE, png)

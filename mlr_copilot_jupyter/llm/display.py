@@ -21,6 +21,8 @@ from typing import Any, TextIO
 from .progress import Event, LLMCall, progress_scope
 
 ENV = "MLR_COPILOT_PROGRESS"
+#: Seconds of streaming before a speed is shown (one token in a millisecond is no speed).
+SPEED_AFTER = 0.25
 
 
 def progress_wanted(no_progress: bool = False) -> bool:
@@ -37,12 +39,20 @@ def describe(call: LLMCall) -> str:
         parts.append("waiting for first token")
     else:
         parts.append(f"{call.tokens} tok")
-        if call.tokens_per_s > 0:
+        streaming = (call.finished or time.monotonic()) - (call.first_token or time.monotonic())
+        if call.tokens_per_s > 0 and streaming >= SPEED_AFTER:
             parts.append(f"{call.tokens_per_s:.1f} tok/s")
     parts.append(f"{call.elapsed:.1f} s")
     if call.finished is not None:
-        parts.append("failed" if call.error else "done")
+        parts.append(_outcome(call.error))
     return " · ".join(parts)
+
+
+def _outcome(error: str | None) -> str:
+    if not error:
+        return "done"
+    lowered = error.lower()
+    return "stopped" if "cancel" in lowered or "interrupt" in lowered else "failed"
 
 
 class _Ticker:
