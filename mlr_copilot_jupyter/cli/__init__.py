@@ -10,7 +10,9 @@ hide it); it is closed before any error line is printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -83,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def ignore_ctrl_c() -> None:
+    """Ignore further SIGINTs (the process is stopping after one already)."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line (None values are left to the environment)."""
     names = ("backend", "model", "base_url", "temperature", "request_timeout", "max_retries",
@@ -106,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mlr-copilot: error: {exc.one_line()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
+        ignore_ctrl_c()  # a second press while exiting must not turn 130 into a signal death
         print(getattr(exc, "line", "mlr-copilot: interrupted"), file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: still one line unless --debug

@@ -156,7 +156,13 @@ def run_until_done(coro: Any) -> Any:
         except asyncio.CancelledError:
             raise KeyboardInterrupt from None
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        from . import ignore_ctrl_c
+
+        ignore_ctrl_c()  # the loop's handler is gone: a second press would kill the process
+        raise
 
 
 def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, Any]:
