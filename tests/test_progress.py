@@ -82,7 +82,7 @@ def test_describe_shows_label_tokens_speed_and_elapsed() -> None:
 # -- the CLI listener ----------------------------------------------------------------------------
 def test_pipe_gets_a_waiting_line_at_once_then_throttled_lines_and_the_end_line() -> None:
     out = Pipe()
-    display = CLIProgress(out, line_interval=0.5, quiet_interval=60)
+    display = CLIProgress(out, line_interval=0.5, quiet_interval=60, show_after=0)
     with progress_scope(display):
         assert listening()
         call = begin("problem")
@@ -109,7 +109,7 @@ def test_pipe_gets_a_waiting_line_at_once_then_throttled_lines_and_the_end_line(
 
 def test_pipe_shows_a_quiet_call_now_and_then_and_nothing_after_close() -> None:
     out = Pipe()
-    display = CLIProgress(out, quiet_interval=0.3, tick=0.1)
+    display = CLIProgress(out, quiet_interval=0.3, tick=0.1, show_after=0)
     with progress_scope(display):
         call = begin("review-1")
         time.sleep(0.75)  # no token: a still-waiting line every quiet_interval
@@ -123,9 +123,27 @@ def test_pipe_shows_a_quiet_call_now_and_then_and_nothing_after_close() -> None:
     assert out.getvalue() == before  # the CLI's own last line stays the last line
 
 
+def test_a_quick_call_leaves_no_line_and_a_slower_one_shows_within_a_second() -> None:
+    out = Pipe()
+    display = CLIProgress(out, show_after=0.5, tick=0.1)
+    with progress_scope(display):
+        quick = begin("check")
+        quick.token("ready")
+        quick.end(error="HTTP 401")  # the CLI's error line will be the only line
+        assert out.getvalue() == ""
+        slow = begin("problem")
+        slow.token("a")  # before show_after: held back
+        assert out.getvalue() == ""
+        time.sleep(0.8)  # the ticker shows it, tokens so far included
+        assert re.fullmatch(r"LLM problem · 1 tok · [\d.]+ tok/s · 0\.[5-9] s", lines(out)[0])
+        slow.end()
+    display.close()
+    assert len(lines(out)) == 2 and lines(out)[1].endswith(" · done")
+
+
 def test_error_ends_with_a_failed_line_and_concurrent_calls_each_get_theirs() -> None:
     out = Pipe()
-    with cli_progress(stream=out):
+    with progress_scope(CLIProgress(out, show_after=0)):
         first, second = begin("idea-1"), begin("idea-2")
         first.token("a")
         second.token("b")
@@ -139,7 +157,7 @@ def test_error_ends_with_a_failed_line_and_concurrent_calls_each_get_theirs() ->
 
 def test_terminal_rewrites_one_tqdm_line_in_place_and_leaves_the_final_line() -> None:
     out = Terminal()
-    display = CLIProgress(out, interval=0.2, tick=10)
+    display = CLIProgress(out, interval=0.2, tick=10, show_after=0)
     with progress_scope(display):
         call = begin("plan-2")
         assert "LLM plan-2 · waiting for first token" in out.getvalue()
@@ -221,7 +239,7 @@ def test_run_sync_inside_a_running_loop_reports_to_the_callers_scope() -> None:
     async def kernel_cell() -> str:  # a running loop, as in Jupyter: run_sync uses a thread
         return run_sync(call_in_coroutine())
 
-    with cli_progress(stream=out):
+    with progress_scope(CLIProgress(out, show_after=0)):
         assert asyncio.run(kernel_cell()) == "ok"
     assert any(ln.startswith("LLM inner · ") for ln in lines(out)), lines(out)
 
@@ -279,12 +297,11 @@ def test_experiment_shows_llm_progress_on_stderr_within_a_second(
     assert slow.stream, "the call did not stream although a progress display listened"
     assert slow.first_sent is not None and not slow.closed_by_client
     request_at = max(r["time"] for r in llm_env.requests if r["time"] <= slow.first_sent)
-    waiting = [(t, ln) for t, ln in err.lines
-               if "waiting for first token" in ln and t <= request_at + 1.0]
-    assert waiting and request_at - waiting[-1][0] < 1.0, stderr[-3000:]  # before any token
-    label = waiting[-1][1].split(" · ")[0]
-    tokens = [(t, ln) for t, ln in err.lines
-              if ln.startswith(label + " · ") and LINE.match(ln) and t >= slow.first_sent]
+    label = next(ln for t, ln in err.lines if t >= slow.first_sent and LINE.match(ln)
+                 ).split(" · ")[0]  # the line's stage, e.g. "LLM draft-n2"
+    mine = [(t, ln) for t, ln in err.lines if ln.startswith(label + " · ")]
+    assert mine[0][0] - request_at < 1.0, (mine[0], request_at)  # seen within a second
+    tokens = [(t, ln) for t, ln in mine if LINE.match(ln) and t >= slow.first_sent]
     assert tokens, stderr[-3000:]
     assert tokens[0][0] - slow.first_sent < 1.0, (tokens[0], slow)
     # while ~130 chunks trickled in over ~6.5 s: a line a second, not a line a token

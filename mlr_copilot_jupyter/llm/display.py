@@ -92,11 +92,16 @@ class CLIProgress:
     then at most one per ``line_interval`` seconds while tokens arrive, one per ``quiet_interval``
     seconds while nothing arrives, and the final line. :meth:`close` removes the lines of calls
     still in flight and writes nothing, so an error or interrupt line printed after it stands alone.
+
+    A call shows up once it has run ``show_after`` seconds (well within a second); one that ends
+    sooner (a quick answer, an immediate HTTP 401) leaves no line at all, so a fast failure is
+    still the CLI's one error line.
     """
 
     def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None,
                  interval: float = 0.2, line_interval: float = 1.0,
-                 quiet_interval: float = 10.0, tick: float = 0.5) -> None:
+                 quiet_interval: float = 10.0, tick: float = 0.25,
+                 show_after: float = 0.5) -> None:
         self.stream = stream if stream is not None else sys.stderr
         if tty is None:
             try:
@@ -105,6 +110,7 @@ class CLIProgress:
                 tty = False
         self.tty = tty
         self.interval, self.line_interval, self.quiet_interval = interval, line_interval, quiet_interval
+        self.show_after = show_after
         self._lock = threading.RLock()
         self._calls: dict[int, LLMCall] = {}
         self._last: dict[int, float] = {}  # when each call's line was last written
@@ -120,10 +126,12 @@ class CLIProgress:
             if event == "end":
                 self._finish(call)
                 return
-            new = call.id not in self._calls
             self._calls[call.id] = call
-            first_token = event == "token" and call.chunks == 1
-            self._show(call, force=new or first_token or event != "token")
+            if call.id in self._last:  # shown already
+                first_token = event == "token" and call.chunks == 1
+                self._show(call, force=first_token or event != "token")
+            elif call.elapsed >= self.show_after:
+                self._show(call, force=True)
             self._ticker.ensure()
 
     def tick(self) -> None:
@@ -133,7 +141,10 @@ class CLIProgress:
                 return
             now = time.monotonic()
             for call in list(self._calls.values()):
-                if self.tty or now - self._last.get(call.id, 0.0) >= self.quiet_interval:
+                if call.id not in self._last:
+                    if call.elapsed >= self.show_after:
+                        self._show(call, force=True)
+                elif self.tty or now - self._last[call.id] >= self.quiet_interval:
                     self._show(call, force=True)
 
     def close(self) -> None:
@@ -170,7 +181,8 @@ class CLIProgress:
 
     def _finish(self, call: LLMCall) -> None:
         self._calls.pop(call.id, None)
-        self._last.pop(call.id, None)
+        if self._last.pop(call.id, None) is None:
+            return  # never shown: a quick call leaves no line
         bar = self._bars.pop(call.id, None)
         if bar is not None:
             bar.close()
