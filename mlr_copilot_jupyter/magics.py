@@ -33,12 +33,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def user_errors(func: F) -> F:
-    """Turn package errors into ``UsageError``: one line in the notebook, no traceback."""
+    """Turn package errors into ``UsageError``: one line in the notebook, no traceback.
+
+    The magic's LLM calls show their progress in a widget line of the cell's output meanwhile.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .llm.display import notebook_progress
+
         try:
-            return func(*args, **kwargs)
+            with notebook_progress():
+                return func(*args, **kwargs)
         except MLRCopilotError as exc:
             raise UsageError(exc.one_line()) from None
         except KeyboardInterrupt:

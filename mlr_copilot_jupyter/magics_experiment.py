@@ -150,7 +150,10 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         mode=args.mode, seed=args.seed, cell_timeout=args.cell_timeout,
         metric=_unquote(args.metric), direction=args.direction, token_budget=args.token_budget,
         cost_budget=args.cost_budget, deadline=args.deadline)
-    run = BackgroundRun(agent, copilot, start=False)
+    from .llm.display import notebook_widget
+
+    progress = notebook_widget()  # the run's LLM calls, below its monitor
+    run = BackgroundRun(agent, copilot, start=False, progress=progress)
     run.add_listener(_state_publisher(magics))
     inserter = None
     if args.insert:
@@ -165,6 +168,8 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
     if magics.shell is not None:
         magics.shell.user_ns["_mlr_run"] = run
     display(monitor)
+    if progress is not None:
+        progress.show()
     if inserter is not None and (line_ := inserter.start_line()):
         print(line_)
     run.start()

@@ -31,6 +31,10 @@ Faults (``push_fault(kind, ...)``):
 * ``"cut_stream"``: stream -- a few SSE chunks, then the connection closes mid chunked
   body without ``[DONE]``; non-stream -- a ``Content-Length`` larger than the body, then close.
 * ``"reset"``: the socket is closed without any response.
+* ``"slow_stream"``: the reply (``then=``, else the responder / ``"ok"``) streamed a few
+  characters per chunk (about one token) with ``delay`` seconds between chunks; without
+  ``stream`` it waits as long, then answers whole. ``srv.slow_streams`` records each one
+  (chunks sent, whether the client closed the connection first); see the block at the end.
 
 A 400 with the server's own words: ``push_fault("400", message="...")``. A reply cut at the
 output cap: ``push_text(text, finish_reason="length")``.
@@ -401,6 +405,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
             return self._abort()
+        if kind == "slow_stream":
+            return _serve_slow_stream(self, body, model, item)
         raise AssertionError(f"unknown fault {kind!r}")  # pragma: no cover
 
     def _reply(
@@ -714,3 +720,93 @@ def chat_server() -> Iterator[ChatServer]:
         yield srv
     finally:
         srv.stop()
+
+
+# -- "slow_stream": a reply that trickles in, token by token (progress and Ctrl-C tests) ----------
+_FAULT_KINDS.add("slow_stream")
+SLOW_STREAM_PIECE = 4  # characters per chunk: about one token
+
+
+@dataclass
+class SlowStream:
+    """What happened to one ``slow_stream`` reply (``ChatServer.slow_streams``)."""
+
+    stream: bool
+    pieces: int  # content chunks the reply has
+    sent: int = 0  # content chunks written so far
+    first_sent: float | None = None  # time.monotonic() of the first content chunk
+    closed_by_client: bool = False  # the client hung up before the reply was complete
+    ended: float | None = None
+
+
+def slow_streams(chat: ChatServer) -> list[SlowStream]:
+    """The ``slow_stream`` replies served so far (also ``chat.slow_streams``)."""
+    return chat.__dict__.setdefault("slow_streams", [])
+
+
+def _client_gone(conn: socket.socket) -> bool:
+    """Whether the peer has closed the connection (a readable socket with nothing to read)."""
+    import select
+
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def _serve_slow_stream(handler: _Handler, body: dict[str, Any], model: str, item: _Fault) -> None:
+    chat = handler.server.chat
+    reply = _to_reply(item.then) if item.then is not None else chat._default_reply(body)
+    text = reply.content or ""
+    pieces = [text[i : i + SLOW_STREAM_PIECE] for i in range(0, len(text), SLOW_STREAM_PIECE)]
+    record = SlowStream(stream=bool(body.get("stream")), pieces=len(pieces))
+    with chat._lock:
+        slow_streams(chat).append(record)
+
+    def pause() -> bool:  # False: stop (the client left, or the server stops)
+        end = time.monotonic() + item.delay
+        while time.monotonic() < end:
+            if _client_gone(handler.connection):
+                record.closed_by_client = True
+                return False
+            if not chat._sleep(min(0.02, max(0.0, end - time.monotonic()))):
+                return False
+        return True
+
+    try:
+        if not record.stream:
+            for _ in pieces:
+                if not pause():
+                    return handler._abort()
+                record.sent += 1
+            return handler._reply(body, model, reply, False)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        chunks = list(chat._chunks(body, model, _Reply(
+            "", reply.tool_calls, reply.usage or _estimate_usage(body, reply), reply.finish_reason)))
+        head, tail = chunks[:1], chunks[1:]  # the role chunk; the rest (tool calls, finish, usage)
+        content = [dict(head[0], choices=[dict(head[0]["choices"][0], delta={"content": piece})])
+                   for piece in pieces]
+        for chunk in head:
+            handler._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+        for chunk in content:
+            if not pause():
+                return handler._abort()
+            handler._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+            record.sent += 1
+            if record.first_sent is None:
+                record.first_sent = time.monotonic()
+        for chunk in tail:
+            handler._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+        handler._write_chunk(b"data: [DONE]\n\n")
+        handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()
+    except OSError:
+        record.closed_by_client = True
+        handler.close_connection = True
+    finally:
+        record.ended = time.monotonic()

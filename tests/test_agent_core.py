@@ -41,7 +41,7 @@ class FakeExecutor:
     async def arestart(self) -> None:
         self._fresh()
 
-    async def ashutdown(self) -> None:
+    async def ashutdown(self, *, now: bool = False) -> None:
         self.ns = {}
 
     async def arun(self, code: str) -> CellResult:

@@ -2,13 +2,17 @@
 
 Each subcommand lives in its own module with ``add_parser(subparsers, common)`` and ``run(args)``.
 Exit status: 0 on success, 1 on a failure (one line on stderr, no traceback unless ``--debug``),
-2 on a usage mistake, 130 when interrupted.
+2 on a usage mistake, 130 when interrupted. While an LLM call runs, a progress line on stderr shows
+its stage, tokens, tokens/s and elapsed time (``--no-progress`` or ``MLR_COPILOT_PROGRESS=off``
+hide it); it is closed before any error line is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -53,7 +57,17 @@ def common_options() -> argparse.ArgumentParser:
                      help="retries on 429/5xx/timeouts per request")
     common.add_argument("--run-dir", help="folder for runs and state  [$MLR_COPILOT_RUN_DIR]")
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    common.add_argument("--no-progress", action="store_true",
+                        help="no progress lines for LLM calls on stderr  [$MLR_COPILOT_PROGRESS=off]")
     return common
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with the line to print once the progress display is closed."""
+
+    def __init__(self, line: str = "mlr-copilot: interrupted") -> None:
+        super().__init__(line)
+        self.line = line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def ignore_ctrl_c() -> None:
+    """Ignore further SIGINTs (the process is stopping after one already)."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line (None values are left to the environment)."""
     names = ("backend", "model", "base_url", "temperature", "request_timeout", "max_retries",
@@ -83,15 +103,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
+    from ..llm.display import cli_progress
+
     try:
-        return int(args.func(args) or 0)
+        with cli_progress(not getattr(args, "no_progress", False)):  # closed before any message
+            return int(args.func(args) or 0)
     except MLRCopilotError as exc:
         if args.debug:
             raise
         print(f"mlr-copilot: error: {exc.one_line()}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("mlr-copilot: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        ignore_ctrl_c()  # a second press while exiting must not turn 130 into a signal death
+        print(getattr(exc, "line", "mlr-copilot: interrupted"), file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: still one line unless --debug
         if args.debug:

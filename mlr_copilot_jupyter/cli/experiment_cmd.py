@@ -132,20 +132,19 @@ def terminal_approver(node: Any) -> Any:
 
 
 def progress_printer(event: str, data: dict[str, Any]) -> None:
+    from ..llm.display import echo  # above any LLM progress line, not through it
+
     node = data.get("node")
     if event == "node_started" and node is not None:
-        print(f"[{node.id}] {node.kind}{' of ' + node.parent if node.parent else ''}: {node.title} ...",
-              file=sys.stderr, flush=True)
+        echo(f"[{node.id}] {node.kind}{' of ' + node.parent if node.parent else ''}: {node.title} ...")
     elif event == "node_finished" and node is not None:
         metric = f" {node.metric:.6g}" if node.metric is not None else ""
         detail = f" ({node.error})" if node.error else ""
         if node.status == "no_metric" and node.message:
             detail = f" ({node.message})"
-        print(f"[{node.id}] {node.status}{metric}{detail} in {node.elapsed:.1f}s",
-              file=sys.stderr, flush=True)
+        echo(f"[{node.id}] {node.status}{metric}{detail} in {node.elapsed:.1f}s")
     elif event == "verify_started":
-        print("verifying the best result in a fresh kernel and a fresh workspace ...",
-              file=sys.stderr, flush=True)
+        echo("verifying the best result in a fresh kernel and a fresh workspace ...")
 
 
 def run_until_done(coro: Any) -> Any:
@@ -178,7 +177,13 @@ def run_until_done(coro: Any) -> Any:
         except asyncio.CancelledError:
             raise KeyboardInterrupt from None
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        from . import ignore_ctrl_c
+
+        ignore_ctrl_c()  # the loop's handler is gone: a second press would kill the process
+        raise
 
 
 def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, Any]:
@@ -200,9 +205,11 @@ def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, 
     try:
         return run_until_done(copilot.arun_experiment(agent))
     except KeyboardInterrupt:
-        print(f"mlr-copilot: interrupted; the record is saved. Resume with: mlr-copilot experiment "
-              f"--resume {agent.run_dir}", file=sys.stderr)
-        raise SystemExit(130) from None
+        from . import Interrupted
+
+        # printed by main() once the progress lines are gone; exit status 130
+        raise Interrupted(f"mlr-copilot: interrupted; the record is saved. Resume with: "
+                          f"mlr-copilot experiment --resume {agent.run_dir}") from None
 
 
 def print_summary(summary: dict[str, Any], as_json: bool) -> None:

@@ -178,7 +178,7 @@ class ExperimentAgent:
                     raise  # the only error: the user must hear that the journal was not saved
                 # else the first error is already on its way; keep it visible
             finally:
-                await self.executor.ashutdown()
+                await self.executor.ashutdown(now=self.journal.status == "interrupted")
                 await self._emit("run_finished", status=self.journal.status)
         return self.journal
 

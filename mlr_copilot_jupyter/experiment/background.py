@@ -14,11 +14,13 @@ import inspect
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, MLRCopilotError
+from ..llm.progress import ProgressListener, progress_scope
 from .agent import Approval, ExperimentAgent, Hooks
 from .journal import Journal, Node
 
@@ -48,11 +50,16 @@ class BackgroundRun:
         ``callable(event, data)``, sync or async, called in the run's thread; errors are ignored.
     start
         Start at once (default); otherwise call :meth:`start` after attaching listeners.
+    progress
+        A :class:`~mlr_copilot_jupyter.llm.progress.ProgressListener` (a notebook's progress
+        widget) shown the run's LLM calls; it is closed when the run ends.
     """
 
     def __init__(self, agent: ExperimentAgent, copilot: Any, *,
-                 listeners: tuple[EventListener, ...] = (), start: bool = True) -> None:
+                 listeners: tuple[EventListener, ...] = (), start: bool = True,
+                 progress: ProgressListener | None = None) -> None:
         self.agent, self.copilot = agent, copilot
+        self.progress = progress
         self.summary: dict[str, Any] | None = None
         self.error: str | None = None
         self.started_at: float | None = None
@@ -185,7 +192,9 @@ class BackgroundRun:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
-        self._task = loop.create_task(self.copilot.arun_experiment(self.agent))
+        scope = progress_scope(self.progress) if self.progress is not None else nullcontext()
+        with scope:  # the task copies this context: its LLM calls report to self.progress
+            self._task = loop.create_task(self.copilot.arun_experiment(self.agent))
         self._ready.set()
         try:
             self.summary = loop.run_until_complete(self._task)
@@ -207,6 +216,9 @@ class BackgroundRun:
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             loop.close()
+            close = getattr(self.progress, "close", None)
+            if close is not None:
+                close()
             self._finished.set()
 
     def __repr__(self) -> str:

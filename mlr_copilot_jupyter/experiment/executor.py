@@ -162,10 +162,13 @@ class KernelExecutor:
             await self._boot()
             self.restarts += 1
 
-    async def ashutdown(self) -> None:
-        """Shut the kernel down and release its resources; safe to call twice."""
+    async def ashutdown(self, *, now: bool = False) -> None:
+        """Shut the kernel down and release its resources; safe to call twice.
+
+        ``now``: kill it at once instead of asking it to exit (an interrupted run does not wait).
+        """
         async with self._lock:
-            await self._teardown(now=False)
+            await self._teardown(now=now)
 
     async def arun(self, code: str, *, timeout: float | None = None) -> CellResult:
         """Run one code cell and return its :class:`CellResult` (starts the kernel if needed)."""

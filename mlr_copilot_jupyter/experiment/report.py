@@ -190,10 +190,11 @@ def budgets_line(limits: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def write_report(journal: Journal, run_dir: Path, *, header: str = "") -> dict[str, Any]:
-    """Write ``report.md`` and ``metric.png``; return the summary."""
+def write_report(journal: Journal, run_dir: Path, *, header: str = "",
+                 plot: bool = True) -> dict[str, Any]:
+    """Write ``report.md`` and (unless ``plot`` is False) ``metric.png``; return the summary."""
     summary = run_summary(journal, run_dir)
-    png = metric_plot(journal)
+    png = metric_plot(journal) if plot else None
     body = summary_markdown(journal, summary)
     if png is not None:
         atomic_write_bytes(run_dir / PLOT_FILE, png)

@@ -129,12 +129,13 @@ async def arun_to_report(agent: ExperimentAgent) -> dict[str, Any]:
         await agent.arun()
     except BaseException:
         with contextlib.suppress(MLRCopilotError):  # the first error is the one to report
-            _finish_report(agent)
+            # interrupted: the user waits on it; the plot (~1 s of matplotlib) comes with --resume
+            _finish_report(agent, plot=agent.journal.status != "interrupted")
         raise
     return _finish_report(agent)
 
 
-def _finish_report(agent: ExperimentAgent) -> dict[str, Any]:
-    summary = write_report(agent.journal, agent.run_dir)
+def _finish_report(agent: ExperimentAgent, *, plot: bool = True) -> dict[str, Any]:
+    summary = write_report(agent.journal, agent.run_dir, plot=plot)
     agent.record.set_summary(summary.pop("_markdown"), png=summary.pop("_png"))
     return summary
