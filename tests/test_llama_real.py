@@ -73,17 +73,24 @@ def run_timed(args: list[str], env: dict[str, str], timeout: float) -> Timed:
         if buffer.strip():
             lines.append((time.monotonic() - started, buffer.strip()))
 
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
+    out: list[str] = []
+    readers = [threading.Thread(target=read_stderr, daemon=True),
+               threading.Thread(target=lambda: out.append(proc.stdout.read()),  # type: ignore[union-attr]
+                                daemon=True)]
+    for reader in readers:
+        reader.start()
     try:
-        stdout, _ = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
-        reader.join(5)
+        proc.wait()
+        for reader in readers:
+            reader.join(5)
         tail = "\n".join(line for _, line in lines[-15:])
         pytest.fail(f"`mlr-copilot {' '.join(args)}` did not end within {timeout:g} s:\n{tail}")
-    reader.join(10)
+    for reader in readers:
+        reader.join(10)
+    stdout = "".join(out)
     stderr = "\n".join(line for _, line in lines)
     return Timed(proc.returncode, stdout, stderr, time.monotonic() - started, lines)
 

@@ -44,7 +44,8 @@ class StepDraft(BaseModel):
 
     title: str = Field(description="Under 12 words: what this step tries.")
     plan: str = Field(description="The plan and its rationale, 2-5 sentences, markdown.")
-    code: str = Field(description="One complete Python notebook cell.")
+    code: str = Field(description="One complete Python notebook cell.",
+                      json_schema_extra={"maxLength": 10000})  # about the 2,500-token cap
     retrieval_query: str | None = Field(
         default=None,
         description="Optional tool call: to see candidate models first, describe what you need "

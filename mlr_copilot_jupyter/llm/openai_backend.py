@@ -35,6 +35,7 @@ from .badrequest import classify_bad_request
 from .base import Backend, Message, Reply, T, as_messages, record_usage
 from .failures import cut_twice, gave_up, retry_delay, server_message, short, status_error
 from .replies import clean_reply, parse_json_object
+from .schema import schema_for
 from .wire import (
     STRUCTURED_MODES,
     Result,
@@ -266,7 +267,7 @@ class OpenAIBackend(Backend):
         settings = self.settings
         auto = settings.structured_mode == "auto"
         mode = self._mode or (STRUCTURED_MODES[0] if auto else settings.structured_mode)
-        json_schema = q.schema.model_json_schema() if q.schema is not None else None
+        json_schema = schema_for(q.schema) if q.schema is not None else None
         instructions = prompts.schema_instructions(json_schema) if json_schema is not None else ""
         messages, cap = q.messages, q.cap
         usage = Usage()
