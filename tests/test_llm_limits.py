@@ -392,3 +392,21 @@ def test_async_calls_stream_under_a_listener_and_fit_the_window(
     assert all(CUT_MARKER in r["json"]["messages"][0]["content"] for r in llm_env.requests)
     assert sorted(e for e, _ in recorder.events if e != "token") == ["end", "end", "start", "start"]
     assert json.dumps(recorder.calls[0].usage.model_dump())  # type: ignore[union-attr]
+
+
+def test_the_cli_says_once_that_the_window_is_too_small(llm_env: ChatServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The warning reaches a CLI user as one ``mlr-copilot: warning:`` line, beside the result."""
+    from tests.test_faults import run_cli
+
+    llm_env.n_ctx = 2048
+    llm_env.push_json({"task_definition": "Classify digits.", "research_gaps": ["Small data."],
+                       "keywords": ["digits"], "rationale": "Because."})
+    paper = tmp_path / "paper.md"
+    paper.write_text("# A long paper\n\n## Abstract\n\nWe classify digits.\n\n## Introduction\n\n"
+                     + "A sentence of the introduction. " * 600)
+    done = run_cli("problem", str(paper), "--json", "--no-progress", timeout=120)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 1 and warnings[0].startswith("mlr-copilot: warning: test-model at ")
+    assert "2,048-token context window" in warnings[0] and "llama-server with a larger" in warnings[0]
+    assert json.loads(done.stdout)["task_definition"] == "Classify digits."

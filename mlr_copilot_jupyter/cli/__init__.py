@@ -98,11 +98,34 @@ def settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
 
 
+class _WarningLine(logging.Handler):
+    """The package's warnings (a context window too small, a PDF page unreadable) as one
+    ``mlr-copilot: warning:`` line each, written around any progress line on screen."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        text = " ".join(record.getMessage().split())
+        with contextlib.suppress(Exception):
+            tqdm.write(f"mlr-copilot: warning: {text}", file=sys.stderr)
+
+
+def show_warnings() -> None:
+    """Route the ``mlr_copilot`` logger's warnings to stderr lines (once per process)."""
+    logger = logging.getLogger("mlr_copilot")
+    if not any(isinstance(h, _WarningLine) for h in logger.handlers):
+        handler = _WarningLine(level=logging.WARNING)
+        logger.addHandler(handler)
+        logger.propagate = False  # no second, unprefixed copy from logging's last resort
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
+    else:
+        show_warnings()
     from ..llm.display import cli_progress
 
     try:
