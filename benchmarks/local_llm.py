@@ -46,12 +46,15 @@ def run(args: list[str], env: dict[str, str], limit: float) -> dict[str, object]
                             stderr=subprocess.PIPE, text=True)
     first: list[float] = []
     calls: list[tuple[str, int, int]] = []
+    errors: list[str] = []
 
     def read() -> None:
         assert proc.stderr is not None
         for line in iter(proc.stderr.readline, ""):
             if not first and "LLM" in line and "DEBUG" not in line:
                 first.append(time.monotonic() - started)
+            if line.startswith("mlr-copilot: error:"):
+                errors.append(line.strip())
             match = CALL_LINE.search(line)
             if match:
                 calls.append((match["label"].split("-", 1)[0], int(match["prompt"]),
@@ -66,7 +69,7 @@ def run(args: list[str], env: dict[str, str], limit: float) -> dict[str, object]
         code = proc.wait()
     reader.join(5)
     return {"first": first[0] if first else None, "total": time.monotonic() - started,
-            "code": code, "calls": calls, "limit": limit}
+            "code": code, "calls": calls, "limit": limit, "errors": errors}
 
 
 def main() -> None:
@@ -97,6 +100,9 @@ def main() -> None:
     for name, r in results.items():
         first = f"{r['first']:.1f} s" if r["first"] is not None else "none"
         print(f"{name:<22} {first:>15} {r['total']:>7.1f} s {r['limit']:>5.0f} s {r['code']:>5}")
+    for name, r in results.items():
+        for line in r["errors"]:  # type: ignore[attr-defined]
+            print(f"  {name}: {line[:300]}")
     kinds: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for r in results.values():
         for kind, prompt, completion in r["calls"]:  # type: ignore[attr-defined]

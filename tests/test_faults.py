@@ -26,7 +26,7 @@ import pytest
 
 from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
-from tests.chat_server import ChatServer, is_auxiliary
+from tests.chat_server import MALFORMED_JSON, ChatServer, is_auxiliary
 from tests.conftest import SECRET_KEY, cli_command, subprocess_env
 from tests.procs import gone, kernel_of, start_cli, wait_for
 
@@ -405,6 +405,9 @@ def test_llm_faults_beyond_the_retries_fail_in_one_line_and_the_run_resumes(
     assert statuses(journal) == {"n0": "ok", "n1": "ok", "n2": "llm_error", "n3": "llm_error",
                                  "n4": "llm_error"}  # nothing half-done
     assert "3 unusable LLM replies in a row" in line
+    if fault == "bad_schema":  # each failed node keeps the model's raw reply, in both records
+        assert all(MALFORMED_JSON in n.output for n in journal.nodes if n.status == "llm_error")
+        assert MALFORMED_JSON in (out / "experiment.ipynb").read_text()
     assert llm_env.pending == 0
     if fault not in RESUMED:
         return  # assert_valid_run loaded the journal and record as --resume does
