@@ -25,7 +25,9 @@ from tests.llama import LlamaServer
 from tests.pdfgen import make_conference_pdf
 from tests.test_faults import assert_valid_run
 
-pytestmark = [pytest.mark.llama, pytest.mark.slow]
+# The first test may wait for the background build `make test` started (about 10 minutes on 2
+# cores): the per-test timeout covers that; each command keeps its own limit below.
+pytestmark = [pytest.mark.llama, pytest.mark.slow, pytest.mark.timeout(45 * 60)]
 
 
 @dataclass
