@@ -317,7 +317,7 @@ def test_a_failing_execution_does_not_stop_the_others(tmp_path: Path) -> None:
 def test_kernel_output_goes_to_a_log_beside_the_notebook_not_the_terminal(tmp_path: Path) -> None:
     """What a kernel prints on its own stderr (tornado's shutdown noise under load, in CI) stays
     off the terminal, where the command's contract is one line per error; it is kept in a log
-    beside the executed notebook, and a quiet kernel leaves no log."""
+    beside the executed notebook."""
     notebook = write_notebook(
         tmp_path / "nbs" / "noisy.ipynb", "noisy = True",
         "import os\nif noisy:\n    os.write(2, b'ERROR:tornado.general:kernel-side noise\\n')",
@@ -331,7 +331,9 @@ def test_kernel_output_goes_to_a_log_beside_the_notebook_not_the_terminal(tmp_pa
     assert done.stderr.startswith("mlr-copilot: error: "), done.stderr
     log = out / "noisy" / "noisy__noisy=true.kernel.log"
     assert "ERROR:tornado.general:kernel-side noise" in log.read_text()
-    assert not (out / "noisy" / "noisy__noisy=false.kernel.log").exists()
+    quiet = out / "noisy" / "noisy__noisy=false.kernel.log"  # its own noise only, if any (under
+    # load a kernel may log "KeyboardInterrupt caught in kernel" as it is shut down)
+    assert not quiet.exists() or "kernel-side noise" not in quiet.read_text()
     assert (out / "noisy" / "noisy__noisy=false.ipynb").exists()
 
 
