@@ -8,7 +8,8 @@ STAMP := $(VENV)/.mlr-installed
 LABEXT_SRC := $(shell find labextension/src labextension/style -type f 2>/dev/null) labextension/package.json labextension/tsconfig.json
 PYTEST_ARGS ?=
 
-LLAMA_CACHE ?= $(HOME)/.cache/mlr-copilot
+LLAMA_CACHE ?= $(or $(MLR_COPILOT_CACHE),$(HOME)/.cache/mlr-copilot)
+export MLR_COPILOT_CACHE := $(LLAMA_CACHE)
 
 .PHONY: demo test venv labextension system-deps lint clean screenshots llama-server llama-server-background
 

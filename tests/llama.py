@@ -29,6 +29,8 @@ ALIAS = "smollm2-135m"
 #: Context the tests serve: large enough for the problem prompt of a 15-page paper.
 CONTEXT = 8192
 BUILD_TIMEOUT = 45 * 60
+#: The cache the build uses, read at import (before conftest clears MLR_COPILOT_* per test).
+CACHE = os.environ.get("MLR_COPILOT_CACHE") or str(Path.home() / ".cache" / "mlr-copilot")
 
 
 @dataclass
@@ -57,7 +59,7 @@ def llama_paths() -> tuple[Path, Path]:
     """The built ``llama-server`` and the model file (building them when missing)."""
     pip = f"{sys.executable} -m pip"
     done = subprocess.run(["bash", str(SCRIPT), pip], capture_output=True, text=True,
-                          timeout=BUILD_TIMEOUT)
+                          timeout=BUILD_TIMEOUT, env={**os.environ, "MLR_COPILOT_CACHE": CACHE})
     if done.returncode != 0:
         raise LlamaUnavailable(f"could not build llama-server: {done.stderr.strip()[-2000:]}")
     paths = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
