@@ -114,6 +114,29 @@ def test_context_overflow_shrinks_the_prompt_but_not_the_schema(
     assert second[0] == first[0] and '"required"' in second[0]["content"]  # schema intact
 
 
+def test_an_overflowing_step_prompt_loses_its_oldest_history_and_outputs_first(
+    fast_settings: MLRCopilot, llm_env: ChatServer
+) -> None:
+    """The sections a step prompt is built from: the oldest search history goes first, then
+    the longest execution output; the task brief and the parent's code stay whole."""
+    from mlr_copilot_jupyter.llm.prompts import compile_prompt_to_md
+
+    history = "\n".join(f"- n{i} (improve, parent n{i - 1}): idea {i} -> accuracy=0.{i:02d}"
+                         for i in range(1, 80))
+    brief, code = "Brief line.\n" * 300, "x = 1\n" * 400
+    user = compile_prompt_to_md({"Task brief": brief, "Parent code": code,
+                                 "Parent output": "epoch loss 0.5\n" * 500,
+                                 "Search so far": history, "Rules for the code": "Be brief."})
+    llm_env.push_fault("400", message=LLAMACPP_OVERFLOW)
+    OpenAIBackend(fast_settings).query([{"role": "user", "content": user}], label="improve-n80")
+    shrunk = llm_env.requests[1]["json"]["messages"][0]["content"]
+    assert len(shrunk) < len(user) * 0.7
+    assert brief.strip() in shrunk and code.strip() in shrunk and "Be brief." in shrunk
+    assert "oldest search history cut" in shrunk
+    assert "- n79 (improve" in shrunk and "- n1 (improve" not in shrunk  # newest kept
+    assert shrunk.count("epoch loss") < 500  # the output lost its middle too
+
+
 def test_refused_temperature_is_dropped_for_the_session(
     fast_settings: MLRCopilot, llm_env: ChatServer
 ) -> None:

@@ -87,12 +87,59 @@ def cut_marker(chars: int) -> str:
     return f"\n[… {chars:,} characters cut to fit the model's context window …]\n"
 
 
+#: Top-level prompt sections (``# Title`` from :func:`.prompts.compile_prompt_to_md`) that go
+#: first when a prompt must shrink: the search history loses its oldest lines, outputs their
+#: middle. Only then are the longest messages cut as a whole.
+HISTORY_SECTIONS = ("Search so far",)
+OUTPUT_SECTIONS = ("Parent output", "Output", "Execution output", "Outputs")
+_SECTION = re.compile(r"^# (?P<title>[^\n]+)\n", re.MULTILINE)
+
+
+def _shrink_sections(text: str, excess: int, keep: int) -> str:
+    """``text`` with up to ``excess`` characters taken from its history and output sections."""
+    heads = list(_SECTION.finditer(text))
+    spans = [(m.group("title").strip(), m.end(), heads[i + 1].start() if i + 1 < len(heads)
+              else len(text)) for i, m in enumerate(heads)]
+    order = ([s for s in spans if s[0] in HISTORY_SECTIONS]
+             + sorted((s for s in spans if s[0] in OUTPUT_SECTIONS), key=lambda s: s[1] - s[2]))
+    cuts: dict[int, str] = {}
+    for title, start, end in order:
+        if excess <= 0:
+            break
+        body = text[start:end]
+        if len(body) <= keep + 80:
+            continue
+        take = min(excess + 80, len(body) - keep)
+        if title in HISTORY_SECTIONS:  # the oldest lines go: keep the most recent ones
+            tail = body[take:]
+            tail = tail[tail.find("\n") + 1:] if "\n" in tail[:-1] else tail
+            marker = f"[… {len(body) - len(tail):,} characters of the oldest search history cut " \
+                     "to fit the model's context window …]\n"
+            cuts[start] = "\n" + marker + tail
+        else:
+            cuts[start] = _cut_middle(body, take)
+        excess -= len(body) - len(cuts[start])
+    for _, start, end in sorted((s for s in spans if s[1] in cuts), key=lambda s: -s[1]):
+        text = text[:start] + cuts[start] + text[end:]
+    return text
+
+
 def shrink_messages(messages: list[Message], target_chars: int, *, keep: int = 400) -> list[Message]:
-    """Messages whose text totals about ``target_chars``: the longest contents lose their middle
-    first (head and tail kept, a marker says how much was cut). Contents of ``keep`` characters or
-    fewer are left whole, so a prompt can stay above the target when nothing more can go."""
+    """Messages whose text totals about ``target_chars``.
+
+    First the oldest search history and the longest execution outputs go (see
+    :data:`HISTORY_SECTIONS`); then the longest contents lose their middle (head and tail kept, a
+    marker says how much was cut). Contents of ``keep`` characters or fewer are left whole, so a
+    prompt can stay above the target when nothing more can go."""
     out = [dict(m) for m in messages]
     excess = message_chars(out) - target_chars
+    for message in out:
+        if excess <= 0:
+            break
+        content = message.get("content")
+        if isinstance(content, str) and "# " in content:
+            message["content"] = _shrink_sections(content, excess, keep)
+            excess = message_chars(out) - target_chars
     while excess > 0:
         candidates = [
             (len(m["content"]), i) for i, m in enumerate(out)
