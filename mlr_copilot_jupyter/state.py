@@ -49,6 +49,39 @@ class RunRef(BaseModel):
     updated: str = Field(default_factory=now_iso)
 
 
+class ComparisonEntry(BaseModel):
+    """One idea's experiment inside a comparison (its own kernel and record)."""
+
+    idea_id: str
+    title: str = ""
+    run_id: str | None = None
+    status: str = "pending"  # pending, running, done, failed, stopped
+    record_path: str = ""
+    best_metric: float | None = None  # validation, verified
+    best_test_metric: float | None = None  # held-out test split (or eval.py)
+    baseline_metric: float | None = None
+    seed_mean: float | None = None  # mean validation metric over the seed re-runs
+    seed_se: float | None = None
+    error: str = ""
+
+
+class ComparisonRef(BaseModel):
+    """A comparison of several ideas on one task (``mlr-copilot compare``)."""
+
+    comparison_id: str
+    task: str = ""
+    out_dir: str = ""
+    notebook: str = ""  # compare.ipynb, once written
+    metric_name: str = ""
+    direction: str = ""  # maximize or minimize
+    status: str = "running"  # running, done, interrupted, failed
+    entries: list[ComparisonEntry] = Field(default_factory=list)
+    winner_idea_id: str | None = None
+    winner_run_id: str | None = None
+    verdict: str = ""  # one sentence: which idea won, by how much, and how sure
+    updated: str = Field(default_factory=now_iso)
+
+
 class ResearchState(BaseModel):
     """Everything the copilot knows about one line of research."""
 
@@ -59,6 +92,7 @@ class ResearchState(BaseModel):
     ideas: list[Idea] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     runs: list[RunRef] = Field(default_factory=list)
+    comparisons: list[ComparisonRef] = Field(default_factory=list)
     updated: str = Field(default_factory=now_iso)
 
     # -- persistence -----------------------------------------------------------------------
@@ -139,6 +173,11 @@ class ResearchState(BaseModel):
     def upsert_run(self, run: RunRef) -> None:
         self.runs = [r for r in self.runs if r.run_id != run.run_id] + [run]
 
+    def upsert_comparison(self, comparison: ComparisonRef) -> None:
+        comparison.updated = now_iso()
+        self.comparisons = [c for c in self.comparisons
+                            if c.comparison_id != comparison.comparison_id] + [comparison]
+
     def summary(self) -> dict[str, Any]:
         """A compact view for the side panel and `--json` outputs."""
         return {
@@ -150,4 +189,5 @@ class ResearchState(BaseModel):
                 for i in self.ideas
             ],
             "runs": [r.model_dump() for r in self.runs],
+            "comparisons": [c.model_dump() for c in self.comparisons],
         }
