@@ -274,10 +274,12 @@ class Copilot:
         if resume is not None:
             return resume_run(Path(resume), self.backend, hooks=hooks,
                               max_steps=options.get("max_steps"), limits=limits)
+        loaded = load_task(os.fspath(task)).with_metric(metric, direction)
+        if options.get("max_steps") is None:  # task.toml's [budget] max_steps, else its default
+            options["max_steps"] = loaded.budget.max_steps
         run_options = RunOptions(**{**{k: v for k, v in options.items() if v is not None},
                                     **limits})
         run_options.extra_env_deny = (*run_options.extra_env_deny, self.settings.api_key_env)
-        loaded = load_task(os.fspath(task)).with_metric(metric, direction)
         if loaded.metric_origin in ("inferred", "default") and self.backend.is_llm:
             from .aio import run_sync
             from .experiment.metric_infer import confirm_metric

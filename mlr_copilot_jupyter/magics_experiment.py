@@ -52,7 +52,9 @@ _ARGUMENTS = (
              help="task folder (task.toml or MLAgentBench layout) or bundled task name "
                   "(digits, breast_cancer, wine, diabetes)"),
     argument("--idea", metavar="ID", help="id of an idea in the research state (%%mlr_review)"),
-    argument("--max-steps", type=int, help="search steps after the baseline (default 10)"),
+    argument("--max-steps", type=int,
+             help="search steps after the baseline (default: the task's [budget] max_steps, "
+                  "else 10)"),
     argument("--metric", metavar="NAME",
              help="the metric the search selects on, overriding the task's (task.toml or "
                   "inferred from eval.py / research_problem.txt); a known name brings its "

@@ -52,7 +52,9 @@ def add_run_options(p: argparse.ArgumentParser, *, task_required: bool = True) -
                    help="task folder (task.toml or MLAgentBench layout) or bundled task name "
                         "(digits, breast_cancer, wine, diabetes)"
                         + ("" if task_required else "; not needed with --resume"))
-    p.add_argument("--max-steps", type=int, help="search steps after the baseline (default 10)")
+    p.add_argument("--max-steps", type=int,
+                   help="search steps after the baseline (default: the task's [budget] "
+                        "max_steps, else 10)")
     add_metric_options(p)
     p.add_argument("--mode", choices=["auto", "approve"], default="auto",
                    help="approve: show each code cell and ask before running it")

@@ -235,7 +235,8 @@ class TaskRuntime:
     async def eval_score(self, workspace: Path) -> tuple[float | None, str]:
         from .scoring import eval_score
 
-        return await eval_score(self.task, workspace, timeout=max(self.cell_timeout, 60.0))
+        return await eval_score(self.task, workspace, timeout=max(self.cell_timeout, 60.0),
+                                env_deny=self.env_deny)
 
     async def heldout_score(self, workspace: Path) -> tuple[float | None, str]:
         import asyncio

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from .env import scrub_environ
@@ -24,8 +25,12 @@ print("MLR_SCORE", nonce, float(module.get_score(folder)))
 """
 
 
-async def eval_score(task: Task, workspace: Path, timeout: float = 300.0) -> tuple[float | None, str]:
+async def eval_score(task: Task, workspace: Path, timeout: float = 300.0,
+                     env_deny: Sequence[str] = ()) -> tuple[float | None, str]:
     """Run the task's ``eval.py`` ``get_score(workspace)`` in a clean subprocess.
+
+    Its environment is scrubbed as the kernel's is: secret-looking names and ``env_deny``
+    (the run's ``extra_env_deny``, the API key variable) are removed.
 
     Returns (score, message); the score is None when the script failed.
     """
@@ -34,7 +39,7 @@ async def eval_score(task: Task, workspace: Path, timeout: float = 300.0) -> tup
     nonce = secrets.token_hex(8)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-I", "-c", _EVAL_RUNNER, str(script), str(workspace), nonce,
-        cwd=str(workspace), env=scrub_environ(dict(os.environ)),
+        cwd=str(workspace), env=scrub_environ(dict(os.environ), deny=env_deny),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:

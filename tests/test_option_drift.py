@@ -1,0 +1,70 @@
+"""Options that were declared in one place and ignored in another (issue #18's drift bugs)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from mlr_copilot_jupyter import Copilot
+from mlr_copilot_jupyter.experiment.scoring import eval_score
+from mlr_copilot_jupyter.experiment.task import load_task
+from mlr_copilot_jupyter.experiment.task_spec import read_spec
+
+TASK_TOML = """
+name = "tiny"
+description = "Predict y from x."
+task_type = "regression"
+target = "y"
+data_files = ["train.csv"]
+baseline = "baseline.py"
+[metric]
+name = "mae"
+direction = "minimize"
+[budget]
+max_steps = {steps}
+"""
+
+
+def tiny_task(folder: Path, steps: int) -> Path:
+    folder.mkdir()
+    (folder / "task.toml").write_text(TASK_TOML.format(steps=steps), encoding="utf-8")
+    (folder / "train.csv").write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(30)),
+                                      encoding="utf-8")
+    (folder / "baseline.py").write_text(
+        "import pandas as pd\ntrain = pd.read_csv('train.csv')\n"
+        "report_metric('mae', float((train.y - train.y.mean()).abs().mean()))\n",
+        encoding="utf-8")
+    return folder
+
+
+def test_task_toml_max_steps_is_the_runs_step_budget(tmp_path: Path) -> None:
+    folder = tiny_task(tmp_path / "tiny", steps=2)
+    assert read_spec(folder / "task.toml").budget.max_steps == 2  # type: ignore[union-attr]
+    copilot = Copilot(backend="offline", announce_to=open("/dev/null", "w"))
+    agent = copilot.prepare_experiment(folder, out=tmp_path / "run")
+    assert agent.options.max_steps == 2
+    explicit = copilot.prepare_experiment(folder, out=tmp_path / "run2", max_steps=5)
+    assert explicit.options.max_steps == 5  # the command line wins over task.toml
+
+
+def test_eval_py_environment_honours_extra_env_deny(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """eval.py runs without the names the run denies, as the kernel does."""
+    root = tmp_path / "task"
+    (root / "env").mkdir(parents=True)
+    (root / "scripts").mkdir()
+    (root / "env" / "train.py").write_text("print('hi')\n", encoding="utf-8")
+    (root / "scripts" / "research_problem.txt").write_text("Minimise the score.", encoding="utf-8")
+    (root / "scripts" / "eval.py").write_text(
+        "import os\n\ndef get_score(folder):\n"
+        "    return float(len(os.environ.get('LAB_DB_PASSPHRASE_X', '')))\n", encoding="utf-8")
+    monkeypatch.setenv("LAB_DB_PASSPHRASE_X", "abcdef")
+    task = load_task(str(root))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    seen, _ = asyncio.run(eval_score(task, workspace))
+    assert seen == 6.0  # not secret-looking by name: passed through unless denied
+    denied, message = asyncio.run(eval_score(task, workspace, env_deny=("LAB_DB_*",)))
+    assert denied == 0.0, message
