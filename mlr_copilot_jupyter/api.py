@@ -56,6 +56,8 @@ class Copilot:
         key = (s.resolved_backend(), s.model, s.base_url, s.api_key_env, s.request_timeout,
                s.max_retries, s.concurrency)
         if self._backend is None or key != self._backend_key:
+            if self._backend is not None:
+                self._backend.close()  # its HTTP clients belong to the old settings
             self._backend = get_backend(s)
             self._backend_key = key
             if not self._backend.is_llm:
@@ -63,6 +65,17 @@ class Copilot:
 
                 announce(self._announce_to or sys.stderr)
         return self._backend
+
+    def close(self) -> None:
+        """Close the backend's HTTP clients (a later call opens new ones)."""
+        if self._backend is not None:
+            self._backend.close()
+
+    def __enter__(self) -> Copilot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def status(self) -> StatusTable:
         """Backend, model, base URL and whether a key is set (never the key)."""

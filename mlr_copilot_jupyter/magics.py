@@ -369,4 +369,6 @@ def unregister(shell: Any) -> None:
     magics = shell.magics_manager.registry.pop("MLRCopilotMagics", None)
     if magics is not None and magics.settings in shell.configurables:
         shell.configurables.remove(magics.settings)
+    if magics is not None:
+        magics.copilot.close()
 

@@ -484,6 +484,7 @@ class ChatServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._conns: set[socket.socket] = set()
+        self.connections_opened = 0  # TCP connections accepted so far (keep-alive reuse shows)
         self._httpd = _Server((host, port), _Handler)
         self._httpd.chat = self
         self._thread: threading.Thread | None = None
@@ -585,6 +586,12 @@ class ChatServer:
             self.errors.clear()
 
     @property
+    def open_connections(self) -> int:
+        """TCP connections open right now."""
+        with self._lock:
+            return len(self._conns)
+
+    @property
     def pending(self) -> int:
         """Number of scripted items not yet consumed."""
         with self._lock:
@@ -602,6 +609,7 @@ class ChatServer:
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:
             (self._conns.add if add else self._conns.discard)(conn)
+            self.connections_opened += add
 
     def _record(self, handler: _Handler, body: Any) -> None:
         entry = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -261,3 +262,42 @@ def test_parse_json_object_tolerates_wrapping(text: str, expected: dict) -> None
 def test_parse_json_object_rejects_prose() -> None:
     with pytest.raises(ValueError, match="not JSON"):
         parse_json_object("I cannot answer that.")
+
+
+def test_sync_calls_share_one_loop_one_client_and_one_connection(
+        fast_settings: Any, chat_server: ChatServer) -> None:
+    """Sync callers of async work (``run_sync``) reuse this thread's loop, so the backend builds
+    one AsyncOpenAI client and its connection pool is reused; ``close()`` releases it."""
+    from mlr_copilot_jupyter.aio import run_sync
+
+    backend = OpenAIBackend(fast_settings)
+    opened = []
+    for n in range(3):
+        chat_server.push_text(f"reply {n}")
+        assert run_sync(backend.aquery("hi")).text == f"reply {n}"
+        opened.append(chat_server.connections_opened)
+    assert len(backend._async) == 1  # one loop, one client
+    assert opened[0] == opened[1] == opened[2]  # keep-alive: later calls reuse the pool
+    backend.close()
+    assert len(backend._async) == 0
+    deadline = time.monotonic() + 5
+    while chat_server.open_connections and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert chat_server.open_connections == 0  # the client closed its connection
+    chat_server.push_text("after close")
+    assert run_sync(backend.aquery("hi")).text == "after close"  # a new client on demand
+    backend.close()
+
+
+def test_run_sync_inside_a_running_loop_reuses_one_worker_loop() -> None:
+    """In a Jupyter kernel (a loop already runs) every call goes to the same worker loop."""
+    from mlr_copilot_jupyter.aio import run_sync
+
+    async def loop_id() -> int:
+        return id(asyncio.get_running_loop())
+
+    async def kernel_cell() -> tuple[int, int, int]:
+        return run_sync(loop_id()), run_sync(loop_id()), id(asyncio.get_running_loop())
+
+    first, second, own = asyncio.run(kernel_cell())
+    assert first == second != own

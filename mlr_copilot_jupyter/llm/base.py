@@ -128,6 +128,9 @@ class Backend:
         """One line saying what answers the queries."""
         return self.name
 
+    def close(self) -> None:
+        """Release what the backend holds (HTTP clients); it may be used again afterwards."""
+
 
 def as_messages(messages: Sequence[Message] | str) -> list[Message]:
     """Accept a bare prompt string as a single user message."""

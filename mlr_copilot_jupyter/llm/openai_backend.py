@@ -26,6 +26,7 @@ from typing import Any
 import openai
 from pydantic import BaseModel, ValidationError
 
+from ..aio import close_on_loop
 from ..config import MLRCopilot
 from ..errors import ConfigError, LLMError, LLMSchemaError
 from ..models import Usage
@@ -150,6 +151,16 @@ class OpenAIBackend(Backend):
 
     def describe(self) -> str:
         return f"LLM {self.settings.model} at {self.base_url}"
+
+    def close(self) -> None:
+        """Close the HTTP clients: the sync one and the async one of each event loop (one per
+        thread, see :mod:`mlr_copilot_jupyter.aio`). Later calls build new ones."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        pairs, self._async = list(self._async.items()), weakref.WeakKeyDictionary()
+        for loop, (client, _) in pairs:
+            close_on_loop(loop, client.close())
 
     # -- public interface -------------------------------------------------------------------
     def query(
