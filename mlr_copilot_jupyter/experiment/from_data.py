@@ -218,7 +218,7 @@ def choose_task(y: Any, target: str, metric: str | None, direction: str | None) 
 
 
 # -- splitting and writing ----------------------------------------------------------------------
-def _task_name(source: str) -> str:
+def task_name(source: str) -> str:
     stem = Path(source).stem if ("/" in source or "." in source) else source
     name = re.sub(r"\W+", "_", stem).strip("_").lower()
     return name[:40] or "data"
@@ -299,7 +299,7 @@ def task_from_data(data: Any, target: str, out: str | Path, *, source: str | Non
         frame[target] = y = y.astype("int64")  # 1.0 -> 1 (NaN rows made the column float)
     _check_rows(frame, y, target, choice, size)
     train, valid, test = _split(frame, y, choice.task_type == "classification", size)
-    name = _task_name(source)
+    name = task_name(source)
     result = TaskFromData(
         folder=folder.resolve(), name=name, source=source, target=target,
         task_type=choice.task_type, metric=choice.metric, direction=choice.direction,
