@@ -17,6 +17,7 @@ from ..llm.base import redact
 CONTEXT_CHOICES = ("none", "notebook")
 SCHEMA_CHARS = 2500
 CELLS_CHARS = 4000
+CELL_CHARS = 1200
 RECENT_CELLS = 10
 SAMPLE_ROWS = 5
 _OWN_LINE = re.compile(r"^\s*(%{1,2}mlr_|%load_ext\s+mlr_copilot_jupyter|"
@@ -57,7 +58,7 @@ def schema_text(frame: Any, source: str, target: str | None = None,
                 limit: int = SCHEMA_CHARS) -> str:
     """Columns, dtypes, ranges / top categories, missing counts and a few rows of ``frame``."""
     lines = [f"Data {source}: {len(frame)} rows x {frame.shape[1]} columns"
-             + (f"; target `{target}`" if target else ""),
+             + (f"; target `{target}`" if target else ""), "",
              "| column | dtype | missing | summary |", "|---|---|---|---|"]
     for name in list(frame.columns)[:40]:
         series = frame[name]
@@ -72,8 +73,9 @@ def schema_text(frame: Any, source: str, target: str | None = None,
 
 
 def recent_cells(inputs: Sequence[str], n: int = RECENT_CELLS, limit: int = CELLS_CHARS) -> str:
-    """The last ``n`` non-empty input cells (this copilot's magic lines removed), oldest first,
-    keeping the newest cells whole when the budget is short."""
+    """The last ``n`` non-empty input cells (this copilot's magic lines removed), oldest first;
+    each cell is cut to ``CELL_CHARS`` so one long cell does not crowd out the others, and the
+    newest cells are kept when the budget is short."""
     kept: list[str] = []
     used = 0
     for source in reversed(list(inputs)):
@@ -81,10 +83,8 @@ def recent_cells(inputs: Sequence[str], n: int = RECENT_CELLS, limit: int = CELL
         text = "\n".join(lines).strip()
         if not text:
             continue
-        block = f"```python\n{text}\n```"
+        block = f"```python\n{_clip(text, min(CELL_CHARS, limit - 20))}\n```"
         if used + len(block) > limit:
-            if not kept:  # the newest cell alone is over the budget: its head
-                kept.append(f"```python\n{_clip(text, limit - 20)}\n```")
             break
         kept.append(block)
         used += len(block)
