@@ -268,12 +268,15 @@ class Copilot:
         hooks: Any = None,
         metric: str | None = None,
         direction: str | None = None,
+        context: str = "",
         **options: Any,
     ) -> Any:
         """An :class:`ExperimentAgent` ready to run (new run in ``out`` or ``resume`` an old one).
 
         ``metric`` / ``direction`` ("min", "max", "minimize", "maximize") override the task's
         metric for a new run (``Task.with_metric``); a resumed run keeps the metric it has.
+        ``context`` is notebook context the researcher agreed to send (into every step's prompt
+        and, verbatim, into the record and journal); a resumed run keeps its own.
         """
         from .experiment.agent import RunOptions
         from .experiment.runner import create_run, resume_run
@@ -283,6 +286,8 @@ class Copilot:
         if resume is not None and (metric is not None or direction is not None):
             raise InputError("--metric/--direction apply to a new run; a resumed run keeps "
                              "the metric it started with")
+        if resume is not None and context:
+            raise InputError("--context applies to a new run; a resumed run keeps its own")
         limits = self._limits(options)
         if resume is not None:
             return resume_run(Path(resume), self.backend, hooks=hooks,
@@ -302,7 +307,25 @@ class Copilot:
         return create_run(loaded, self.backend, run_root=self.settings.run_path(),
                           options=run_options, idea=chosen, plan_text=plan,
                           paper=self.state.paper, problem=self.state.problem, hooks=hooks,
-                          run_dir=Path(out) if out else None)
+                          run_dir=Path(out) if out else None, context=context)
+
+    def task_from_data(self, data: Any, target: str, *, out: str | os.PathLike[str] | None = None,
+                       source: str | None = None, **choices: Any) -> Any:
+        """Write a task folder from a DataFrame or a CSV / Parquet path; returns a
+        :class:`~.experiment.from_data.TaskFromData` (``.folder``, ``.choice_line()``).
+
+        ``out`` defaults to ``<run dir>/tasks/<name>-<timestamp>``; ``choices`` are ``metric``,
+        ``direction`` and ``test_size`` (see :func:`~.experiment.from_data.task_from_data`).
+        """
+        from datetime import datetime
+
+        from .experiment.from_data import task_from_data, task_name
+
+        if out is None:
+            label = source or (str(data) if isinstance(data, (str, os.PathLike)) else "data")
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            out = self.settings.run_path() / "tasks" / f"{task_name(label)}-{stamp}"
+        return task_from_data(data, target, Path(out), source=source, **choices)
 
     def _limits(self, options: dict[str, Any]) -> dict[str, Any]:
         """Budgets of a run: the given ones (--token-budget ...), else the settings' (0 = none).

@@ -29,6 +29,15 @@ The task's metric and direction come from its task.toml, or are inferred for MLA
 folders (the record says from which words, and warns when nothing named the direction);
 ``--metric NAME --direction min|max`` override them for the new run.
 
+Your own data: ``--data df --target y`` (a DataFrame variable, or a CSV / Parquet path) writes
+a task folder in the run directory (``tasks/<name>-<time>/``): train.csv / valid.csv, a held-out
+test split kept outside the agent's workspace, and a linear baseline. Task type, metric and
+direction come from the target unless ``--metric`` / ``--direction`` say otherwise; one line says
+what was chosen and why. ``--test-size`` is the held-out fraction (default 0.2).
+
+``--context notebook`` (off by default) sends the data's schema and the recent cells' sources,
+redacted, to the LLM; the record notebook and journal.json keep exactly what was sent.
+
 The cell returns at once and the monitor shows progress, a metric plot and the node table, with
 Stop, feedback and (``--mode approve``) Approve / Approve edited / Reject controls. ``--wait``
 blocks until the run is done and prints the summary (for nbclient/papermill; not with
@@ -40,6 +49,8 @@ Examples::
     %mlr_experiment --task wine --token-budget 20000 --deadline 900
     %mlr_experiment --task ./speedup_task --metric runtime --direction min
     %mlr_experiment --idea idea-3 --task ./my_task --mode approve
+    %mlr_experiment --data df --target churn --max-steps 5
+    %mlr_experiment --data sales.csv --target revenue --metric mae --context notebook
     %mlr_experiment --feedback "try gradient boosting next"
     %mlr_experiment --stop
     %mlr_experiment --insert-run 20261201-104400-digits
@@ -84,6 +95,15 @@ _ARGUMENTS = (
                   "this cell"),
     argument("--feedback", nargs="+", metavar="TEXT", help="send feedback to the current run"),
     argument("--stop", action="store_true", help="stop the current run after its current cell"),
+    argument("--data", metavar="DF|FILE",
+             help="a DataFrame variable or a CSV/Parquet file: a task is written from it "
+                  "(with --target; not with --task)"),
+    argument("--target", metavar="COLUMN", help="the column of --data to predict"),
+    argument("--test-size", metavar="FRACTION",
+             help="held-out test fraction of --data, in (0, 0.5] (default 0.2)"),
+    argument("--context", choices=["none", "notebook"], default="none",
+             help="notebook: send the data's schema and the recent cells' sources (redacted) "
+                  "to the LLM, and keep that text in the record (default none)"),
 )
 
 
@@ -107,6 +127,7 @@ def _unquote(value: str | None) -> str | None:
 def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> None:
     """Implement ``%mlr_experiment`` for the magics instance ``magics`` (has copilot, shell)."""
     from .experiment.background import BackgroundRun
+    from .magics_data import check_data_args, context_from_args, task_from_args
     from .widgets.monitor import ExperimentMonitor
 
     args = parse_argstring(_parser_holder, line)
@@ -126,11 +147,12 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         return None
     task, out, resume = _unquote(args.task), _unquote(args.out), _unquote(args.resume)
     plan = (cell or "").strip()
-    if not task and not resume:
+    check_data_args(args)
+    if not task and not resume and not args.data:
         if run is not None and not plan:  # bare %mlr_experiment: show the current run again
             display(ExperimentMonitor(run))
             return None
-        raise UsageError("--task PATH is required (or --resume DIR)")
+        raise UsageError("--task PATH or --data DF --target COLUMN is required (or --resume DIR)")
     if args.wait and args.mode == "approve":
         raise UsageError("--mode approve needs clicks in the monitor: drop --wait")
     if args.max_steps is not None and args.max_steps < 0:
@@ -138,6 +160,10 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
     if run is not None and not run.done:
         raise UsageError(f"experiment {run.run_id} is still running: %mlr_experiment --stop it "
                          "or wait for it to finish")
+    data: tuple[Any, str] = (None, "")
+    if args.data:  # the metric and direction go into the new task.toml
+        task, data = task_from_args(magics, args, _unquote(args.data) or "")
+        args.metric = args.direction = None
     copilot = magics.copilot
     idea = None
     if args.idea:
@@ -151,7 +177,8 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         task or "", idea=idea, plan=plan, out=out, resume=resume, max_steps=args.max_steps,
         mode=args.mode, seed=args.seed, cell_timeout=args.cell_timeout,
         metric=_unquote(args.metric), direction=args.direction, token_budget=args.token_budget,
-        cost_budget=args.cost_budget, deadline=args.deadline)
+        cost_budget=args.cost_budget, deadline=args.deadline,
+        context=context_from_args(magics, args, *data))
     from .llm.display import notebook_widget
 
     progress = notebook_widget()  # the run's LLM calls, below its monitor

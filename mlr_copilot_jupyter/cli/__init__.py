@@ -31,9 +31,10 @@ from . import (
     problem_cmd,
     retrieval_cmd,
     run_cmd,
+    task_cmd,
 )
 
-SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, experiment_cmd, run_cmd, batch_cmd,
+SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, task_cmd, experiment_cmd, run_cmd, batch_cmd,
                bench_cmd, bench_ideas_cmd, retrieval_cmd, mcp_cmd, demo_cmd)
 
 DESCRIPTION = """\

@@ -46,10 +46,10 @@ class ExperimentAgent:
     def __init__(self, task: Task, run_dir: Path, policy: OfflinePolicy | LLMPolicy, *,
                  journal: Journal, record: RecordNotebook, options: RunOptions,
                  idea: Idea | None = None, plan_text: str = "", hooks: Hooks | None = None,
-                 runtime: Runtime | None = None) -> None:
+                 runtime: Runtime | None = None, context: str = "") -> None:
         self.task, self.run_dir, self.policy = task, Path(run_dir), policy
         self.journal, self.record, self.options = journal, record, options
-        self.idea, self.plan_text = idea, plan_text
+        self.idea, self.plan_text, self.context = idea, plan_text, context
         self.hooks = hooks or Hooks()
         self.runtime: Runtime = runtime or TaskRuntime(
             task, self.run_dir, setup_code=record.setup_sources(),  # re-run after every restart
@@ -293,7 +293,7 @@ class ExperimentAgent:
 
     def _request(self, kind: NodeKind, parent: Node | None) -> StepRequest:
         return StepRequest(kind=kind, parent=parent, journal=self.journal, task=self.task,
-                           idea=self.idea, plan_text=self.plan_text,
+                           idea=self.idea, plan_text=self.plan_text, context=self.context,
                            feedback=list(self.journal.feedback) + self._pending_feedback,
                            lost_state=self._lost_state, workspace=self.workspace,
                            artifacts=self.judge.artifacts.preview(self.workspace),

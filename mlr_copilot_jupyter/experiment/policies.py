@@ -62,6 +62,8 @@ class StepRequest:
     task: Task
     idea: Idea | None = None
     plan_text: str = ""
+    #: the researcher's notebook context (``--context notebook``), already redacted
+    context: str = ""
     feedback: list[str] = field(default_factory=list)
     lost_state: bool = False
     #: the workspace the cells run in (file listing, data overview and eval facts come from it)
@@ -239,6 +241,8 @@ def step_prompt(request: StepRequest) -> list[dict[str, str]]:
                                        "Steps": list(p.steps)}
     elif request.plan_text:
         research["Experiment plan"] = request.plan_text.strip()[:3000]
+    if request.context:
+        research["Researcher's notebook context"] = request.context
     timeout = request.cell_timeout or task.budget.cell_timeout_s
     spec = {
         "Metric": f"{task.metric.name} ({task.metric.direction})",

@@ -175,6 +175,18 @@ class RecordNotebook:
         self._upsert(cell, before="mlr-summary")
         self.save()
 
+    def record_context(self, text: str, *, read_by_llm: bool) -> None:
+        """The notebook context the researcher consented to send, verbatim, after the header."""
+        who = ("It is part of every step's prompt to the LLM." if read_by_llm else
+               "The offline engine in use does not read it: no LLM received it in this run.")
+        cell = nbformat.v4.new_markdown_cell(
+            f"## Notebook context sent to the LLM\n\n(`--context notebook`; redacted.) {who}"
+            f"\n\n{text}")
+        cell.id = "mlr-context"
+        cell.metadata[META] = {"stage": "context", "read_by_llm": read_by_llm, "text": text}
+        self._upsert(cell, before="mlr-parameters")
+        self.save()
+
     def set_summary(self, markdown: str, *, png: bytes | None = None) -> None:
         """The closing summary cell (with the metric plot as an attachment), and save."""
         source = markdown
@@ -203,7 +215,7 @@ class RecordNotebook:
         cells = []
         for cell in self.nb.cells:
             m = cell.metadata.get(META, {})
-            if m.get("stage") in {"header", "summary"} or cell.cell_type == "raw":
+            if m.get("stage") in {"header", "summary", "context"} or cell.cell_type == "raw":
                 continue
             if keep is not None and m.get("node_id") and m["node_id"] not in keep:
                 continue

@@ -41,8 +41,12 @@ def versions() -> dict[str, str]:
 def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOptions,
                idea: Idea | None = None, plan_text: str = "", paper: Paper | None = None,
                problem: ResearchProblem | None = None, hooks: Hooks | None = None,
-               run_dir: Path | None = None) -> ExperimentAgent:
-    """Make the run folder (workspace, record notebook, journal) and an agent ready to run it."""
+               run_dir: Path | None = None, context: str = "") -> ExperimentAgent:
+    """Make the run folder (workspace, record notebook, journal) and an agent ready to run it.
+
+    ``context`` (the notebook context the researcher consented to send) goes into every step's
+    prompt, and verbatim into the record and the journal.
+    """
     run_id = run_dir.name if run_dir else new_run_id(task.name)
     run_dir = (run_dir or Path(run_root) / run_id).resolve()
     if (run_dir / JOURNAL_FILE).exists():
@@ -73,16 +77,20 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
              "`mlr_copilot` metadata; failed attempts are kept as raw cells.")
     record = RecordNotebook.create(run_dir / RECORD_FILE, title=title, intro=intro, metadata=meta,
                                    seed=options.seed, data_dir=str(workspace))
+    if context:
+        record.record_context(context, read_by_llm=backend.is_llm)
     journal = Journal(run_id=run_id, task=task.name, metric_name=task.metric.name,
                       direction=task.metric.direction, metric_evidence=evidence,
                       metric_origin=task.metric_origin, warnings=warnings,
                       settings={"task_path": str(task.root), "options": dataclasses.asdict(options),
                                 "metric": {**task.metric.model_dump(),
                                            "origin": task.metric_origin},
-                                "idea": meta["idea"], "plan_text": plan_text})
+                                "idea": meta["idea"], "plan_text": plan_text,
+                                "context": context or None})
     journal.save(run_dir / JOURNAL_FILE)
     return ExperimentAgent(task, run_dir, policy_for(backend), journal=journal, record=record,
-                           options=options, idea=idea, plan_text=plan_text, hooks=hooks)
+                           options=options, idea=idea, plan_text=plan_text, hooks=hooks,
+                           context=context)
 
 
 def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
@@ -118,7 +126,7 @@ def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
     idea = Idea.model_validate(settings["idea"]) if settings.get("idea") else None
     agent = ExperimentAgent(task, run_dir, policy_for(backend), journal=journal, record=record,
                             options=options, idea=idea, plan_text=settings.get("plan_text") or "",
-                            hooks=hooks)
+                            hooks=hooks, context=settings.get("context") or "")
     agent._lost_state = True  # a new kernel: earlier variables are gone
     return agent
 
