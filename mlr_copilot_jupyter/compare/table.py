@@ -80,7 +80,10 @@ def choose_winner(comparison: ComparisonRef) -> tuple[ComparisonEntry | None, st
                      f"{_fmt(win.best_metric)}{test}{over_base}")
     run = top[1]
     diff = float(win.best_metric) - float(run.best_metric)  # type: ignore[arg-type]
-    text = (f"{win.idea_id} wins: {name} {_fmt(win.best_metric)}{test} vs "
+    tied = diff == 0 and (win.seed_mean is None or win.seed_mean == run.seed_mean)
+    lead = (f"{win.idea_id} and {run.idea_id} tie ({win.idea_id} listed first)" if tied
+            else f"{win.idea_id} wins")
+    text = (f"{lead}: {name} {_fmt(win.best_metric)}{test} vs "
             f"{_fmt(run.best_metric)} for {run.idea_id} ({diff:+.4g}){over_base}")
     if win.seed_mean is not None and run.seed_mean is not None and len(win.seeds) > 1 \
             and len(run.seeds) > 1:
