@@ -209,3 +209,28 @@ def test_magic_compares_the_accepted_ideas_in_the_background(
     [ref] = copilot.state.summary()["comparisons"]
     assert ref["status"] == "done" and [e["idea_id"] for e in ref["entries"]] == [
         state.ideas[0].id]
+
+
+def test_ctrl_c_on_the_cli_exits_130_with_valid_records(ideas_file: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "cmp"
+    proc = subprocess.Popen(
+        [*cli_command(), "compare", "--ideas", str(ideas_file), "idea-1", "idea-2", "--task",
+         "wine", "--out", str(out), "--max-steps", "6", "--backend", "offline"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=offline_env(tmp_path),
+        cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("runs/*/journal.json")):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, err
+    assert "interrupted; what finished is saved in" in err and "Traceback" not in err
+    for journal in out.glob("runs/*/journal.json"):
+        assert json.loads(journal.read_text())["status"] in ("interrupted", "done")
+        nbformat.validate(nbformat.read(journal.parent / "experiment.ipynb", 4))
+    index = nbformat.read(out / "compare.ipynb", 4)
+    assert index.metadata["mlr_copilot"]["comparison"]["status"] == "interrupted"
