@@ -1,0 +1,55 @@
+"""``%mlr_experiment --ideas accepted|ID ...``: a comparison of ideas in the background.
+
+Returns at once with the handle in ``_mlr_compare`` (``.done``, ``.result``, ``.stop()``); the
+research state (and so the side panel) follows every idea's status. ``--wait`` blocks and shows
+the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.display import display
+
+
+def compare_magic(magics: Any, args: Any) -> Any:
+    """Start (and with ``--wait``, finish) a comparison from parsed ``%mlr_experiment`` args."""
+    from .errors import MLRCopilotError
+
+    ideas = [i.strip("'\"") for i in args.ideas]
+    task = (args.task or "").strip("'\"")
+    if not task:
+        raise UsageError("--ideas needs --task PATH (the task every idea runs on)")
+    current = getattr(magics, "current_compare", None)
+    if current is not None and not current.done:
+        raise UsageError(f"comparison {current.comparison_id} is still running: "
+                         "_mlr_compare.stop() it or wait for it to finish")
+    publish = getattr(magics, "publish_state", None)
+    options = {k: v for k, v in {"cell_timeout": args.cell_timeout,
+                                 "token_budget": args.token_budget,
+                                 "deadline": args.deadline, "mode": "auto"}.items()
+               if v is not None}
+    try:
+        run = magics.copilot.start_compare(
+            ideas[0] if ideas == ["accepted"] else ideas, task,
+            out=(args.out or "").strip("'\"") or None, workers=args.workers,
+            scheduler=args.scheduler, seeds=args.seeds, max_steps=args.max_steps,
+            on_update=(lambda ref: publish()) if publish is not None else None, **options)
+    except MLRCopilotError as exc:
+        raise UsageError(exc.one_line()) from None
+    magics.current_compare = run
+    if magics.shell is not None:
+        magics.shell.user_ns["_mlr_compare"] = run
+    print(f"comparison {run.comparison_id} started ({args.workers} workers"
+          f"{', ' + args.scheduler if args.scheduler else ''}); handle: _mlr_compare")
+    if args.wait:
+        try:
+            run.wait()
+        except KeyboardInterrupt:
+            run.stop()
+            run.wait(120)
+        if run.error:
+            raise UsageError(run.error)
+        display(run.result)
+    return None
