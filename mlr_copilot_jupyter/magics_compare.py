@@ -16,11 +16,14 @@ from IPython.display import display
 def compare_magic(magics: Any, args: Any) -> Any:
     """Start (and with ``--wait``, finish) a comparison from parsed ``%mlr_experiment`` args."""
     from .errors import MLRCopilotError
+    from .magics_data import check_data_args, context_from_args, task_from_args
 
     ideas = [i.strip("'\"") for i in args.ideas]
     task = (args.task or "").strip("'\"")
-    if not task:
-        raise UsageError("--ideas needs --task PATH (the task every idea runs on)")
+    check_data_args(args)
+    if not task and not args.data:
+        raise UsageError("--ideas needs --task PATH or --data DF --target COLUMN (the task "
+                         "every idea runs on)")
     current = getattr(magics, "current_compare", None)
     if current is not None and not current.done:
         raise UsageError(f"comparison {current.comparison_id} is still running: "
@@ -30,6 +33,12 @@ def compare_magic(magics: Any, args: Any) -> Any:
                                  "token_budget": args.token_budget,
                                  "deadline": args.deadline, "mode": "auto"}.items()
                if v is not None}
+    data: tuple[Any, str] = (None, "")
+    if args.data:  # one task folder from the notebook's data, shared by every idea
+        task, data = task_from_args(magics, args, args.data.strip("'\""))
+    context = context_from_args(magics, args, *data)
+    if context:
+        options["context"] = context
     try:
         run = magics.copilot.start_compare(
             ideas[0] if ideas == ["accepted"] else ideas, task,

@@ -211,6 +211,41 @@ def test_magic_compares_the_accepted_ideas_in_the_background(
         state.ideas[0].id]
 
 
+def test_magic_compares_ideas_on_the_notebooks_own_dataframe(
+        ip: Any, ideas_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--ideas`` with ``--data df --target y``: one task folder for all ideas, and with
+    ``--context notebook`` every run's journal holds the context that was sent."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from mlr_copilot_jupyter.state import ResearchState
+
+    monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")
+    state = ResearchState(ideas=file_ideas(ideas_file))
+    for idea in state.ideas[:2]:
+        state.decide(idea.id, "accept")
+    state.save(tmp_path / "runs" / "state.json")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    ip.user_ns["df"] = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2],
+                                     "y": np.where(x[:, 0] + x[:, 1] > 0, "up", "down")})
+    ip.run_cell("scale = df['a'].std()  # my own analysis", store_history=True)
+    ip.run_line_magic("mlr_experiment", f"--ideas accepted --data df --target y --context notebook "
+                                        f"--max-steps 1 --seeds 0 --out {tmp_path / 'cmp'}")
+    run = ip.user_ns["_mlr_compare"]
+    assert run.wait(240) and run.error is None, run.error
+    assert run.result.status == "done"
+    [folder] = (tmp_path / "runs" / "tasks").iterdir()
+    assert (folder / "task.toml").is_file() and (folder / "heldout" / "test.csv").is_file()
+    journals = sorted((tmp_path / "cmp" / "runs").glob("*/journal.json"))
+    assert len(journals) == 2
+    for journal in journals:
+        context = json.loads(journal.read_text())["settings"]["context"]
+        assert "my own analysis" in context and "y" in context
+
+
 def test_ctrl_c_on_the_cli_exits_130_with_valid_records(ideas_file: Path, tmp_path: Path) -> None:
     import signal
     import time
