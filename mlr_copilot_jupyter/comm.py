@@ -16,9 +16,9 @@ Notebook, VS Code, JupyterLab without the extension) :meth:`FrontendBridge.inser
 back to ``shell.set_next_input`` (one joined cell). An ack that reports a failure is announced
 after the next cell, naming what to re-insert.
 
-Kernel -> frontend: ``insert_cells``, ``open_notebook``, ``state``.
+Kernel -> frontend: ``insert_cells``, ``open_notebook``, ``state``, ``notify``.
 Frontend -> kernel: ``hello``, ``ack``, ``run_done``, ``pong`` and the side panel's actions
-``open_run``, ``insert_run``, ``stop_run``, ``request_state`` (see :meth:`FrontendBridge.on_action`).
+``open_run``, ``insert_run``, ``stop_run``, ``insert_winner``, ``request_state`` (see :meth:`FrontendBridge.on_action`).
 """
 
 from __future__ import annotations
@@ -237,6 +237,13 @@ class FrontendBridge:
             if text != self._state_json:
                 self._state, self._state_json = json.loads(text), text
             self._flush_state(force=False)
+
+    def notify(self, message: str, kind: str = "info") -> bool:
+        """Show ``message`` as a JupyterLab notification (``kind``: info, success, warning,
+        error); False without a frontend. For news that has no cell to print into."""
+        if not self.available:
+            return False
+        return self._send({"action": "notify", "message": message, "type": kind})
 
     def on_action(self, name: str, callback: ActionCallback) -> None:
         """Call ``callback(message)`` for each frontend message whose ``action`` is ``name``.
