@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -47,6 +48,8 @@ class Copilot:
         self._state_path: Path | None = None
         self.usage = UsageMeter()
         self.warnings: list[str] = []
+        #: Serialises state writes (a comparison's driver thread publishes while the UI decides).
+        self.state_lock = threading.RLock()
 
     # -- backend ---------------------------------------------------------------------------
     @property
@@ -92,7 +95,8 @@ class Copilot:
         return self._state
 
     def save_state(self) -> Path:
-        return self.state.save(self.state_path)
+        with self.state_lock:
+            return self.state.save(self.state_path)
 
     # -- IdeaAgent -------------------------------------------------------------------------
     def read_paper(self, source: str | os.PathLike[str], **kwargs: Any) -> Paper:
@@ -350,3 +354,33 @@ class Copilot:
 
         agent = self.prepare_experiment(task, **kwargs)
         return BackgroundRun(agent, self, listeners=tuple(listeners))
+
+    # -- comparisons -----------------------------------------------------------------------
+    def compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str],
+                **kwargs: Any) -> Any:
+        """Run several ideas as concurrent experiments on ``task``, then compare them.
+
+        ``ideas``: ``"accepted"`` (the state's accepted ideas), idea ids of the state, or
+        :class:`Idea` objects. Keywords: ``out`` (default ``<run_dir>/compare-<stamp>``),
+        ``workers`` (2), ``scheduler`` (None: local process pool; ``"local"``: a Dask
+        LocalCluster; ``"tcp://host:port"``), ``seeds`` (2; re-runs of the top two, 0 = none),
+        ``max_steps``, ``on_update(comparison_ref)``, ``progress(line)`` and the experiment's
+        options (``cell_timeout``, ``token_budget``, ...). Returns a
+        :class:`~mlr_copilot_jupyter.compare.ComparisonResult`; Ctrl-C raises
+        :class:`~mlr_copilot_jupyter.compare.ComparisonInterrupted` after saving.
+        """
+        from .compare.facade import prepare_comparison
+
+        _, work = prepare_comparison(self, ideas, task, **kwargs)
+        return work(lambda: False)
+
+    def start_compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str],
+                      **kwargs: Any) -> Any:
+        """:meth:`compare` in a background thread; returns its
+        :class:`~mlr_copilot_jupyter.compare.ComparisonRun` at once (``.done``, ``.result``,
+        ``.comparison_id``, ``.stop()``). Bad input raises here, before the thread starts."""
+        from .compare import ComparisonRun
+        from .compare.facade import prepare_comparison
+
+        comparison_id, work = prepare_comparison(self, ideas, task, **kwargs)
+        return ComparisonRun(comparison_id, work).start()

@@ -90,7 +90,7 @@ class MLRCopilotMagics(Magics):
             pass
 
     def _run_record(self, msg: dict[str, Any]) -> Path | None:
-        from .magics_compare import run_record
+        from .comparison_ui import run_record
 
         run_id = msg.get("run_id")
         return run_record(self.copilot.state, run_id) if isinstance(run_id, str) else None
@@ -111,7 +111,7 @@ class MLRCopilotMagics(Magics):
             self.bridge.insert_cells(RecordNotebook.load(record).lineage_cells())
 
     def _on_insert_winner(self, msg: dict[str, Any]) -> None:
-        from .magics_compare import insert_winner
+        from .comparison_ui import insert_winner
 
         comparison_id = msg.get("comparison_id")
         try:
@@ -283,7 +283,7 @@ class MLRCopilotMagics(Magics):
     @argument("--max-steps", type=int, metavar="N",
               help="Search steps per idea when 'Run accepted ideas' compares them.")
     @argument("--seeds", type=int, metavar="N",
-              help="Seed re-runs per idea's best result in a comparison (default 2).")
+              help="A comparison re-runs its top two ideas with seeds 1..N (default 2; 0: none).")
     @line_magic
     @user_errors
     def mlr_review(self, line: str) -> Any:
@@ -313,13 +313,14 @@ class MLRCopilotMagics(Magics):
                                        "metadata": {"mlr_copilot": {"stage": "run",
                                                                     "idea_id": idea.id}}}])
 
-        from .magics_compare import board_comparison
+        from .comparison_ui import board_comparison
 
         if args.max_steps is not None and args.max_steps < 0:
             raise UsageError(f"--max-steps must be >= 0, got {args.max_steps}")
-        if args.seeds is not None and args.seeds < 1:
-            raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-        extra = f"--max-steps {args.max_steps}" if args.max_steps is not None else ""
+        if args.seeds is not None and args.seeds < 0:
+            raise UsageError(f"--seeds must be >= 0, got {args.seeds}")
+        extra = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in
+                         (("max_steps", args.max_steps), ("seeds", args.seeds)) if value is not None)
         board = ReviewBoard(copilot.state, copilot.state_path, on_run=run_idea, task=args.task,
                             compare_args=extra)
         board.on_run_accepted = board_comparison(

@@ -43,6 +43,8 @@ Examples::
     %mlr_experiment --feedback "try gradient boosting next"
     %mlr_experiment --stop
     %mlr_experiment --insert-run 20261201-104400-digits
+    %mlr_experiment --ideas accepted --task wine --max-steps 3 --seeds 2
+    %mlr_experiment --ideas idea-1 idea-3 --task digits --scheduler local --wait
     %%mlr_experiment --task digits --wait
     Standardise the features, then tune an SVM's C on a validation split.
 """
@@ -82,6 +84,13 @@ _ARGUMENTS = (
                   "this cell"),
     argument("--feedback", nargs="+", metavar="TEXT", help="send feedback to the current run"),
     argument("--stop", action="store_true", help="stop the current run after its current cell"),
+    # comparisons (magics_compare.py): --ideas accepted | ID ...
+    argument("--ideas", nargs="+", metavar="ID",
+             help="compare ideas as parallel experiments: 'accepted' or idea ids"),
+    argument("--workers", type=int, default=2, help="with --ideas: experiments at once"),
+    argument("--scheduler", metavar="ADDR", help="with --ideas: Dask ('local' or tcp://...)"),
+    argument("--seeds", type=int, default=2,
+             help="with --ideas: re-run the top two with seeds 1..N (0: none)"),
 )
 
 
@@ -108,6 +117,10 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
     from .widgets.monitor import ExperimentMonitor
 
     args = parse_argstring(_parser_holder, line)
+    if args.ideas:
+        from .magics_compare import compare_magic
+
+        return compare_magic(magics, args)
     run: BackgroundRun | None = getattr(magics, "current_run", None)
     if args.insert_run:
         insert_finished_run(magics, _unquote(args.insert_run) or "")
@@ -188,9 +201,9 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
 
 def insert_finished_run(magics: Any, run_id: str) -> str:
     """Insert run ``run_id``'s best lineage below the running cell; ``"comm"`` or ``"fallback"``."""
+    from .comparison_ui import known_run_ids, run_record
     from .experiment.record import RecordNotebook
     from .live_insert import NO_EXTENSION
-    from .magics_compare import known_run_ids, run_record
 
     state = magics.copilot.state
     record_path = run_record(state, run_id)  # a run, or an idea's run in a comparison

@@ -63,6 +63,11 @@ class ComparisonEntry(BaseModel):
     seed_mean: float | None = None  # mean validation metric over the seed re-runs
     seed_se: float | None = None
     error: str = ""
+    baseline_test_metric: float | None = None
+    seeds: list[float] = Field(default_factory=list)  # validation metric per seed, original first
+    steps: int | None = None
+    tokens: int | None = None
+    elapsed_s: float | None = None
 
 
 class ComparisonRef(BaseModel):
@@ -79,6 +84,9 @@ class ComparisonRef(BaseModel):
     winner_idea_id: str | None = None
     winner_run_id: str | None = None
     verdict: str = ""  # one sentence: which idea won, by how much, and how sure
+    executor: str = ""  # where the runs ran (local process pool, Dask ...)
+    csv: str = ""  # comparison.csv, once written
+    plot: str = ""  # comparison.png, once written
     updated: str = Field(default_factory=now_iso)
 
 

@@ -23,6 +23,7 @@ from . import (
     batch_cmd,
     bench_cmd,
     bench_ideas_cmd,
+    compare_cmd,
     config_cmd,
     demo_cmd,
     experiment_cmd,
@@ -34,7 +35,7 @@ from . import (
 )
 
 SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, experiment_cmd, run_cmd, batch_cmd,
-               bench_cmd, bench_ideas_cmd, retrieval_cmd, mcp_cmd, demo_cmd)
+               compare_cmd, bench_cmd, bench_ideas_cmd, retrieval_cmd, mcp_cmd, demo_cmd)
 
 DESCRIPTION = """\
 A research copilot for machine-learning papers and experiments (after MLR-Copilot, arXiv
