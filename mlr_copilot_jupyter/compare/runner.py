@@ -159,7 +159,7 @@ def run_ideas(comparison: ComparisonRef, jobs: Sequence[dict[str, Any]], *, work
                 pending.discard(idea_id)
                 notify(entries[idea_id])
                 continue
-            future.add_done_callback(lambda f, i=idea_id: finished.put((i, f)))
+            future.add_done_callback(_on_done(finished, idea_id))
         notify(None)
         last_poll = 0.0
         while pending:
@@ -185,6 +185,13 @@ def run_ideas(comparison: ComparisonRef, jobs: Sequence[dict[str, Any]], *, work
         raise
     else:
         executor.shutdown()
+
+
+def _on_done(finished: queue.Queue[tuple[str, Any]], idea_id: str) -> Callable[[Any], None]:
+    def put(future: Any) -> None:
+        finished.put((idea_id, future))
+
+    return put
 
 
 def _outcome(future: Any) -> dict[str, Any]:

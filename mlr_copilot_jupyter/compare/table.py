@@ -121,7 +121,8 @@ def plot_comparison(comparison: ComparisonRef, path: Path) -> Path | None:
     ax = fig.add_subplot()
     xs = list(range(len(entries)))
     width = 0.38
-    val = [e.seed_mean if e.seed_mean is not None else e.best_metric for e in entries]
+    val = [float(e.seed_mean if e.seed_mean is not None else e.best_metric)  # type: ignore[arg-type]
+           for e in entries]
     err = [e.seed_se or 0.0 for e in entries]
     ax.bar([x - width / 2 for x in xs], val, width, yerr=err, capsize=4,
            label="validation (seed mean ± se where re-run)")
