@@ -102,3 +102,16 @@ def test_outside_ipython_the_command_is_shown(
     board.compare_button.click()
     assert ("run this in a notebook cell: <code>%mlr_experiment --ideas accepted --task digits"
             "</code>") in board.compare_html.value
+
+
+def test_review_magic_refuses_bad_comparison_options_in_one_line(ip: object) -> None:
+    from IPython.core.error import UsageError
+
+    from mlr_copilot_jupyter.magics import get_magics
+
+    copilot = get_magics(ip).copilot
+    copilot.state.ideas = [make_idea(1), make_idea(2)]
+    for line, message in (("--max-steps -1", "--max-steps must be >= 0, got -1"),
+                          ("--seeds -2", "--seeds must be >= 0, got -2")):
+        with pytest.raises(UsageError, match=message):
+            ip.run_line_magic("mlr_review", f"--task wine {line}")  # type: ignore[attr-defined]
