@@ -16,9 +16,9 @@ Notebook, VS Code, JupyterLab without the extension) :meth:`FrontendBridge.inser
 back to ``shell.set_next_input`` (one joined cell). An ack that reports a failure is announced
 after the next cell, naming what to re-insert.
 
-Kernel -> frontend: ``insert_cells``, ``open_notebook``, ``state``.
+Kernel -> frontend: ``insert_cells``, ``open_notebook``, ``state``, ``notify``.
 Frontend -> kernel: ``hello``, ``ack``, ``run_done``, ``pong`` and the side panel's actions
-``open_run``, ``insert_run``, ``stop_run``, ``request_state`` (see :meth:`FrontendBridge.on_action`).
+``open_run``, ``insert_run``, ``stop_run``, ``insert_winner``, ``request_state`` (see :meth:`FrontendBridge.on_action`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 import weakref
@@ -119,6 +120,8 @@ class FrontendBridge:
         self._state_json: str | None = None
         self._sent_json: str | None = None
         self._sent_at = float("-inf")
+        self._state_lock = threading.RLock()  # send_state also comes from background runs
+        self._trailing: threading.Timer | None = None
         self._cell_id: str | None = None
         self._cell_serial = 0
         self._cell_inserts = 0
@@ -221,17 +224,26 @@ class FrontendBridge:
     def send_state(self, state_summary: dict[str, Any]) -> None:
         """Show ``state_summary`` (``ResearchState.summary()``) in the side panel.
 
-        Cheap to call often: unchanged states are not resent, at most one state goes out per
-        ``state_interval`` and the latest one is sent when the cell finishes.
+        Cheap to call often, from any thread: unchanged states are not resent, at most one
+        state goes out per ``state_interval``; the latest one follows when the interval is over
+        (a background run updates the panel between cells too) or when the cell finishes.
         """
         try:
             text = json.dumps(state_summary, sort_keys=True, default=str)
         except (TypeError, ValueError):
             log.warning("mlr-copilot: state is not JSON-serialisable", exc_info=True)
             return
-        if text != self._state_json:
-            self._state, self._state_json = json.loads(text), text
-        self._flush_state(force=False)
+        with self._state_lock:
+            if text != self._state_json:
+                self._state, self._state_json = json.loads(text), text
+            self._flush_state(force=False)
+
+    def notify(self, message: str, kind: str = "info") -> bool:
+        """Show ``message`` as a JupyterLab notification (``kind``: info, success, warning,
+        error); False without a frontend. For news that has no cell to print into."""
+        if not self.available:
+            return False
+        return self._send({"action": "notify", "message": message, "type": kind})
 
     def on_action(self, name: str, callback: ActionCallback) -> None:
         """Call ``callback(message)`` for each frontend message whose ``action`` is ``name``.
@@ -249,6 +261,8 @@ class FrontendBridge:
             if events is not None and func in events.callbacks.get(event, []):
                 events.unregister(event, func)
         comm, self._comm, self.available = self._comm, None, False
+        if self._trailing is not None:
+            self._trailing.cancel()
         _close_quietly(comm)
         if self.shell is not None and _bridges.get(self.shell) is self:
             del _bridges[self.shell]
@@ -321,13 +335,25 @@ class FrontendBridge:
             return False
 
     def _flush_state(self, force: bool) -> None:
-        if not self.available or self._state_json is None or self._state_json == self._sent_json:
+        with self._state_lock:
+            if (not self.available or self._state_json is None
+                    or self._state_json == self._sent_json):
+                return
+            now = time.monotonic()
+            wait = self.state_interval - (now - self._sent_at)
+            if not force and wait > 0:
+                self._flush_later(wait)
+                return
+            if self._send({"action": "state", "state": self._state}):
+                self._sent_json, self._sent_at = self._state_json, now
+
+    def _flush_later(self, wait: float) -> None:
+        """Send the latest state once the throttle interval is over (one timer at a time)."""
+        if self._trailing is not None and self._trailing.is_alive():
             return
-        now = time.monotonic()
-        if not force and now - self._sent_at < self.state_interval:
-            return  # sent by a later call or when the cell finishes
-        if self._send({"action": "state", "state": self._state}):
-            self._sent_json, self._sent_at = self._state_json, now
+        self._trailing = threading.Timer(wait, self._flush_state, kwargs={"force": True})
+        self._trailing.daemon = True
+        self._trailing.start()
 
     def set_next_input(self, text: str) -> bool:
         """Add ``text`` to the running cell's next input (one joined cell); False if impossible."""

@@ -70,13 +70,15 @@ class MLRCopilotMagics(Magics):
         self.copilot = Copilot(self.settings, announce_to=sys.stdout)
         self.current_run: Any = None
         self.run_inserter: Any = None  # live_insert.RunInserter of the last --insert run
+        self.current_compare: Any = None  # the board's last comparison (Copilot.start_compare)
         from .comm import FrontendBridge
 
         self.bridge = FrontendBridge.for_shell(shell)
         for action, handler in (("request_state", self._on_request_state),
                                 ("open_run", self._on_open_run),
                                 ("insert_run", self._on_insert_run),
-                                ("stop_run", self._on_stop_run)):
+                                ("stop_run", self._on_stop_run),
+                                ("insert_winner", self._on_insert_winner)):
             self.bridge.on_action(action, handler)
 
     # -- the JupyterLab side panel -----------------------------------------------------------
@@ -87,24 +89,35 @@ class MLRCopilotMagics(Magics):
         except Exception:  # the panel is a view: it must never break a magic
             pass
 
-    def _run_ref(self, msg: dict[str, Any]) -> Any:
+    def _run_record(self, msg: dict[str, Any]) -> Path | None:
+        from .comparison_ui import run_record
+
         run_id = msg.get("run_id")
-        return next((r for r in self.copilot.state.runs if r.run_id == run_id), None)
+        return run_record(self.copilot.state, run_id) if isinstance(run_id, str) else None
 
     def _on_request_state(self, msg: dict[str, Any]) -> None:
         self.publish_state()
 
     def _on_open_run(self, msg: dict[str, Any]) -> None:
-        ref = self._run_ref(msg)
-        if ref is not None and ref.record_path:
-            self.bridge.open_notebook(ref.record_path)
+        record = self._run_record(msg)
+        if record is not None:
+            self.bridge.open_notebook(record)
 
     def _on_insert_run(self, msg: dict[str, Any]) -> None:
-        ref = self._run_ref(msg)
-        if ref is not None and ref.record_path:
+        record = self._run_record(msg)
+        if record is not None:
             from .experiment.record import RecordNotebook
 
-            self.bridge.insert_cells(RecordNotebook.load(Path(ref.record_path)).lineage_cells())
+            self.bridge.insert_cells(RecordNotebook.load(record).lineage_cells())
+
+    def _on_insert_winner(self, msg: dict[str, Any]) -> None:
+        from .comparison_ui import insert_winner
+
+        comparison_id = msg.get("comparison_id")
+        try:
+            insert_winner(self, str(comparison_id))
+        except MLRCopilotError as exc:  # between cells: nowhere to print, tell the panel
+            self.bridge.notify(f"Insert winner: {exc.one_line()}", "warning")
 
     def _on_stop_run(self, msg: dict[str, Any]) -> None:
         run = self.current_run
@@ -266,7 +279,11 @@ class MLRCopilotMagics(Magics):
     @magic_arguments()
     @argument("--rerank", action="store_true", help="Review (score) the ideas again first.")
     @argument("--task", default="digits",
-              help="Task that the board's 'Run experiment' button prepares (default digits).")
+              help="Task of the board's 'Run experiment' and 'Run accepted ideas' (default digits).")
+    @argument("--max-steps", type=int, metavar="N",
+              help="Search steps per idea when 'Run accepted ideas' compares them.")
+    @argument("--seeds", type=int, metavar="N",
+              help="A comparison re-runs its top two ideas with seeds 1..N (default 2; 0: none).")
     @line_magic
     @user_errors
     def mlr_review(self, line: str) -> Any:
@@ -296,7 +313,18 @@ class MLRCopilotMagics(Magics):
                                        "metadata": {"mlr_copilot": {"stage": "run",
                                                                     "idea_id": idea.id}}}])
 
-        board = ReviewBoard(copilot.state, copilot.state_path, on_run=run_idea, task=args.task)
+        from .comparison_ui import board_comparison
+
+        if args.max_steps is not None and args.max_steps < 0:
+            raise UsageError(f"--max-steps must be >= 0, got {args.max_steps}")
+        if args.seeds is not None and args.seeds < 0:
+            raise UsageError(f"--seeds must be >= 0, got {args.seeds}")
+        extra = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in
+                         (("max_steps", args.max_steps), ("seeds", args.seeds)) if value is not None)
+        board = ReviewBoard(copilot.state, copilot.state_path, on_run=run_idea, task=args.task,
+                            compare_args=extra)
+        board.on_run_accepted = board_comparison(
+            self, board, args.task, {"max_steps": args.max_steps, "seeds": args.seeds})
         self.publish_state()
         display(board)
         display(Markdown(board.markdown()))

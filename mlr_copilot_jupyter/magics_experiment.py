@@ -230,16 +230,16 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
 
 def insert_finished_run(magics: Any, run_id: str) -> str:
     """Insert run ``run_id``'s best lineage below the running cell; ``"comm"`` or ``"fallback"``."""
+    from .comparison_ui import known_run_ids, run_record
     from .experiment.record import RecordNotebook
     from .live_insert import NO_EXTENSION
 
-    refs = {r.run_id: r for r in magics.copilot.state.runs}
-    ref = refs.get(run_id)
-    record_path = Path(ref.record_path) if ref is not None and ref.record_path else None
+    state = magics.copilot.state
+    record_path = run_record(state, run_id)  # a run, or an idea's run in a comparison
     if record_path is None and (Path(run_id) / "experiment.ipynb").is_file():
         record_path = Path(run_id) / "experiment.ipynb"  # a run folder given as a path
     if record_path is None:
-        known = ", ".join(refs) or "none yet"
+        known = ", ".join(known_run_ids(state)) or "none yet"
         raise UsageError(f"no run {run_id!r} in the research state (runs: {known}); "
                          "give a run id or a run folder")
     current = getattr(magics, "current_run", None)

@@ -36,6 +36,11 @@ CHROMIUM_ARGS = [
 ]
 TOKEN = "mlr-test-token"
 START_TIMEOUT = 60.0
+REPO = Path(__file__).resolve().parents[1]
+# The extension as built from this source tree (`make labextension`, or `jlpm build` in
+# labextension/): the server loads it instead of whichever copy the environment has installed,
+# so that a worktree's browser tests exercise that worktree's TypeScript.
+TREE_LABEXTENSION = REPO / "mlr_copilot_jupyter" / "labextension"
 
 
 @dataclass
@@ -122,6 +127,12 @@ def _start_lab(base: Path) -> LabServer:
     for name in (*_ENV_TO_CLEAR, "JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         if name != "MLR_COPILOT_RUN_DIR":
             env.pop(name, None)
+    if (TREE_LABEXTENSION / "package.json").is_file():
+        # JUPYTER_PATH comes first in the labextensions path and the first copy found wins
+        extensions = base / "jupyter_path" / "labextensions"
+        extensions.mkdir(parents=True)
+        (extensions / "mlr-copilot-jupyter").symlink_to(TREE_LABEXTENSION, target_is_directory=True)
+        env["JUPYTER_PATH"] = str(base / "jupyter_path")
     port = free_port()
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",

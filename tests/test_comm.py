@@ -306,3 +306,31 @@ def test_unmarked_requests_without_hello_send_nothing_live(
     assert not bridge.live
     assert bridge.insert_group(CELLS, group="run-9", anchor_cell_id="c-1") is False
     assert comm.actions("insert_cells") == []
+
+
+def test_state_updates_from_a_background_thread_reach_the_panel_between_cells(
+    bridge: FrontendBridge, comm: FakeComm
+) -> None:
+    import threading
+    import time
+
+    comm.deliver(HELLO)
+    bridge.state_interval = 0.3
+    bridge.send_state({"comparisons": [{"status": "running", "done": 0}]})
+
+    def updates() -> None:  # a comparison's on_update: many quick updates, no cell running
+        for done in range(1, 21):
+            bridge.send_state({"comparisons": [{"status": "running", "done": done}]})
+            time.sleep(0.01)
+
+    worker = threading.Thread(target=updates)
+    worker.start()
+    worker.join()
+    assert len(comm.actions("state")) == 1  # throttled ...
+    deadline = time.monotonic() + 5
+    while len(comm.actions("state")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    states = comm.actions("state")  # ... and the latest one follows without any cell
+    assert [s["state"]["comparisons"][0]["done"] for s in states] == [0, 20]
+    time.sleep(0.5)
+    assert len(comm.actions("state")) == 2

@@ -32,6 +32,13 @@ import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import {
+  insertWinnerMessage,
+  parseComparisons,
+  renderComparisons
+} from './comparisons';
+import { el, fmtNumber, str } from './dom';
+
 /** Keep in sync with package.json / pyproject.toml. */
 export const VERSION = '0.1.0';
 export const PLUGIN_ID = 'mlr-copilot-jupyter:plugin';
@@ -499,55 +506,6 @@ class CopilotBridge {
 // Side panel
 // ---------------------------------------------------------------------------
 
-function el(
-  tag: string,
-  attrs: { [k: string]: string | null | undefined } = {},
-  ...children: (Node | string | null | undefined)[]
-): HTMLElement {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined) {
-      continue;
-    }
-    if (k === 'class') {
-      node.className = v;
-    } else {
-      node.setAttribute(k, v);
-    }
-  }
-  for (const child of children) {
-    if (child === null || child === undefined) {
-      continue;
-    }
-    node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-  }
-  return node;
-}
-
-function str(v: any): string | null {
-  if (v === null || v === undefined) {
-    return null;
-  }
-  if (typeof v === 'string') {
-    return v;
-  }
-  if (typeof v === 'number' || typeof v === 'boolean') {
-    return String(v);
-  }
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return String(v);
-  }
-}
-
-function fmtNumber(v: any): string | null {
-  if (typeof v === 'number' && isFinite(v)) {
-    return Math.abs(v) >= 1000 || Number.isInteger(v) ? String(v) : v.toPrecision(4);
-  }
-  return str(v);
-}
-
 function asList(v: any): JSONish[] {
   if (Array.isArray(v)) {
     return v.filter(x => x && typeof x === 'object');
@@ -609,7 +567,8 @@ export function summarizeState(state: JSONish): JSONish {
         (typeof s.problem === 'string' ? s.problem : null)
     ),
     ideas,
-    runs
+    runs,
+    comparisons: parseComparisons(s.comparisons)
   };
 }
 
@@ -641,6 +600,11 @@ class CopilotPanel extends Widget {
       void this.bridge.app.commands.execute(CommandIDs.refresh);
       return;
     }
+    const comparisonId = target.getAttribute('data-comparison-id');
+    if (comparisonId !== null) {
+      this.comparisonAction(kernel, action, comparisonId, target.getAttribute('data-path'));
+      return;
+    }
     const runId = target.getAttribute('data-run-id');
     if (!kernel || runId === null) {
       return;
@@ -657,6 +621,31 @@ class CopilotPanel extends Widget {
     this.setStatus(
       sent ? `sent ${action} ${runId}` : 'kernel not connected (run the copilot in the notebook)'
     );
+  }
+
+  private comparisonAction(
+    kernel: Kernel.IKernelConnection | null,
+    action: string,
+    comparisonId: string,
+    path: string | null
+  ): void {
+    if (!kernel) {
+      this.setStatus('kernel not connected (run the copilot in the notebook)');
+      return;
+    }
+    if (action === 'open_comparison' && path) {
+      void this.bridge.openPath(kernel.id, path).catch(err =>
+        console.warn('mlr-copilot: cannot open', path, err)
+      );
+      this.setStatus(`opening ${path}`);
+    } else if (action === 'insert_winner') {
+      const sent = this.bridge.sendToKernel(kernel.id, { ...insertWinnerMessage(comparisonId) });
+      this.setStatus(
+        sent
+          ? `asked for the winner of ${comparisonId}`
+          : 'kernel not connected (run the copilot in the notebook)'
+      );
+    }
   }
 
   private setStatus(text: string): void {
@@ -804,6 +793,7 @@ class CopilotPanel extends Widget {
         s.runs.length ? runList : el('div', { class: 'mlr-copilot-empty' }, 'No runs yet.')
       )
     );
+    node.appendChild(renderComparisons(s.comparisons));
   }
 }
 

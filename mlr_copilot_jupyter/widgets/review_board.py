@@ -23,8 +23,8 @@ from .errors_area import ErrorArea, esc
 STATUS_COLOURS = {"pending": "#757575", "accepted": "#2e7d32", "rejected": "#c62828"}
 DEFAULT_TASK = "digits"
 RunCallback = Callable[[Idea], Any]
-
-
+CompareCallback = Callable[[list[Idea]], Any]
+MIN_COMPARED = 2  # a comparison needs at least two ideas
 
 
 def _current_shell() -> Any:
@@ -175,19 +175,33 @@ class ReviewBoard(ErrorArea):
     ``on_run(idea)`` is called by "Run experiment"; it must return promptly (start work in the
     background) or return an awaitable, which is scheduled on the kernel's running event loop.
     Without it, the ``%mlr_experiment --idea <id> --task <task>`` call is prepared as the next cell.
+
+    ``on_run_accepted(ideas)`` is called likewise by "Run accepted ideas" (a comparison of every
+    accepted idea on the board's task, at least two); without it the
+    ``%mlr_experiment --ideas accepted --task <task>`` call is prepared. ``compare_args`` is
+    appended to that call (e.g. ``--max-steps 2``).
     """
 
     def __init__(self, state: ResearchState, state_path: str | Path, *,
-                 on_run: RunCallback | None = None, task: str = DEFAULT_TASK) -> None:
+                 on_run: RunCallback | None = None, task: str = DEFAULT_TASK,
+                 on_run_accepted: CompareCallback | None = None, compare_args: str = "") -> None:
         self.state = state
         self.state_path = Path(state_path)
         self.on_run = on_run
+        self.on_run_accepted = on_run_accepted
         self.task = task
+        self.compare_args = compare_args.strip()
         self.cards: dict[str, IdeaCard] = {}
         self.summary_html = w.HTML()
         self.error_html = w.HTML()
+        self.compare_button = w.Button(
+            description="Run accepted ideas", icon="play-circle", layout=w.Layout(width="auto"),
+            tooltip="Compare every accepted idea on the task: parallel experiments, one verdict")
+        self.compare_button.on_click(self._guarded(self.run_accepted))
+        self.compare_html = w.HTML()
         self._cards_box = w.VBox()
-        self.widget = w.VBox([self.summary_html, self.error_html, self._cards_box])
+        self.widget = w.VBox([self.summary_html, w.HBox([self.compare_button, self.compare_html]),
+                              self.error_html, self._cards_box])
         self.refresh()
 
     def _ipython_display_(self) -> None:
@@ -217,7 +231,22 @@ class ReviewBoard(ErrorArea):
             f"<b>{len(ids)} ideas</b> · {counts['accepted']} accepted · "
             f"{counts['rejected']} rejected · {counts['pending']} pending "
             f"<span style='color:#777'>(saved to {esc(self.state_path)})</span>")
+        accepted = counts["accepted"]
+        self.compare_button.disabled = accepted < MIN_COMPARED
+        if accepted < MIN_COMPARED and not self._comparing:
+            self.compare_html.value = (
+                f"<span style='color:#777'>comparing needs at least {MIN_COMPARED} accepted "
+                f"ideas ({accepted} accepted)</span>")
+        elif not self._comparing:
+            self.compare_html.value = (f"<span style='color:#777'>compares the {accepted} "
+                                       f"accepted ideas on {esc(self.task)}</span>")
 
+    _comparing = False  # a comparison was requested: compare_html shows its status
+
+    def show_compare_status(self, text: str) -> None:
+        """Show one line about the requested comparison next to "Run accepted ideas"."""
+        self._comparing = True
+        self.compare_html.value = f"<span data-role='compare-status'>{esc(text)}</span>"
 
     def _save(self) -> bool:
         """Write the state file; on failure say so on the board (the change stays in memory)."""
@@ -285,6 +314,39 @@ class ReviewBoard(ErrorArea):
             return
         shell.set_next_input(command, replace=False)
         card.note.value = f"prepared in the next cell: {code}"
+
+    def compare_command(self) -> str:
+        command = f"%mlr_experiment --ideas accepted --task {self.task}"
+        return f"{command} {self.compare_args}" if self.compare_args else command
+
+    def run_accepted(self) -> None:
+        """Hand the accepted ideas to ``on_run_accepted``, or prepare the comparison cell."""
+        accepted = self.state.accepted()
+        if len(accepted) < MIN_COMPARED:
+            raise InputError(f"comparing needs at least {MIN_COMPARED} accepted ideas, "
+                             f"{len(accepted)} accepted", hint="accept more ideas first")
+        command = self.compare_command()
+        how = "on_run_accepted" if self.on_run_accepted else command
+        for idea in accepted:  # one "run" decision per compared idea, like a single run
+            self.state.decisions.append(Decision(idea_id=idea.id, action="run",
+                                                 comment=f"compare on {self.task}: {how}"))
+        self._save()
+        ids = ", ".join(i.id for i in accepted)
+        if self.on_run_accepted is not None:
+            result = self.on_run_accepted(accepted)
+            if inspect.isawaitable(result):
+                self._schedule(result)
+            if not self._comparing:
+                self.show_compare_status(f"comparison of {ids} requested")
+            return
+        shell = _current_shell()
+        self._comparing = True
+        code = f"<code>{esc(command)}</code>"
+        if shell is None:
+            self.compare_html.value = f"run this in a notebook cell: {code}"
+            return
+        shell.set_next_input(command, replace=False)
+        self.compare_html.value = f"prepared in the next cell: {code}"
 
     def _schedule(self, awaitable: Any) -> None:
         try:
