@@ -89,6 +89,8 @@ def test_cli_compares_three_ideas_on_a_dask_local_cluster_with_seed_reruns(
     assert any("attachment:comparison.png" in c.source and c.get("attachments")
                for c in index.cells)
     assert "verdict:" in done.stdout and winner in done.stdout
+    run_id = index.metadata["mlr_copilot"]["comparison"]["winner_run_id"]
+    assert f"--insert-run {run_id}" in done.stdout and f"--insert-run {run_id}" in text
 
 
 def test_process_pool_one_crashing_idea_and_the_state_follows(ideas_file: Path,

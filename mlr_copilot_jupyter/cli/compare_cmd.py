@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         if result.plot:
             print(f"plot:     {result.plot}")
         print(f"notebook: {result.notebook}")
+        if result.insert_command:
+            print(f"insert the winner's cells in a notebook: {result.insert_command}")
     failed = [f"{e.idea_id} ({e.error})" for e in result.failed]
     total = len(result.comparison.entries)
     if len(failed) == total:

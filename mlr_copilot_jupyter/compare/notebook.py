@@ -55,7 +55,10 @@ def write_notebook(comparison: ComparisonRef, out_dir: Path, plot: Path | None) 
         f"kernel and record. Status: **{comparison.status}**.\n\n"
         f"**Verdict:** {comparison.verdict or '—'}\n\n"
         "The winner is chosen on the validation metric (the seed mean where the top two were "
-        "re-run with other seeds); the held-out test metric is reported beside it.")
+        "re-run with other seeds); the held-out test metric is reported beside it."
+        + (f"\n\nTo bring the winner's cells into your notebook, run "
+           f"`%mlr_experiment --insert-run {comparison.winner_run_id}` there (or use *Insert "
+           "winner* in the MLR Copilot side panel)." if comparison.winner_run_id else ""))
     head.id = "compare-header"
     table = nbformat.v4.new_markdown_cell("## Ideas\n\n" + markdown_table(comparison, out_dir))
     table.id = "compare-table"

@@ -51,18 +51,29 @@ class ComparisonResult:
     def failed(self) -> list[ComparisonEntry]:
         return [e for e in self.comparison.entries if e.status in ("failed", "stopped")]
 
+    @property
+    def insert_command(self) -> str | None:
+        """The magic that inserts the winner's lineage into a notebook (None: no winner)."""
+        run_id = self.comparison.winner_run_id
+        return f"%mlr_experiment --insert-run {run_id}" if run_id else None
+
     def __repr__(self) -> str:
         lines = [f"Comparison {self.comparison.comparison_id} ({self.status}) of "
                  f"{len(self.comparison.entries)} ideas on {self.comparison.task}",
                  *table.summary_lines(self.comparison.entries),
                  f"verdict: {self.verdict}", f"notebook: {self.notebook}"]
+        if self.insert_command:
+            lines.append(f"insert the winner's cells: {self.insert_command}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        insert = (f"<p>Insert the winner's cells below a cell: "
+                  f"<code>{html.escape(self.insert_command)}</code> (or <i>Insert winner</i> in "
+                  "the MLR Copilot side panel)</p>" if self.insert_command else "")
         return (f"<p><b>Comparison {html.escape(self.comparison.comparison_id)}</b> "
                 f"({html.escape(self.status)}) — {html.escape(self.verdict)}</p>"
                 + self.table.to_html(index=False, na_rep="—")
-                + f"<p>Notebook: <code>{html.escape(str(self.notebook))}</code></p>")
+                + f"<p>Notebook: <code>{html.escape(str(self.notebook))}</code></p>" + insert)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable: status, winner, verdict, file paths and rows (NaN becomes null)."""
