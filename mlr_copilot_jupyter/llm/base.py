@@ -108,8 +108,8 @@ class Backend:
         """The model that answers (for the record); None when no model does."""
         if not self.is_llm:
             return None
-        model = getattr(getattr(self, "settings", None), "model", None)
-        return str(model) if model else None
+        model: str | None = getattr(getattr(self, "settings", None), "model", None)
+        return model
 
     def announce(self, stream: Any = None) -> bool:
         """Tell the user once what answers the queries when that is not a language model."""
