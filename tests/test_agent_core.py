@@ -18,11 +18,11 @@ import pytest
 
 from mlr_copilot_jupyter.experiment.agent import ExperimentAgent, RunOptions
 from mlr_copilot_jupyter.experiment.journal import Journal
-from mlr_copilot_jupyter.experiment.metrics import parse_metrics
 from mlr_copilot_jupyter.experiment.policies import Exhausted, Proposal, StepRequest
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
 from mlr_copilot_jupyter.experiment.result import CellResult
 from mlr_copilot_jupyter.experiment.task import Budget, MetricSpec, Task
+from mlr_copilot_jupyter.kernels.metric_line import parse_metrics
 
 
 class FakeExecutor:

@@ -18,15 +18,15 @@ import nbformat
 import pytest
 
 from mlr_copilot_jupyter.errors import ExecutionError
-from mlr_copilot_jupyter.experiment.env import removed_names, scrub_environ
 from mlr_copilot_jupyter.experiment.executor import CellResult, KernelExecutor
-from mlr_copilot_jupyter.experiment.metrics import (
+from mlr_copilot_jupyter.experiment.result import truncate_middle
+from mlr_copilot_jupyter.kernels.environment import removed_names, scrub_environ
+from mlr_copilot_jupyter.kernels.metric_line import (
     REPORT_METRIC_PRELUDE,
     format_metric_line,
     parse_metrics,
     strip_ansi,
 )
-from mlr_copilot_jupyter.experiment.result import truncate_middle
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="signals and rlimits are POSIX")
 

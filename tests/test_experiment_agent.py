@@ -265,7 +265,7 @@ def test_papermill_reruns_the_record_with_a_new_seed_without_llm(tmp_path: Path)
     nb = nbformat.read(rerun, as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "seed = 7" in injected[0].source
-    from mlr_copilot_jupyter.experiment.metrics import parse_metrics
+    from mlr_copilot_jupyter.kernels.metric_line import parse_metrics
 
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     metrics = parse_metrics(text)

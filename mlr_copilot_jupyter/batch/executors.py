@@ -7,13 +7,12 @@ raises for a failing notebook; it returns a JSON-serialisable outcome (status, e
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -61,53 +60,6 @@ def _escape_braces(path: str) -> str:
     return path.replace("{", "{{").replace("}", "}}")
 
 
-#: Kernel managers alive in this worker process, for :func:`_stop_worker`.
-_KERNELS: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-@functools.cache
-def kernel_manager_class() -> type:
-    """The workers' kernel manager: remembers its kernel; sockets as the experiment kernels'.
-
-    Parallel workers start kernels at the same moment; private IPC sockets (see
-    :mod:`..experiment.transport`) keep one worker's kernel from taking another's TCP port.
-    """
-    from jupyter_client import AsyncKernelManager
-
-    from ..experiment.transport import SecureTransportMixin
-
-    class BatchKernelManager(SecureTransportMixin, AsyncKernelManager):  # type: ignore[misc]
-        #: Where the kernel's own stdout/stderr go (see :func:`logged_kernel_manager`).
-        kernel_log: str | None = None
-
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            _KERNELS.add(self)
-
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            if not self.kernel_log:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-            # The child keeps its own copy of the descriptor; ours closes after the launch.
-            with open(self.kernel_log, "a", encoding="utf-8") as log:
-                kw.setdefault("stdout", log)
-                kw.setdefault("stderr", log)
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return BatchKernelManager
-
-
-def logged_kernel_manager(log: Path) -> type:
-    """The batch kernel manager whose kernels write their stdout/stderr to ``log``.
-
-    A kernel logs its own troubles (tornado's "Uncaught exception in ZMQStream callback" when it
-    is shut down mid-message under load, warnings at start-up) to the stderr it inherits, which
-    is the user's terminal; the batch command's contract there is progress and one line per
-    error. The log keeps them for whoever needs them, next to the executed notebook.
-    """
-    base = kernel_manager_class()
-    return type(base.__name__, (base,), {"kernel_log": str(log)})
-
-
 TIMEOUT_ENAME = "CellTimeoutError"
 
 
@@ -148,6 +100,8 @@ def execute_job(job: Mapping[str, Any]) -> dict[str, Any]:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from ..kernels.launcher import kernel_resources
+    from ..kernels.manager import logged_kernel_manager
     from .results import notebook_metrics
 
     # The table has the errors; papermill's log lines (unknown parameter, timeout) would only
@@ -162,9 +116,12 @@ def execute_job(job: Mapping[str, Any]) -> dict[str, Any]:
             _escape_braces(job["input"]), _escape_braces(job["output"]),
             parameters=dict(job["parameters"]), kernel_name=job.get("kernel_name"),
             execution_timeout=job.get("timeout"), progress_bar=False, log_output=False,
-            # The kernel's working folder through nbclient rather than papermill's cwd=, which
-            # chdirs the whole worker process: unsafe with several threads per Dask worker.
-            resources={"metadata": {"path": job["cwd"]}},
+            # The kernel's working folder through nbclient rather than papermill's cwd=.
+            resources=kernel_resources(job["cwd"]),
+            # Parallel workers start kernels at the same moment: private IPC sockets keep one
+            # worker's kernel from taking another's TCP port. The kernel's own stderr (warnings,
+            # tornado's noise when shut down mid-message) goes to the log beside the notebook,
+            # not to the terminal, whose contract is progress and one line per error.
             kernel_manager_class=logged_kernel_manager(kernel_log),
             **_timeout_options(job.get("timeout")),
         )
@@ -195,15 +152,11 @@ def _stop_worker(signum: int, frame: FrameType | None) -> None:
 
     Unwinding papermill instead stalls in nbclient's event loop and prints kernel tracebacks.
     """
-    for manager in list(_KERNELS):
+    # No import in a signal handler: a worker that never started a kernel has none to kill.
+    manager_module = sys.modules.get("mlr_copilot_jupyter.kernels.manager")
+    for manager in manager_module.live_kernel_managers() if manager_module else ():
         with contextlib.suppress(Exception):
-            if manager.has_kernel:  # not one already shut down (its pid may be reused)
-                provisioner = manager.provisioner
-                pgid = getattr(provisioner, "pgid", None) or getattr(provisioner, "pid", None)
-                if pgid:
-                    os.killpg(pgid, signal.SIGKILL)
-            manager.cleanup_connection_file()
-            manager.remove_ipc_dir()  # os._exit below skips the finalizers
+            manager.kill_for_exit()  # os._exit below skips the shutdown and the finalizers
     os._exit(128 + signum)
 
 

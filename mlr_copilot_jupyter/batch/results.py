@@ -1,7 +1,7 @@
 """The results of a batch: metrics per execution, a summary per configuration, a plot.
 
 Metrics are the ``MLR_METRIC {...}`` lines a notebook prints (see
-:mod:`mlr_copilot_jupyter.experiment.metrics`). A notebook may report a metric many times — a
+:mod:`mlr_copilot_jupyter.kernels.metric_line`). A notebook may report a metric many times — a
 record notebook reports one per node — so each metric is reduced with ``metric_agg``:
 
 - ``"last"`` (default): the last value in the notebook, i.e. what its final cell computed;
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..atomic import atomic_write_bytes
-from ..experiment.metrics import parse_metrics
+from ..kernels.metric_line import parse_metrics
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,4 +1,7 @@
-"""Experiment execution: a persistent Jupyter kernel, the metric protocol, environment scrubbing.
+"""Experiment execution: a persistent Jupyter kernel that runs the agent's cells.
+
+The kernel plumbing it shares with batch runs (manager, transport, limits, environment
+scrubbing, the metric line) is in :mod:`mlr_copilot_jupyter.kernels`.
 
 Names are imported lazily so that ``import mlr_copilot_jupyter.experiment.<module>`` does not pull
 in nbclient / zmq.
@@ -13,11 +16,6 @@ _EXPORTS = {
     "KernelExecutor": "executor",
     "CellResult": "result",
     "truncate_middle": "result",
-    "REPORT_METRIC_PRELUDE": "metrics",
-    "format_metric_line": "metrics",
-    "parse_metrics": "metrics",
-    "strip_ansi": "metrics",
-    "scrub_environ": "env",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -13,77 +13,29 @@ import logging
 import math
 import os
 import signal
-import sys
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from queue import Empty
 from time import monotonic
-from typing import IO, Any
+from typing import Any
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async, run_sync
-from traitlets import Integer
 
 from ..errors import ExecutionError
-from .env import scrub_environ
-from .metrics import REPORT_METRIC_PRELUDE, parse_metrics
+from ..kernels.launcher import kernel_environ, kernel_resources
+from ..kernels.manager import CopilotKernelManager, KernelReaper
+from ..kernels.metric_line import REPORT_METRIC_PRELUDE, parse_metrics
 from .result import LOST_STATE, CellResult, error_fields, outputs_text
-from .transport import SecureTransportMixin
 
-__all__ = ["CellResult", "KernelExecutor", "LimitedKernelManager"]
+__all__ = ["CellResult", "KernelExecutor"]
 
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())  # nbclient logs timeouts/deaths at ERROR; we report them
-_LAUNCHER = Path(__file__).with_name("kernel_launcher.py")
 _TIMEOUT_ENAME = "MLRCopilotCellTimeout"
-
-
-class LimitedKernelManager(SecureTransportMixin, AsyncKernelManager):
-    """Kernel manager that prefixes the kernel command with the rlimit launcher when asked.
-
-    Its sockets are private IPC files, CurveZMQ-encrypted when possible (see :mod:`.transport`),
-    so kernels started at the same time by other processes cannot take its ports.
-    """
-
-    memory_limit_mb = Integer(None, allow_none=True).tag(config=True)
-    cpu_time_limit_s = Integer(None, allow_none=True).tag(config=True)
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd = super().format_kernel_cmd(extra_arguments)
-        if not (self.memory_limit_mb or self.cpu_time_limit_s):
-            return cmd
-        prefix = [sys.executable, str(_LAUNCHER)]
-        if self.memory_limit_mb:
-            prefix += ["--mem-mb", str(self.memory_limit_mb)]
-        if self.cpu_time_limit_s:
-            prefix += ["--cpu-s", str(self.cpu_time_limit_s)]
-        return [*prefix, "--", *cmd]
-
-
-class _Reaper:
-    """Safety net: SIGKILLs the kernel's process group if the executor is dropped or at exit."""
-
-    def __init__(self) -> None:
-        self.pgid: int | None = None
-        self.connection_file: str | None = None
-
-    def kill(self) -> None:
-        pgid, self.pgid = self.pgid, None
-        path, self.connection_file = self.connection_file, None
-        if pgid and hasattr(os, "killpg"):
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except OSError:
-                pass
-        if path:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
 
 
 class KernelExecutor:
@@ -118,9 +70,8 @@ class KernelExecutor:
         self.kernel_log = Path(kernel_log) if kernel_log else None
         self.restarts = 0
         self._client: NotebookClient | None = None
-        self._log_fh: IO[str] | None = None
         self._lock = asyncio.Lock()
-        self._reaper = _Reaper()
+        self._reaper = KernelReaper()
         self._finalizer = weakref.finalize(self, self._reaper.kill)
 
     # -- properties -------------------------------------------------------------------------
@@ -138,15 +89,8 @@ class KernelExecutor:
 
     def kernel_env(self) -> dict[str, str]:
         """The environment the kernel is started with (scrubbed; never log its values)."""
-        env = scrub_environ(os.environ, self.env_allow, deny=self.env_deny)
-        env["MLR_COPILOT_RUN_DIR"] = str(self.cwd)
-        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-        if self.memory_limit_mb:
-            # Each glibc malloc arena reserves 64 MiB of address space per thread; RLIMIT_AS
-            # counts reservations, so cap the arenas or the kernel's threads exhaust the limit.
-            env.setdefault("MALLOC_ARENA_MAX", "2")
-        env.update(self.extra_env)
-        return env
+        return kernel_environ(os.environ, self.cwd, allow=self.env_allow, deny=self.env_deny,
+                              memory_limit_mb=self.memory_limit_mb, extra_env=self.extra_env)
 
     # -- lifecycle --------------------------------------------------------------------------
     async def astart(self) -> None:
@@ -218,10 +162,11 @@ class KernelExecutor:
     # -- internals --------------------------------------------------------------------------
     async def _boot(self) -> None:
         self.cwd.mkdir(parents=True, exist_ok=True)
-        km = LimitedKernelManager(
+        km = CopilotKernelManager(
             kernel_name=self.kernel_name,
             memory_limit_mb=self.memory_limit_mb,
             cpu_time_limit_s=self.cpu_time_limit_s,
+            kernel_log=str(self.kernel_log) if self.kernel_log else None,
             shutdown_wait_time=2.0,
         )
         client = NotebookClient(
@@ -235,19 +180,14 @@ class KernelExecutor:
             startup_timeout=max(1, math.ceil(self.startup_timeout)),
             coalesce_streams=True,
             record_timing=False,
-            resources={"metadata": {"path": str(self.cwd)}},
+            resources=kernel_resources(self.cwd),
             on_cell_executed=_store_reply,
             log=_LOG,
         )
-        kwargs: dict[str, Any] = {"env": self.kernel_env(), "cwd": str(self.cwd)}
-        if self.kernel_log:
-            self._log_fh = open(self.kernel_log, "a", encoding="utf-8")
-            kwargs["stdout"] = kwargs["stderr"] = self._log_fh
         self._client = client
         try:
-            await client.async_start_new_kernel(**kwargs)
-            self._reaper.pgid = getattr(km.provisioner, "pgid", None) or self.kernel_pid
-            self._reaper.connection_file = km.connection_file or None
+            await client.async_start_new_kernel(env=self.kernel_env(), cwd=str(self.cwd))
+            self._reaper.watch(km)
             await client.async_start_new_kernel_client()
         except Exception as exc:
             await self._teardown(now=True)
@@ -287,9 +227,6 @@ class KernelExecutor:
             if kc is not None:
                 kc.stop_channels()
             self._reaper.kill()  # the leader is gone by now; this reaps leftover children
-            if self._log_fh is not None:
-                self._log_fh.close()
-                self._log_fh = None
 
     async def _alive(self) -> bool:
         km = self._client.km if self._client else None

@@ -19,8 +19,8 @@ from nbformat import NotebookNode
 
 from ..atomic import atomic_write_text
 from ..errors import InputError
+from ..kernels.metric_line import REPORT_METRIC_PRELUDE
 from .journal import Node
-from .metrics import REPORT_METRIC_PRELUDE
 
 RECORD_FILE = "experiment.ipynb"
 META = "mlr_copilot"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from .metrics import strip_ansi
+from ..kernels.metric_line import strip_ansi
 
 Status = Literal["ok", "error", "timeout", "dead"]
 

@@ -15,9 +15,9 @@ import re
 from pydantic import BaseModel, Field
 
 from ..errors import LLMAuthError, LLMError, LLMModelNotFound
+from ..kernels.metric_line import strip_ansi
 from ..llm.base import Backend
 from ..llm.prompts import compile_prompt_to_md
-from .metrics import strip_ansi
 from .result import truncate_middle
 from .task import METRIC_ALIASES, Task, canonical_metric
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .env import scrub_environ
+from ..kernels.environment import scrub_environ
 from .task import Task
 
 # Runs under `python -I`, so nothing in the workspace (e.g. a generated pandas.py) can shadow a

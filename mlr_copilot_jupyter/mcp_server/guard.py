@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, MLRCopilotError
-from ..experiment.env import is_sensitive
+from ..kernels.environment import is_sensitive
 from ..llm.base import redact
 
 #: Run ids are made by the runner as ``<date>-<time>-<task>-<hex>``; anything else is refused.

@@ -1,4 +1,4 @@
-"""The metric protocol between experiment cells and the agent.
+"""The metric line: the protocol between code run in a kernel and whoever reads its output.
 
 A cell reports a result by printing one line::
 
@@ -6,7 +6,8 @@ A cell reports a result by printing one line::
 
 The payload is a JSON object with a non-empty string ``name`` and a finite number ``value``;
 extra keys (``split``, ``step``, ...) are kept. In the kernel, the hidden prelude defines
-``report_metric(name, value, **extra)`` which prints such a line and returns ``value``.
+``report_metric(name, value, **extra)`` which prints such a line and returns ``value``; the
+experiment agent reads the lines from each cell's output, a batch from each executed notebook.
 """
 
 from __future__ import annotations

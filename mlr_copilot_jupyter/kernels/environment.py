@@ -1,4 +1,4 @@
-"""Environment scrubbing for experiment kernels.
+"""Environment scrubbing for the kernels (and eval subprocesses) that run generated code.
 
 LLM-written code runs in the kernel, so the kernel must not see API keys, tokens or cloud
 credentials of the user's session. :func:`scrub_environ` drops every variable whose *name* matches

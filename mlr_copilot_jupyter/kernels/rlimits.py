@@ -2,10 +2,11 @@
 
 Usage::
 
-    python kernel_launcher.py [--mem-mb N] [--cpu-s N] -- <kernel argv ...>
+    python rlimits.py [--mem-mb N] [--cpu-s N] -- <kernel argv ...>
 
 Run by file path (it imports only the standard library), so it works even when the package is
 not importable from the kernel's interpreter or working directory. POSIX only.
+:func:`.launcher.launch_prefix` builds the command line.
 """
 
 from __future__ import annotations
@@ -41,15 +42,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse ``argv``, apply the limits and replace this process with the kernel command."""
     args = list(sys.argv[1:] if argv is None else argv)
     if "--" not in args:
-        sys.exit("kernel_launcher: expected '--' followed by the kernel command")
+        sys.exit("rlimits: expected '--' followed by the kernel command")
     split = args.index("--")
-    parser = argparse.ArgumentParser(prog="kernel_launcher")
+    parser = argparse.ArgumentParser(prog="rlimits")
     parser.add_argument("--mem-mb", type=int, default=None)
     parser.add_argument("--cpu-s", type=int, default=None)
     opts = parser.parse_args(args[:split])
     cmd = args[split + 1 :]
     if not cmd:
-        sys.exit("kernel_launcher: empty kernel command")
+        sys.exit("rlimits: empty kernel command")
     apply_limits(opts.mem_mb, opts.cpu_s)
     sys.stdout.flush()
     os.execvp(cmd[0], cmd)
