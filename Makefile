@@ -11,13 +11,25 @@ PYTEST_ARGS ?=
 LLAMA_CACHE ?= $(or $(MLR_COPILOT_CACHE),$(HOME)/.cache/mlr-copilot)
 export MLR_COPILOT_CACHE := $(LLAMA_CACHE)
 
-.PHONY: demo test ts-test venv labextension system-deps lint clean screenshots llama-server llama-server-background
+.PHONY: demo test test-unit test-integration test-e2e ts-test venv labextension system-deps lint clean screenshots llama-server llama-server-background
 
 demo: venv
 	$(VENV)/bin/mlr-copilot demo
 
 test: venv system-deps llama-server-background lint ts-test
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+# One layer at a time (`make test` runs all three): tests/unit has no kernel, subprocess, server
+# or browser; tests/integration uses real kernels, the scripted chat server, CLI subprocesses,
+# local HTTP servers; tests/e2e drives JupyterLab in Chromium, llama.cpp and the example notebooks.
+test-unit: venv
+	$(PY) -m pytest -ra tests/unit $(PYTEST_ARGS)
+
+test-integration: venv
+	$(PY) -m pytest -ra tests/integration $(PYTEST_ARGS)
+
+test-e2e: venv system-deps llama-server-background
+	$(PY) -m pytest -ra tests/e2e $(PYTEST_ARGS)
 
 # The labextension's TypeScript unit tests (vitest, labextension/test/*.test.ts): type-check,
 # then run; a failing test fails `make test`. node_modules comes from the extension's build.
@@ -73,4 +85,4 @@ clean:
 
 # Re-take docs/screenshots/*.png from a real JupyterLab in Chromium.
 screenshots: venv system-deps
-	MLR_SAVE_SCREENSHOTS=1 $(PY) -m pytest tests/test_screenshots.py tests/test_labextension.py
+	MLR_SAVE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_screenshots.py tests/e2e/test_labextension.py

@@ -1,7 +1,7 @@
 """Idea generation: 5 hypothesis -> plan chains run concurrently vs. one after the other.
 
 Both sides call the same :func:`agenerate_ideas` through the ``openai`` SDK against the local
-OpenAI-compatible test server (``tests/chat_server.py``) answering every request after a fixed
+OpenAI-compatible test server (``tests/support/chat_server.py``) answering every request after a fixed
 latency (0.3 s, a fast hosted model); the sequential side caps the backend at one call in flight
 (``MLRCopilot(concurrency=1)``), which is what awaiting the chains one after the other costs.
 
@@ -31,7 +31,7 @@ from mlr_copilot_jupyter.config import MLRCopilot
 from mlr_copilot_jupyter.ideas.generate import agenerate_ideas
 from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend
 from mlr_copilot_jupyter.models import ResearchProblem
-from tests.chat_server import ChatServer
+from tests.support.chat_server import ChatServer
 
 N_IDEAS = 5
 TOPICS = ("curriculum over noisy utterances", "adapter pruning", "cross-lingual routing",

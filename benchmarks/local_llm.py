@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is test i
 
 from _machine import machine
 
-from tests.llama import running_llama_server
-from tests.pdfgen import make_conference_pdf
+from tests.support.llama import running_llama_server
+from tests.support.pdfgen import make_conference_pdf
 
 CALL_LINE = re.compile(r"LLM \S+ \[(?P<label>[^\]]+)\]: (?P<prompt>\d+) prompt \+ "
                        r"(?P<completion>\d+) completion tokens")

@@ -1,8 +1,8 @@
 """Prompt size per step of an LLM-driven experiment run: does the prompt grow with the steps?
 
 The ExperimentAgent runs 30 steps on the bundled ``wine`` task with the LLM policy, through the
-``openai`` SDK against the local test server (``tests/chat_server.py``) whose responder plays the
-LLM with good cells (as ``tests/test_experiment_agent.py::ScriptedExperimenter`` does). Every
+``openai`` SDK against the local test server (``tests/support/chat_server.py``) whose responder plays the
+LLM with good cells (as ``tests/integration/test_experiment_agent.py::ScriptedExperimenter`` does). Every
 step's prompt is read back from the server's recorded requests; its size in tokens is estimated as
 ``len(json.dumps(messages)) / 4``. Verification is off to save time.
 
@@ -29,7 +29,7 @@ from _machine import machine
 
 from mlr_copilot_jupyter.aio import run_sync
 from mlr_copilot_jupyter.api import Copilot
-from tests.chat_server import ChatServer
+from tests.support.chat_server import ChatServer
 
 GOOD = '''import pandas as pd
 from sklearn.linear_model import LogisticRegression

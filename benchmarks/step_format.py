@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is test i
 
 from _machine import machine
 
-from tests.llama import running_llama_server
+from tests.support.llama import running_llama_server
 
 
 def run(fmt: str, seed: int, steps: int, env: dict[str, str], out: Path) -> dict[str, float]:

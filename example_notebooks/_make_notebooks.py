@@ -6,7 +6,7 @@ made here, never in the .ipynb files:
     python example_notebooks/_make_notebooks.py          # rewrite the notebooks
     python example_notebooks/_make_notebooks.py --check  # exit 1 if a notebook is out of date
 
-Cells tagged ``check-*`` carry the outputs that ``tests/test_example_notebooks.py`` asserts on.
+Cells tagged ``check-*`` carry the outputs that ``tests/e2e/test_example_notebooks.py`` asserts on.
 """
 
 from __future__ import annotations

@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.chat_server import ChatServer, chat_server  # noqa: F401  (fixture)
-from tests.llama import llama_server  # noqa: F401  (fixture)
-
-SECRET_KEY = "sk-mlrtest-DO-NOT-LEAK-7f3a9c2e1b"
-
-_PREFIXES_TO_CLEAR = ("OPENAI_", "MLR_COPILOT_", "HF_", "HUGGINGFACE_")
-_ENV_TO_CLEAR = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "MLR_COPILOT_MODEL",
-    "MLR_COPILOT_BACKEND",
-    "MLR_COPILOT_RUN_DIR",
-)
+from tests.support.chat_server import ChatServer, chat_server  # noqa: F401  (fixture)
+from tests.support.cli import ENV_TO_CLEAR, PREFIXES_TO_CLEAR, SECRET_KEY
+from tests.support.llama import llama_server  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts with no LLM configured and runs in its own temporary folder."""
-    for name in _ENV_TO_CLEAR:
+    for name in ENV_TO_CLEAR:
         monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):  # whatever else the caller's shell says about LLMs, hubs, S2
-        if name.startswith(_PREFIXES_TO_CLEAR) or name == "S2_API_KEY":
+        if name.startswith(PREFIXES_TO_CLEAR) or name == "S2_API_KEY":
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLR_COPILOT_RUN_DIR", str(tmp_path / "runs"))
     # hermetic: no test reaches Semantic Scholar unless it points MLR_COPILOT_S2_URL at a fake
@@ -74,20 +63,6 @@ def ip() -> Iterator[Any]:
         run.wait(30)
     shell.run_line_magic("unload_ext", "mlr_copilot_jupyter")
     InteractiveShell.clear_instance()
-
-
-def cli_command() -> list[str]:
-    """The installed console script, falling back to ``python -m`` when not on disk."""
-    script = Path(sys.executable).with_name("mlr-copilot")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "mlr_copilot_jupyter"]
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(extra)
-    return env
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

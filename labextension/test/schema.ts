@@ -19,7 +19,7 @@ export interface IExamples {
 }
 
 export const examples: { kernel_to_frontend: IExamples; frontend_to_kernel: IExamples } =
-  JSON.parse(readFileSync(resolve(root, 'tests', 'comm_protocol_examples.json'), 'utf8'));
+  JSON.parse(readFileSync(resolve(root, 'tests', 'support', 'data', 'comm_protocol_examples.json'), 'utf8'));
 
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 ajv.addSchema(schema);

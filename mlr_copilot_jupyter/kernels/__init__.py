@@ -8,6 +8,6 @@
 - :mod:`.metric_line`: the ``MLR_METRIC {...}`` line, its parser and the ``report_metric`` prelude.
 
 This package imports nothing from ``experiment``, ``batch``, ``ideas`` or any surface (see
-``tests/test_kernels_layering.py``). Import the modules themselves: this one imports nothing, so
+``tests/unit/test_kernels_layering.py``). Import the modules themselves: this one imports nothing, so
 that reading metric lines does not pull in jupyter_client or zmq.
 """

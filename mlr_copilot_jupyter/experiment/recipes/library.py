@@ -399,7 +399,7 @@ model = StackingRegressor(
     )
 )
 
-# Measured on the bundled tasks (see tests/test_recipes.py): cheap strong models first.
+# Measured on the bundled tasks (see tests/integration/test_recipes.py): cheap strong models first.
 RECIPES.set_order(CLASSIFICATION, [
     "svm_rbf", "voting_ensemble", "scaled_linear", "random_search", "stacking_ensemble",
     "random_forest", "extra_trees", "hist_gradient_boosting", "knn_scaled", "pca_model",

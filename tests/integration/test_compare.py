@@ -1,0 +1,273 @@
+"""Comparisons: several ideas as concurrent experiments (Dask / process pool), seeds, verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pandas as pd
+import pytest
+
+from mlr_copilot_jupyter.models import Idea
+from tests.support.cli import cli_command
+
+PAPER = Path(__file__).parents[2] / "mlr_copilot_jupyter" / "data" / "demo_paper.md"
+
+
+def offline_env(folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENAI_", "MLR_COPILOT_", "HF_"))}
+    env.update(MLR_COPILOT_BACKEND="offline", MLR_COPILOT_RUN_DIR=str(folder / "runs"),
+               MLR_COPILOT_SEMANTIC_SCHOLAR="off", MLR_COPILOT_CACHE_DIR=str(folder / "cache"))
+    return env
+
+
+def cli(folder: Path, *args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*cli_command(), *args], capture_output=True, text=True,
+                          timeout=timeout, env=offline_env(folder), cwd=folder)
+
+
+@pytest.fixture(scope="module")
+def ideas_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three ideas fitted to the wine task, as ``mlr-copilot ideas --out`` writes them."""
+    folder = tmp_path_factory.mktemp("ideas")
+    done = cli(folder, "ideas", str(PAPER), "--task", "wine", "-n", "3", "--backend", "offline",
+               "--out", str(folder / "ideas.json"))
+    assert done.returncode == 0, done.stderr
+    return folder / "ideas.json"
+
+
+def file_ideas(path: Path) -> list[Idea]:
+    return [Idea.model_validate(i) for i in json.loads(path.read_text())["ideas"]]
+
+
+def test_cli_compares_three_ideas_on_a_dask_local_cluster_with_seed_reruns(
+        ideas_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    done = cli(tmp_path, "compare", "--ideas", str(ideas_file), "--task", "wine", "--out",
+               str(out), "--workers", "2", "--scheduler", "local", "--seeds", "2",
+               "--max-steps", "2", "--backend", "offline")
+    assert done.returncode == 0, done.stderr
+    ids = [i.id for i in file_ideas(ideas_file)]
+    # one progress line per status change on stderr, each idea running then done
+    for idea_id in ids:
+        assert f"mlr-copilot: {idea_id} running" in done.stderr
+        assert f"mlr-copilot: {idea_id} done (accuracy" in done.stderr
+    for idea_id in ids:  # three valid records, each its own run folder, kernel and journal
+        record = nbformat.read(out / "runs" / idea_id / "experiment.ipynb", as_version=4)
+        nbformat.validate(record)
+        assert record.metadata["mlr_copilot"]["idea"]["id"] == idea_id
+        journal = json.loads((out / "runs" / idea_id / "journal.json").read_text())
+        assert journal["status"] == "done" and journal["best_node"]
+    table = pd.read_csv(out / "comparison.csv")
+    assert list(table["idea_id"]) == ids
+    assert (table["status"] == "done").all()
+    assert table["validation"].between(0, 1).all() and table["test"].notna().all()
+    assert table["improvement_pct"].notna().all() and (table["time_s"] > 0).all()
+    # seeds: the top two (by validation) re-run for seeds 1 and 2, the original counted too
+    seeded = table[table["seed_n"].notna()]
+    assert len(seeded) == 2 and (seeded["seed_n"] == 3).all()
+    seed_rows = pd.read_csv(out / "seeds" / "results.csv")
+    assert sorted(seed_rows["seed"]) == [1, 1, 2, 2]
+    assert (seed_rows["status"] == "completed").all(), seed_rows.to_dict("records")
+    assert set(seed_rows["notebook"]) == set(seeded["idea_id"])
+    for row in seed_rows.itertuples():  # each seed ran in its own fresh copy of the workspace
+        assert (Path(row.output).parent / str(row.data_dir) / "train.csv").is_file()
+    assert (out / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    index = nbformat.read(out / "compare.ipynb", as_version=4)
+    nbformat.validate(index)
+    text = "\n".join(c.source for c in index.cells)
+    for idea_id in ids:
+        assert f"(runs/{idea_id}/experiment.ipynb)" in text
+    assert "**Verdict:**" in text and "over 3 seeds" in text
+    winner = index.metadata["mlr_copilot"]["comparison"]["winner_idea_id"]
+    assert winner in set(seeded["idea_id"])
+    assert any("attachment:comparison.png" in c.source and c.get("attachments")
+               for c in index.cells)
+    assert "verdict:" in done.stdout and winner in done.stdout
+    run_id = index.metadata["mlr_copilot"]["comparison"]["winner_run_id"]
+    assert f"--insert-run {run_id}" in done.stdout and f"--insert-run {run_id}" in text
+
+
+def test_process_pool_one_crashing_idea_and_the_state_follows(ideas_file: Path,
+                                                              tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    from mlr_copilot_jupyter import Copilot
+
+    monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")
+    ideas = file_ideas(ideas_file)[:2]
+    out = tmp_path / "cmp"
+    # a real failure: the second idea's run folder is a file, so its workspace cannot be made
+    (out / "runs").mkdir(parents=True)
+    (out / "runs" / ideas[1].id).write_text("not a folder")
+    copilot = Copilot()
+    updates: list[dict[str, Any]] = []
+    result = copilot.compare(ideas, "wine", out=out, workers=2, scheduler=None, seeds=0,
+                             max_steps=1, on_update=lambda ref: updates.append(ref.model_dump()))
+    ok, bad = result.comparison.entries
+    assert (ok.status, bad.status) == ("done", "failed")
+    assert "\n" not in bad.error and ("NotADirectory" in bad.error or "FileExists" in bad.error)
+    assert ok.best_metric is not None and result.winner == ideas[0].id
+    assert "the only idea with a verified result" in result.verdict
+    assert result.comparison.executor.startswith("local process pool")
+    # the state saw it start, run, and finish; the saved state file agrees
+    assert updates[0]["status"] == "running"
+    assert all(e["status"] == "pending" for e in updates[0]["entries"])
+    assert any(u["entries"][0]["status"] == "running" for u in updates)
+    assert updates[-1]["status"] == "done" and updates[-1]["winner_idea_id"] == ideas[0].id
+    saved = json.loads(copilot.state_path.read_text())
+    [comparison] = saved["comparisons"]
+    assert comparison["status"] == "done" and comparison["winner_idea_id"] == ideas[0].id
+    assert comparison["notebook"].endswith("compare.ipynb")
+    assert ok.run_id in {r["run_id"] for r in saved["runs"]}  # %mlr_experiment --insert-run
+    nbformat.validate(nbformat.read(out / "runs" / ideas[0].id / "experiment.ipynb", 4))
+    assert json.loads(json.dumps(result.to_dict()))["rows"][1]["status"] == "failed"
+    assert "<table" in result._repr_html_()
+
+
+def test_stop_leaves_valid_records_and_an_interrupted_comparison(
+        ideas_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from mlr_copilot_jupyter import Copilot
+
+    monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")
+    copilot = Copilot()
+    ideas = file_ideas(ideas_file)[:2]
+    run = copilot.start_compare(ideas, "wine", out=tmp_path / "cmp", workers=2, seeds=2,
+                                max_steps=6)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # stop once a run has a node on disk
+        refs = copilot.state.comparisons
+        if refs and any(e.best_metric is not None for e in refs[-1].entries):
+            break
+        time.sleep(0.2)
+    run.stop()
+    assert run.wait(120)
+    assert run.result is not None and run.result.status == "interrupted"
+    assert run.comparison_id == run.result.comparison.comparison_id
+    saved = json.loads(copilot.state_path.read_text())["comparisons"][-1]
+    assert saved["status"] == "interrupted"
+    for idea in ideas:
+        folder = tmp_path / "cmp" / "runs" / idea.id
+        if (folder / "journal.json").exists():
+            nbformat.validate(nbformat.read(folder / "experiment.ipynb", 4))
+            assert json.loads((folder / "journal.json").read_text())["status"] in (
+                "interrupted", "done")
+    nbformat.validate(nbformat.read(tmp_path / "cmp" / "compare.ipynb", 4))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--ideas", "missing.json"], "ideas file"),
+    (["--ideas", "bad.json"], "is not valid"),
+    (["--ideas", "empty.json"], "holds no ideas"),
+    (["--ideas", "IDEAS", "idea-99"], "no idea 'idea-99'"),
+    (["--ideas", "IDEAS", "--workers", "0"], "--workers must be >= 1"),
+    (["--ideas", "IDEAS", "--seeds", "-1"], "--seeds must be >= 0"),
+    (["--ideas", "IDEAS", "--task", "no_such_task"], "no_such_task"),
+])
+def test_bad_inputs_are_one_line(ideas_file: Path, tmp_path: Path, args: list[str],
+                                 message: str) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "empty.json").write_text('{"ideas": []}')
+    args = [str(ideas_file) if a == "IDEAS" else a for a in args]
+    task = [] if "--task" in args else ["--task", "wine"]
+    done = cli(tmp_path, "compare", *args, *task, "--out", str(tmp_path / "o"),
+               "--backend", "offline", timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("mlr-copilot: error: ") and message in lines[-1], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "o" / "runs").exists()
+
+
+def test_magic_compares_the_accepted_ideas_in_the_background(
+        ip: Any, ideas_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from IPython.core.error import UsageError
+
+    from mlr_copilot_jupyter.state import ResearchState
+
+    monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")
+    state = ResearchState(ideas=file_ideas(ideas_file))
+    state.decide(state.ideas[0].id, "accept")
+    state.save(tmp_path / "runs" / "state.json")
+    with pytest.raises(UsageError, match="needs --task"):
+        ip.run_line_magic("mlr_experiment", "--ideas accepted")
+    with pytest.raises(UsageError, match="no idea with id 'idea-42'"):
+        ip.run_line_magic("mlr_experiment", "--ideas idea-42 --task wine")
+    ip.run_line_magic("mlr_experiment", f"--ideas accepted --task wine --max-steps 1 --seeds 0 "
+                                        f"--out {tmp_path / 'cmp'}")
+    run = ip.user_ns["_mlr_compare"]
+    assert "started" in capsys.readouterr().out and not run.done  # returned at once
+    assert run.wait(180) and run.error is None
+    assert run.result.status == "done" and run.result.winner == state.ideas[0].id
+    copilot = ip.magics_manager.registry["MLRCopilotMagics"].copilot
+    [ref] = copilot.state.summary()["comparisons"]
+    assert ref["status"] == "done" and [e["idea_id"] for e in ref["entries"]] == [
+        state.ideas[0].id]
+
+
+def test_magic_compares_ideas_on_the_notebooks_own_dataframe(
+        ip: Any, ideas_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--ideas`` with ``--data df --target y``: one task folder for all ideas, and with
+    ``--context notebook`` every run's journal holds the context that was sent."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from mlr_copilot_jupyter.state import ResearchState
+
+    monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")
+    state = ResearchState(ideas=file_ideas(ideas_file))
+    for idea in state.ideas[:2]:
+        state.decide(idea.id, "accept")
+    state.save(tmp_path / "runs" / "state.json")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    ip.user_ns["df"] = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2],
+                                     "y": np.where(x[:, 0] + x[:, 1] > 0, "up", "down")})
+    ip.run_cell("scale = df['a'].std()  # my own analysis", store_history=True)
+    ip.run_line_magic("mlr_experiment", f"--ideas accepted --data df --target y --context notebook "
+                                        f"--max-steps 1 --seeds 0 --out {tmp_path / 'cmp'}")
+    run = ip.user_ns["_mlr_compare"]
+    assert run.wait(240) and run.error is None, run.error
+    assert run.result.status == "done"
+    [folder] = (tmp_path / "runs" / "tasks").iterdir()
+    assert (folder / "task.toml").is_file() and (folder / "heldout" / "test.csv").is_file()
+    journals = sorted((tmp_path / "cmp" / "runs").glob("*/journal.json"))
+    assert len(journals) == 2
+    for journal in journals:
+        context = json.loads(journal.read_text())["settings"]["context"]
+        assert "my own analysis" in context and "y" in context
+
+
+def test_ctrl_c_on_the_cli_exits_130_with_valid_records(ideas_file: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "cmp"
+    proc = subprocess.Popen(
+        [*cli_command(), "compare", "--ideas", str(ideas_file), "idea-1", "idea-2", "--task",
+         "wine", "--out", str(out), "--max-steps", "6", "--backend", "offline"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=offline_env(tmp_path),
+        cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("runs/*/journal.json")):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, err
+    assert "interrupted; what finished is saved in" in err and "Traceback" not in err
+    for journal in out.glob("runs/*/journal.json"):
+        assert json.loads(journal.read_text())["status"] in ("interrupted", "done")
+        nbformat.validate(nbformat.read(journal.parent / "experiment.ipynb", 4))
+    index = nbformat.read(out / "compare.ipynb", 4)
+    assert index.metadata["mlr_copilot"]["comparison"]["status"] == "interrupted"

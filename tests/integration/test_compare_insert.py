@@ -1,0 +1,121 @@
+"""A comparison's runs back into the notebook: ``--insert-run`` and the panel's "Insert winner".
+
+One real offline run (wine, one step) plays the winner of a comparison whose runs are only in
+``state.comparisons`` (not in ``state.runs``); the panel's messages are played through a fake comm
+on the real magics (the JupyterLab side is covered by tests/e2e/test_compare_browser.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+
+from mlr_copilot_jupyter import Copilot
+from mlr_copilot_jupyter.comparison_ui import run_record, status_line, winner_cells
+from mlr_copilot_jupyter.config import MLRCopilot
+from mlr_copilot_jupyter.experiment.record import RecordNotebook
+from mlr_copilot_jupyter.magics import get_magics
+from mlr_copilot_jupyter.state import ComparisonEntry, ComparisonRef, ResearchState
+from tests.support.comm import HELLO, FakeComm
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("cmp")
+    out = base / "cmp-1" / "idea-2"
+    copilot = Copilot(MLRCopilot(run_dir=str(base / "runs"), backend="offline"))
+    summary = copilot.run_experiment("wine", max_steps=1, out=str(out))
+    assert summary["status"] == "done", summary
+    return out / "experiment.ipynb"
+
+
+def comparison(record: Path, *, done: bool = True) -> ComparisonRef:
+    entries = [
+        ComparisonEntry(idea_id="idea-1", title="Scale the features", run_id="idea-1-run",
+                        status="done" if done else "running", best_metric=0.9,
+                        record_path=str(record.parent.parent / "idea-1" / "experiment.ipynb")),
+        ComparisonEntry(idea_id="idea-2", title="Tune the forest", run_id="idea-2",
+                        status="done" if done else "running", best_metric=1.0,
+                        best_test_metric=0.97, record_path=str(record)),
+    ]
+    return ComparisonRef(
+        comparison_id="cmp-1", task="wine", out_dir=str(record.parent.parent),
+        metric_name="accuracy", direction="maximize", status="done" if done else "running",
+        entries=entries, winner_idea_id="idea-2" if done else None,
+        winner_run_id="idea-2" if done else None,
+        verdict="idea-2 wins by 0.1 accuracy over 2 seeds" if done else "")
+
+
+def with_comparison(ip: Any, record: Path, *, done: bool = True) -> Any:
+    magics = get_magics(ip)
+    magics.copilot.state.upsert_comparison(comparison(record, done=done))
+    magics.copilot.save_state()
+    assert magics.copilot.state.runs == []  # the run is known only through the comparison
+    return magics
+
+
+def test_run_record_looks_in_runs_then_comparisons(record: Path) -> None:
+    state = ResearchState(comparisons=[comparison(record)])
+    assert run_record(state, "idea-2") == record
+    assert run_record(state, "nope") is None
+    line = status_line(state.comparisons[0])
+    assert line.startswith("comparison cmp-1 on wine: done, 2/2 ideas finished, winner idea-2")
+    assert f"results in {record.parent.parent}" in line
+
+
+def test_insert_run_finds_a_run_that_lives_in_a_comparison(ip: Any, record: Path) -> None:
+    with_comparison(ip, record)
+    printed: list[str] = []
+    ip.set_next_input = lambda text, replace=False: printed.append(text)
+    ip.run_line_magic("mlr_experiment", "--insert-run idea-2")
+    lineage = RecordNotebook.load(record).lineage_cells()
+    code = [c["source"] for c in lineage if c["cell_type"] == "code"]
+    assert printed and all(source.strip() in printed[0] for source in code)
+    with pytest.raises(UsageError, match=r"no run 'other'.*runs: idea-1-run, idea-2"):
+        ip.run_line_magic("mlr_experiment", "--insert-run other")
+
+
+def test_insert_winner_from_the_panel_inserts_the_lineage_with_provenance(
+    ip: Any, record: Path
+) -> None:
+    magics = with_comparison(ip, record)
+    comm = FakeComm()
+    magics.bridge._attach(comm)
+    comm.deliver(HELLO)
+    comm.deliver({"action": "insert_winner", "comparison_id": "cmp-1"})
+    [insert] = comm.actions("insert_cells")
+    cells = insert["cells"]
+    head = cells[0]
+    assert head["cell_type"] == "markdown"
+    assert "Winner of comparison `cmp-1`: Tune the forest" in head["source"]
+    assert "idea-2 wins by 0.1 accuracy" in head["source"]
+    assert head["metadata"]["mlr_copilot"] == {
+        "stage": "comparison", "comparison_id": "cmp-1", "idea_id": "idea-2",
+        "run_id": "idea-2", "record_path": str(record)}
+    lineage = RecordNotebook.load(record).lineage_cells()
+    assert [c["source"] for c in cells[1:]] == [c["source"] for c in lineage]
+    for cell in cells[1:]:
+        meta = cell["metadata"]["mlr_copilot"]
+        assert meta["comparison_id"] == "cmp-1" and meta["run_id"] == "idea-2"
+    assert any(c["metadata"]["mlr_copilot"].get("node_id") == "n0" for c in cells[1:])
+
+
+def test_insert_winner_before_the_end_says_why_in_a_notification(ip: Any, record: Path) -> None:
+    magics = with_comparison(ip, record, done=False)
+    comm = FakeComm()
+    magics.bridge._attach(comm)
+    comm.deliver(HELLO)
+    comm.deliver({"action": "insert_winner", "comparison_id": "cmp-1"})
+    comm.deliver({"action": "insert_winner", "comparison_id": "cmp-9"})
+    assert comm.actions("insert_cells") == []
+    notes = [m["message"] for m in comm.actions("notify")]
+    assert notes[0].startswith("Insert winner: comparison cmp-1 has no winner yet (running)")
+    assert "no comparison 'cmp-9'" in notes[1] and "comparisons: cmp-1" in notes[1]
+    assert {m["type"] for m in comm.actions("notify")} == {"warning"}
+    with pytest.raises(Exception, match="no winner yet"):
+        winner_cells(magics.copilot.state, "cmp-1")

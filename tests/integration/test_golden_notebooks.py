@@ -1,0 +1,96 @@
+"""Golden notebooks for the executor's failure behaviours (``tests/notebooks/*.ipynb``).
+
+Each notebook runs cell by cell through one :class:`KernelExecutor` configured by the notebook's
+``metadata.mlr_copilot_executor``; each code cell's ``metadata.mlr_copilot_expect`` says what the
+executor must report for it (status, error name, message fragments, lost state, output). A cell
+with ``cancel_after`` is cancelled by its caller after that many seconds (``outcome: cancelled``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from mlr_copilot_jupyter.experiment.executor import KernelExecutor
+from mlr_copilot_jupyter.experiment.result import CellResult
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+GOLDEN = sorted(NOTEBOOKS.glob("*.ipynb"))
+CONTAINS = {"message_contains": "message", "evalue_contains": "evalue",
+            "stdout_contains": "stdout_text", "traceback_contains": "traceback"}
+EXACT = {"status": "status", "ename": "ename", "lost_state": "lost_state",
+         "stdout": "stdout_text", "metrics": "metrics"}
+
+
+def check(result: CellResult | str, elapsed: float, expect: dict[str, Any]) -> list[str]:
+    """What differs from the expectation (an empty list when the cell behaved)."""
+    problems: list[str] = []
+    if "max_elapsed" in expect and elapsed > expect["max_elapsed"]:
+        problems.append(f"took {elapsed:.1f} s > {expect['max_elapsed']} s")
+    if isinstance(result, str):  # the caller cancelled the cell
+        if expect.get("outcome") != result:
+            problems.append(f"outcome {result!r}, expected {expect.get('outcome', 'a result')!r}")
+        return problems
+    if "outcome" in expect:
+        problems.append(f"expected outcome {expect['outcome']!r}, got status {result.status!r}")
+    for key, attr in EXACT.items():
+        if key in expect and getattr(result, attr) != expect[key]:
+            problems.append(f"{attr} = {getattr(result, attr)!r}, expected {expect[key]!r}")
+    for key, attr in CONTAINS.items():
+        for fragment in expect.get(key, []):
+            if fragment not in (getattr(result, attr) or ""):
+                problems.append(f"{attr} lacks {fragment!r}: {getattr(result, attr)!r}")
+    return problems
+
+
+async def run_notebook(path: Path, run_dir: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    options = nb.metadata.get("mlr_copilot_executor", {})
+    problems: list[str] = []
+    async with KernelExecutor(run_dir, startup_timeout=120, **options) as ex:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            expect = cell.metadata["mlr_copilot_expect"]
+            t0 = time.monotonic()
+            result: CellResult | str
+            try:
+                result = await asyncio.wait_for(ex.arun(cell.source), expect.get("cancel_after"))
+            except asyncio.TimeoutError:
+                result = "cancelled"
+            problems += [f"cell {index}: {p}" for p in check(result, time.monotonic() - t0, expect)]
+    return problems
+
+
+def test_every_golden_notebook_states_its_expectations() -> None:
+    assert {p.stem for p in GOLDEN} >= {"kernel_dies", "cell_timeout", "interrupted",
+                                        "interrupt_ignored"}
+    for path in GOLDEN:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code and all("mlr_copilot_expect" in c.metadata for c in code), path.name
+        assert all(not c.get("outputs") for c in code), f"{path.name}: commit it without outputs"
+
+
+def test_check_reports_differences() -> None:
+    res = CellResult(status="error", ename="NameError", message="NameError: x")
+    assert check(res, 1.0, {"status": "error", "ename": "NameError"}) == []
+    assert check(res, 1.0, {"status": "ok"}) == ["status = 'error', expected 'ok'"]
+    assert check("cancelled", 1.0, {"outcome": "cancelled"}) == []
+    assert check("cancelled", 1.0, {"status": "ok"})
+    assert check(res, 30.0, {"max_elapsed": 10})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.stem)
+def test_golden_notebook(path: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    problems = asyncio.run(asyncio.wait_for(run_notebook(path, run_dir), 180))
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)

@@ -1,0 +1,56 @@
+"""Structured output asks for bounded arrays and strings, so a grammar stops a looping model."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, Field
+
+from mlr_copilot_jupyter.config import MLRCopilot
+from mlr_copilot_jupyter.experiment.policies import StepDraft
+from mlr_copilot_jupyter.ideas.problem import ProblemDraft
+from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend
+from mlr_copilot_jupyter.llm.schema import MAX_ITEMS, MAX_STRING, bounded, schema_for
+from tests.support.chat_server import ChatServer
+
+
+class Finding(BaseModel):
+    kind: str = Field(json_schema_extra={"enum": ["gap", "result"]})
+    text: str
+
+
+class Draft(BaseModel):
+    title: str
+    items: list[str]
+    findings: list[Finding]
+    code: str = Field(json_schema_extra={"maxLength": 9000})
+    tags: list[str] = Field(default_factory=list, json_schema_extra={"maxItems": 3})
+
+
+def test_unbounded_arrays_and_strings_get_bounds_set_ones_are_kept() -> None:
+    schema = schema_for(Draft)
+    props = schema["properties"]
+    assert props["title"]["maxLength"] == MAX_STRING
+    assert props["items"]["maxItems"] == MAX_ITEMS and props["items"]["items"]["maxLength"]
+    assert props["code"]["maxLength"] == 9000 and props["tags"]["maxItems"] == 3
+    finding = schema["$defs"]["Finding"]["properties"]
+    assert "maxLength" not in finding["kind"] and finding["text"]["maxLength"] == MAX_STRING
+    assert schema_for(StepDraft)["properties"]["code"]["maxLength"] == 10000
+    problem = schema_for(ProblemDraft)["properties"]
+    assert problem["reported_results"]["maxItems"] == MAX_ITEMS
+    assert bounded({"type": "string", "format": "date"}) == {"type": "string", "format": "date"}
+
+
+def test_the_request_carries_the_bounds_but_a_longer_reply_still_validates(
+    llm_env: ChatServer,
+) -> None:
+    """Bounds guide a grammar; they are not validation: a server that ignores them and a model
+    that writes 20 items still give a valid reply."""
+    llm_env.push_json({"title": "t", "items": [f"i{k}" for k in range(20)], "findings": [],
+                       "code": "x" * 12000})
+    reply = OpenAIBackend(MLRCopilot(request_timeout=5)).query("go", schema=Draft, label="plan-1")
+    assert reply.parsed is not None and len(reply.parsed.items) == 20
+    body = llm_env.requests[-1]["json"]
+    sent = body["response_format"]["json_schema"]["schema"]
+    assert sent["properties"]["items"]["maxItems"] == MAX_ITEMS
+    assert json.dumps(sent) in json.dumps(body) and '"maxItems": 12' in body["messages"][0]["content"]

@@ -1,0 +1,50 @@
+"""Helpers for tests that drive the CLI as a process: start it, wait, find its kernel."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+
+from tests.support.cli import cli_command, subprocess_env
+
+
+def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([*cli_command(), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env or subprocess_env())
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def kernel_of(pid: int) -> psutil.Process | None:
+    """The ipykernel process started by the CLI process ``pid``."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return None
+    for child in children:
+        try:
+            if "ipykernel" in " ".join(child.cmdline()):
+                return child
+        except psutil.Error:
+            continue
+    return None
+
+
+def gone(proc: psutil.Process) -> bool:
+    """Whether ``proc`` has exited (a zombie counts: it runs no code any more)."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
