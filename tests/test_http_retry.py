@@ -1,10 +1,13 @@
-"""The one Retry-After parser (LLM backend and Semantic Scholar) and the LLM retry policy's
-respect for a stage deadline."""
+"""The one Retry-After parser (LLM backend and Semantic Scholar) and the LLM retry policy's waits:
+cut at a stage deadline, ended at once by Ctrl-C or task cancellation."""
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import os
+import signal
+import threading
 import time
 
 import httpx
@@ -70,5 +73,39 @@ def test_an_async_retry_wait_stops_at_the_stage_deadline(llm_env: ChatServer) ->
     started = time.monotonic()
     with stage_deadline(0.5), pytest.raises(DeadlineReached):
         asyncio.run(OpenAIBackend(settings).aquery("hi"))
+    assert time.monotonic() - started < 5
+    assert len(llm_env.requests) == 1
+
+
+def test_ctrl_c_during_a_retry_wait_stops_at_once(llm_env: ChatServer) -> None:
+    settings = MLRCopilot(backoff_base=0.05, backoff_max=0.2, request_timeout=5.0)
+    llm_env.push_fault("429", retry_after=30)
+    llm_env.push_text("never asked for")
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            OpenAIBackend(settings).query("hi")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 5
+    assert len(llm_env.requests) == 1
+
+
+def test_cancelling_a_task_during_a_retry_wait_stops_at_once(llm_env: ChatServer) -> None:
+    settings = MLRCopilot(backoff_base=0.05, backoff_max=0.2, request_timeout=5.0)
+    llm_env.push_fault("500", retry_after=30)
+    llm_env.push_text("never asked for")
+
+    async def main() -> None:
+        task = asyncio.ensure_future(OpenAIBackend(settings).aquery("hi"))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    started = time.monotonic()
+    asyncio.run(main())
     assert time.monotonic() - started < 5
     assert len(llm_env.requests) == 1
