@@ -81,14 +81,21 @@ def test_ctrl_c_during_a_retry_wait_stops_at_once(llm_env: ChatServer) -> None:
     settings = MLRCopilot(backoff_base=0.05, backoff_max=0.2, request_timeout=5.0)
     llm_env.push_fault("429", retry_after=30)
     llm_env.push_text("never asked for")
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    stop = threading.Event()
+
+    def ctrl_c_once_the_wait_began() -> None:
+        if _answered(llm_env, stop):
+            os.kill(os.getpid(), signal.SIGINT)
+
     started = time.monotonic()
-    timer.start()
+    thread = threading.Thread(target=ctrl_c_once_the_wait_began)
+    thread.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             OpenAIBackend(settings).query("hi")
     finally:
-        timer.cancel()
+        stop.set()
+        thread.join()
     assert time.monotonic() - started < 5
     assert len(llm_env.requests) == 1
 
@@ -100,7 +107,9 @@ def test_cancelling_a_task_during_a_retry_wait_stops_at_once(llm_env: ChatServer
 
     async def main() -> None:
         task = asyncio.ensure_future(OpenAIBackend(settings).aquery("hi"))
-        await asyncio.sleep(0.3)
+        while not llm_env.requests:  # the first request was answered: the wait begins
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -109,3 +118,11 @@ def test_cancelling_a_task_during_a_retry_wait_stops_at_once(llm_env: ChatServer
     asyncio.run(main())
     assert time.monotonic() - started < 5
     assert len(llm_env.requests) == 1
+
+
+def _answered(server: ChatServer, stop: threading.Event) -> bool:
+    """Wait for the server's first answer (the client then waits to retry); False when stopped."""
+    while not server.requests:
+        if stop.wait(0.02):
+            return False
+    return not stop.wait(0.1)

@@ -26,13 +26,16 @@ from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 from tenacity.wait import wait_base
 
 from ..config import MLRCopilot
-from .budget import check_deadline, time_left
+from .budget import deadline_error, time_left
 from .failures import gave_up, retry_delay, short
 from .wire import TransientReplyError
 
 log = logging.getLogger("mlr_copilot")
 
 R = TypeVar("R")
+#: Seconds before a stage's deadline within which a retry is not started (a timer may wake a
+#: hair early, and a request begun at the deadline is cut off at once anyway).
+DEADLINE_MARGIN = 0.05
 
 #: Exceptions after which the same request is sent again.
 RETRYABLE: tuple[type[BaseException], ...] = (
@@ -69,7 +72,9 @@ class BackoffOrRetryAfter(wait_base):
 
 
 def _after_sleep() -> None:
-    check_deadline("waiting to retry the LLM")  # the wait was cut at the deadline: stop here
+    left = time_left()
+    if left is not None and left < DEADLINE_MARGIN:  # the wait was cut at the deadline: stop here
+        raise deadline_error("waiting to retry the LLM")
 
 
 def _sleep(seconds: float) -> None:
