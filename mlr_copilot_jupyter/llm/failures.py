@@ -9,16 +9,16 @@ import openai
 
 from ..config import MLRCopilot
 from ..errors import LLMAuthError, LLMError, LLMModelNotFound
+from ..http_retry import server_wait
 from .base import redact
-from .wire import retry_after
 
 
-def retry_delay(settings: MLRCopilot, exc: BaseException, failure: int) -> float:
+def retry_delay(settings: MLRCopilot, exc: BaseException | None, failure: int) -> float:
     """Seconds before retry number ``failure``: jittered exponential backoff, or what the server
     asked for (Retry-After) when that is longer."""
     backoff = min(settings.backoff_max, settings.backoff_base * 2 ** (failure - 1))
     delay = random.uniform(backoff / 2, backoff)  # jitter spreads out concurrent retries
-    server_says = retry_after(exc)
+    server_says = server_wait(exc)
     if server_says is not None:
         delay = max(delay, min(server_says, max(settings.backoff_max, 120.0)))
     return delay

@@ -1,16 +1,17 @@
 """Backend for any OpenAI-compatible chat-completions endpoint, through the ``openai`` SDK.
 
-The SDK's own retries are off (``max_retries=0``) so that one policy governs every server: retries
-with exponential backoff and jitter on 429 (honouring Retry-After), 5xx, connection errors,
-timeouts, empty replies and cut streams; every request capped (``max_tokens`` per call kind) and
+The SDK's own retries are off (``max_retries=0``) so that one policy governs every server:
+:mod:`.retrying` (tenacity) sends a request again, with exponential backoff and jitter, after a
+429 (honouring Retry-After), 5xx, connection error, timeout, empty reply or cut stream; every
+request capped (``max_tokens`` per call kind) and
 fitted to the model's context window; a reply cut at the cap re-asked once for a shorter answer;
 an HTTP 400 read for what it says (prompt too long: shrink it; parameter refused: drop or rename
 it for the session; structured output refused: the next mode); structured output validated
 against a pydantic model and re-asked with the validation error; usage summed per call and per
 :func:`usage_scope`; progress reported through :mod:`.progress`.
 
-The policy is written once, as a generator that yields the I/O it needs (``("call", kwargs)`` or
-``("sleep", seconds)``); a sync and an async driver perform that I/O.
+The policy is written once, as a generator that yields the requests it needs (``("call", kwargs)``);
+a sync and an async driver send each one under the same :class:`.retrying.RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import openai
@@ -34,8 +35,9 @@ from . import progress, prompts
 from .adapt import ServerProfile
 from .badrequest import classify_bad_request
 from .base import Backend, Message, Reply, T, as_messages, record_usage
-from .failures import cut_twice, gave_up, retry_delay, server_message, short, status_error
+from .failures import cut_twice, server_message, short, status_error
 from .replies import clean_reply, parse_json_object
+from .retrying import RETRYABLE, RetryPolicy, Tally
 from .schema import schema_for
 from .wire import (
     STRUCTURED_MODES,
@@ -51,13 +53,6 @@ __all__ = ["RETRYABLE", "STRUCTURED_MODES", "OpenAIBackend", "TransientReplyErro
 
 log = logging.getLogger("mlr_copilot")
 
-#: Exceptions after which the same request is sent again.
-RETRYABLE: tuple[type[BaseException], ...] = (
-    openai.RateLimitError,
-    openai.InternalServerError,
-    openai.APIConnectionError,  # includes APITimeoutError
-    TransientReplyError,
-)
 #: Times one query shrinks its prompt after the server said it exceeds the context window.
 MAX_SHRINKS = 3
 Op = tuple[str, Any]
@@ -77,6 +72,8 @@ class _Query:
     stream: bool
     on_token: TokenSink | None
     call: progress.LLMCall
+    tally: Tally = field(default_factory=Tally)
+    sent_at: float = 0.0  # when the latest request went out
 
     @property
     def kind(self) -> str:
@@ -86,6 +83,15 @@ class _Query:
         if self.on_token is not None:
             self.on_token(text)
         self.call.token(text)
+
+    def start_attempt(self) -> None:
+        """A request is about to be sent; after the first one the reply starts over."""
+        self.tally.attempts += 1
+        self.sent_at = time.monotonic()
+        if self.tally.attempts > 1:
+            self.call.restart()
+            if self.on_token is not None and self.stream:
+                self.on_token(None)  # drop the partial text a display already shows
 
 
 class OpenAIBackend(Backend):
@@ -108,6 +114,7 @@ class OpenAIBackend(Backend):
         ] = weakref.WeakKeyDictionary()
         self.server = ServerProfile(self.settings, self.base_url)
         self.warnings = self.server.warnings  # shown once by surfaces that print warnings
+        self.retry = RetryPolicy(self.settings, self.base_url)  # one policy, both drivers
 
     # -- configuration ----------------------------------------------------------------------
     @property
@@ -183,12 +190,8 @@ class OpenAIBackend(Backend):
             op = next(plan)
             while op[0] != "done":
                 try:
-                    if op[0] == "sleep":
-                        time.sleep(op[1])
-                        result: Any = None
-                    else:
-                        result = self._call_sync(op[1], q)
-                except Exception as exc:  # handed to the plan, which decides: retry or raise
+                    result = self.retry.call(q.tally, self._call_sync, op[1], q)
+                except Exception as exc:  # handed to the plan: a 400 may be adapted to, else raise
                     op = self._throw(plan, exc)
                 else:
                     op = self._send(plan, result)
@@ -222,12 +225,8 @@ class OpenAIBackend(Backend):
             op = next(plan)
             while op[0] != "done":
                 try:
-                    if op[0] == "sleep":
-                        await asyncio.sleep(op[1])
-                        result: Any = None
-                    else:
-                        async with semaphore:
-                            result = await self._call_async(client, op[1], q)
+                    result = await self.retry.acall(
+                        q.tally, self._call_async, client, semaphore, op[1], q)
                 except Exception as exc:
                     op = self._throw(plan, exc)
                 else:
@@ -285,30 +284,16 @@ class OpenAIBackend(Backend):
         messages, cap = q.messages, q.cap
         usage = Usage()
         started = time.monotonic()
-        attempts = transient_failures = repairs = shrinks = cuts = 0
+        repairs = shrinks = cuts = 0
         while True:
             messages, cap = self.server.fit(q.model, q.label, messages, cap, len(instructions))
             q.call.max_tokens = cap
-            sent = _with_instructions(messages, instructions)
+            sent = prompts.with_instructions(messages, instructions)
             kwargs = self.server.kwargs(q.model, sent, cap, q.temperature, q.stream)
             if q.schema is not None and json_schema is not None:
                 kwargs.update(structured_kwargs(mode, q.schema, json_schema))
-            attempts += 1
-            if attempts > 1:
-                q.call.restart()
-                if q.on_token is not None and q.stream:
-                    q.on_token(None)  # the reply restarts: drop the partial text already shown
-            call_started = time.monotonic()
             try:
-                result: Result = yield ("call", kwargs)
-            except RETRYABLE as exc:
-                transient_failures += 1
-                if transient_failures > settings.max_retries:
-                    raise gave_up(settings, self.base_url, exc, attempts) from None
-                delay = retry_delay(settings, exc, transient_failures)
-                log.info("LLM call failed (%s); retry %d in %.2fs", short(exc), transient_failures, delay)
-                yield ("sleep", delay)
-                continue
+                result: Result = yield ("call", kwargs)  # transient failures retried by the driver
             except openai.BadRequestError as exc:
                 message = self._server_message(exc)
                 problem = classify_bad_request(message)
@@ -329,7 +314,7 @@ class OpenAIBackend(Backend):
             except openai.APIStatusError as exc:
                 raise status_error(settings, self.base_url, exc, q.model, self._served_models) from None
             text, call_usage, finish = result
-            latency = time.monotonic() - call_started
+            latency = time.monotonic() - q.sent_at  # the request that answered, not the retries
             self.server.calibrate(sent, call_usage)
             log.debug("LLM %s%s: %d prompt + %d completion tokens in %.2fs (%s)", q.model,
                       f" [{q.label}]" if q.label else "", call_usage.prompt_tokens,
@@ -374,7 +359,7 @@ class OpenAIBackend(Backend):
             if q.on_token is not None and not q.stream:
                 q.on_token(text)
             return Reply(text=text, parsed=parsed, usage=usage, latency=time.monotonic() - started,
-                         model=q.model, backend=self.name, attempts=attempts)
+                         model=q.model, backend=self.name, attempts=q.tally.attempts)
 
     def _reask_shorter(self, q: _Query, messages: list[Message], cap: int, cuts: int) -> list[Message]:
         """The messages that ask again for a shorter answer, or the error after a second cut."""
@@ -396,22 +381,13 @@ class OpenAIBackend(Backend):
 
     # -- I/O -------------------------------------------------------------------------------
     def _call_sync(self, kwargs: dict[str, Any], q: _Query) -> Result:
+        q.start_attempt()
         return complete_sync(self.sync_client(), kwargs, q.on_content, q.call.token)
 
-    async def _call_async(self, client: openai.AsyncOpenAI, kwargs: dict[str, Any], q: _Query) -> Result:
-        return await complete_async(client, kwargs, q.on_content, q.call.token)
-
-
-def _with_instructions(messages: list[Message], instructions: str) -> list[Message]:
-    """Put the schema in the system message too: many local servers ignore response_format.
-
-    Added to each request rather than to the conversation, so prompt cutting never touches it.
-    """
-    if not instructions:
-        return messages
-    if messages and messages[0].get("role") == "system":
-        first = dict(messages[0])
-        first["content"] = f"{first.get('content', '')}\n\n{instructions}"
-        return [first, *messages[1:]]
-    return [{"role": "system", "content": instructions}, *messages]
+    async def _call_async(
+        self, client: openai.AsyncOpenAI, semaphore: asyncio.Semaphore, kwargs: dict[str, Any], q: _Query
+    ) -> Result:
+        q.start_attempt()
+        async with semaphore:  # held while the request runs, not while a retry waits
+            return await complete_async(client, kwargs, q.on_content, q.call.token)
 

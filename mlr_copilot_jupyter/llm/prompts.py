@@ -67,6 +67,20 @@ def with_cut_note(messages: list[dict[str, Any]], cap: int) -> list[dict[str, An
     return [*messages, {"role": "user", "content": note}]
 
 
+def with_instructions(messages: list[dict[str, Any]], instructions: str) -> list[dict[str, Any]]:
+    """Put the schema in the system message too: many local servers ignore response_format.
+
+    Added to each request rather than to the conversation, so prompt cutting never touches it.
+    """
+    if not instructions:
+        return messages
+    if messages and messages[0].get("role") == "system":
+        first = dict(messages[0])
+        first["content"] = f"{first.get('content', '')}\n\n{instructions}"
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": instructions}, *messages]
+
+
 def reply_was_cut(cap: int) -> str:
     """The note added when a reply stopped at the output cap (finish_reason "length")."""
     return (

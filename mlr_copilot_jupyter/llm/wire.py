@@ -3,9 +3,7 @@ usage and finish reason read back from a completion or a stream of chunks."""
 
 from __future__ import annotations
 
-import email.utils
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -179,24 +177,3 @@ async def complete_async(
         await stream.close()
     return collector.result()
 
-
-def retry_after(exc: BaseException) -> float | None:
-    """Seconds the server asked to wait (``retry-after-ms`` or ``Retry-After``), if it did."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000.0
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None

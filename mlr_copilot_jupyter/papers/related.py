@@ -7,7 +7,6 @@ A source that cannot reach the network adds a line to ``warnings`` instead of fa
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import os
 import re
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import ConfigError, InputError, MLRCopilotError, NetworkUnavailable
+from ..http_retry import parse_retry_after
 from ..ideas.similarity import Embedder, TfidfEmbedder, cosine, encode, similarity_matrix
 from ..models import RelatedWork
 from .corpus import BibEntry, latex_to_text, load_corpus, parse_bibtex  # noqa: F401  (re-exported)
@@ -120,7 +120,7 @@ class SemanticScholarSource:
             ) from None
 
     def _delay(self, resp: httpx.Response, attempt: int) -> float:
-        retry_after = _parse_retry_after(resp.headers.get("retry-after"))
+        retry_after = parse_retry_after(resp.headers)
         delay = retry_after if retry_after is not None else self.backoff_base * 2**attempt
         return min(max(delay, 0.0), self.max_backoff)
 
@@ -272,17 +272,3 @@ def _s2_work(item: dict[str, Any]) -> RelatedWork | None:
         source="semantic_scholar",
     )
 
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return float(value.strip())
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.timestamp() - time.time()
