@@ -17,7 +17,7 @@ from mlr_copilot_jupyter.config import MLRCopilot
 from mlr_copilot_jupyter.http_retry import parse_retry_after, server_wait
 from mlr_copilot_jupyter.llm.budget import DeadlineReached, stage_deadline
 from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend
-from tests.chat_server import ChatServer
+from tests.support.chat_server import ChatServer
 
 NOW = 1_700_000_000.0
 
