@@ -21,6 +21,7 @@ from ..errors import InputError
 from .from_data_baseline import baseline_script, baseline_words
 from .heldout import SUPPORTED
 from .metric_infer import KNOWN_METRICS, REGRESSION_METRICS, canonical_metric, parse_direction
+from .task import check_metric_override
 
 #: a frame (or file) larger than this, by ``DataFrame.memory_usage(deep=True)``, is refused
 MAX_FRAME_BYTES = 1 << 30
@@ -264,12 +265,7 @@ def task_from_data(data: Any, target: str, out: str | Path, *, source: str | Non
     import pandas as pd
 
     size = check_test_size(test_size)
-    if direction is not None:
-        try:
-            parse_direction(direction)
-        except InputError:
-            raise InputError(f"--direction {direction!r} is not one of min, max, minimize, "
-                             "maximize") from None
+    check_metric_override(None, direction)
     folder = Path(out).expanduser()
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InputError(f"output folder {folder} exists and is not empty; choose a new --out")
