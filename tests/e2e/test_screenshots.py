@@ -64,7 +64,8 @@ def test_review_board_and_experiment_monitor_render_in_jupyterlab(
     text = board.inner_text()
     assert "3 ideas" in text and text.count("Run experiment") == 3, text[:2000]
     assert "heuristic scores (offline engine)" in text
-    accept = board.locator(".widget-button:has-text('Accept')")
+    # the cards' Accept buttons (not the board's "Run accepted ideas")
+    accept = board.locator(".widget-button").filter(has_text=re.compile(r"^\s*Accept\s*$"))
     assert accept.count() == 3
 
     # Accept the top-ranked idea with a click: the kernel saves the decision to state.json.
