@@ -63,10 +63,7 @@ class Copilot:
                 self._backend.close()  # its HTTP clients belong to the old settings
             self._backend = get_backend(s)
             self._backend_key = key
-            if not self._backend.is_llm:
-                from .llm.offline import announce
-
-                announce(self._announce_to or sys.stderr)
+            self._backend.announce(self._announce_to or sys.stderr)
         return self._backend
 
     def close(self) -> None:
@@ -302,11 +299,12 @@ class Copilot:
         run_options = RunOptions(**{**{k: v for k, v in options.items() if v is not None},
                                     **limits})
         run_options.extra_env_deny = (*run_options.extra_env_deny, self.settings.api_key_env)
-        if loaded.metric_origin in ("inferred", "default") and self.backend.is_llm:
+        if loaded.metric_origin in ("inferred", "default"):
             from .aio import run_sync
             from .experiment.metric_infer import confirm_metric
 
-            loaded = run_sync(confirm_metric(loaded, self.backend))  # the LLM checks the reading
+            # an LLM checks the reading against eval.py; the offline engine keeps it
+            loaded = run_sync(confirm_metric(loaded, self.backend))
         chosen = self._resolve_idea(idea)
         return create_run(loaded, self.backend, run_root=self.settings.run_path(),
                           options=run_options, idea=chosen, plan_text=plan,

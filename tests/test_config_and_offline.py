@@ -96,7 +96,7 @@ def test_offline_structured_requests_use_registered_solvers() -> None:
     backend = OfflineBackend()
     with pytest.raises(LLMError, match="no heuristic for Toy"):
         backend.query("count", schema=Toy)
-    register_solver(Toy, lambda messages: Toy(words=len(messages[-1]["content"].split())))
+    register_solver(Toy, lambda messages, inputs: Toy(words=len(messages[-1]["content"].split())))
     with usage_scope() as meter:
         reply = backend.query("one two three", schema=Toy)
     assert reply.parsed == Toy(words=3) and meter.total.calls == 1

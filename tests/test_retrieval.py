@@ -15,6 +15,7 @@ import pytest
 
 from mlr_copilot_jupyter.errors import InputError, NetworkUnavailable
 from mlr_copilot_jupyter.llm.base import Reply
+from mlr_copilot_jupyter.llm.offline import OfflineBackend
 from mlr_copilot_jupyter.retrieval import (
     Candidate,
     HubSource,
@@ -78,8 +79,6 @@ def test_task_type_filters_and_boosts() -> None:
 
 def test_hyde_is_a_no_op_offline_and_reranks_with_an_llm() -> None:
     class FakeLLM:
-        is_llm = True
-
         def __init__(self) -> None:
             self.prompts: list[str] = []
 
@@ -87,11 +86,8 @@ def test_hyde_is_a_no_op_offline_and_reranks_with_an_llm() -> None:
             self.prompts.append(str(messages))
             return Reply(text="A TF-IDF text vectorizer giving sentence similarity by cosine.")
 
-    class Offline:
-        is_llm = False
-
     plan = "Detect duplicate questions in a forum dump."
-    assert hyde_query(plan, None) == plan and hyde_query(plan, Offline()) == plan
+    assert hyde_query(plan, None) == plan and hyde_query(plan, OfflineBackend()) == plan
     plain = retrieve(plan, "model", source="local", limit=3)
     llm = FakeLLM()
     hyde = retrieve(plan, "model", source="local", limit=3, backend=llm)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from ..errors import MLRCopilotError, TaskError
+from ..llm.base import Message
+from ..llm.offline import expect_inputs, register_solver
 
 if TYPE_CHECKING:
     from ..llm.base import Backend
@@ -267,6 +269,44 @@ class MetricConfirmation(BaseModel):
     direction: Direction = Field(description="maximize if higher is better, else minimize")
     quote: str = Field(description="the words of eval.py or the problem text that show it")
 
+    def apply(self, task: Task) -> Task:
+        """``task`` with this answer taken (inferred and default metrics) or noted (others)."""
+        name = canonical_metric(self.name) if canonical_metric(self.name) in KNOWN_METRICS \
+            else self.name.strip() or task.metric.name
+        said = f'LLM: {name} ({self.direction}), "{_quote(self.quote)}"'
+        agrees = (canonical_metric(name) == canonical_metric(task.metric.name)
+                  and self.direction == task.metric.direction)
+        if task.metric_origin in ("task.toml", "override"):
+            if agrees:
+                return task
+            return task.model_copy(update={"warnings": [
+                *task.warnings, f"{said} disagrees with the {task.metric_origin} metric "
+                f"{task.metric.name} ({task.metric.direction}); kept the {task.metric_origin} one"]})
+        verdict = "confirmed" if agrees else f"corrected {task.metric.name} ({task.metric.direction})"
+        evidence = f"{said} {verdict}; was {task.metric_origin}: {task.metric_evidence}"
+        metric = task.metric.model_copy(update={"name": name, "direction": self.direction})
+        kept = [w for w in task.warnings if "ASSUMED MAXIMIZE" not in w]
+        return task.model_copy(update={"metric": metric, "metric_origin": "llm",
+                                       "metric_evidence": _quote(evidence, 400), "warnings": kept})
+
+
+class CurrentReading(MetricConfirmation):
+    """The offline engine's answer: it cannot read eval.py, so the current reading stands."""
+
+    def apply(self, task: Task) -> Task:
+        return task
+
+
+def _solve_confirmation(messages: list[Message], inputs: object) -> CurrentReading:
+    """Offline solver for the "metric-confirm" call: the Task's current reading."""
+    from .task import Task  # task.py imports this module
+
+    task = expect_inputs(inputs, Task, "metric-confirm")
+    return CurrentReading(name=task.metric.name, direction=task.metric.direction,
+                          quote=task.metric_evidence or "")
+
+
+register_solver(MetricConfirmation, _solve_confirmation)
 
 _CONFIRM_SYSTEM = (
     "You check how a machine-learning task is scored. Read the scoring script and the problem "
@@ -276,13 +316,12 @@ _CONFIRM_SYSTEM = (
 
 
 async def confirm_metric(task: Task, backend: Backend) -> Task:
-    """``task`` with its metric confirmed or corrected by an LLM backend (no-op offline).
+    """``task`` with its metric confirmed or corrected by the backend's reading of eval.py and
+    the problem text (the offline engine keeps the current reading).
 
     Metrics set by a task.toml or an override are never changed: a disagreement only adds a
     warning. Inferred and default metrics take the LLM's answer with origin ``"llm"``.
     """
-    if not backend.is_llm:
-        return task
     eval_source = ""
     if task.eval_script is not None:
         eval_path = task.root / task.eval_script
@@ -296,27 +335,10 @@ async def confirm_metric(task: Task, backend: Backend) -> Task:
     ])
     messages = [{"role": "system", "content": _CONFIRM_SYSTEM}, {"role": "user", "content": prompt}]
     try:
-        reply = await backend.aquery(messages, schema=MetricConfirmation, label="metric-confirm")
+        reply = await backend.aquery(messages, schema=MetricConfirmation, label="metric-confirm",
+                                     inputs=task)
     except MLRCopilotError as exc:
         return task.model_copy(update={"warnings": [
             *task.warnings, f"LLM metric confirmation failed: {_quote(str(exc), 200)}"]})
     answer = reply.parsed
-    if answer is None:
-        return task
-    name = canonical_metric(answer.name) if canonical_metric(answer.name) in KNOWN_METRICS \
-        else answer.name.strip() or task.metric.name
-    said = f'LLM: {name} ({answer.direction}), "{_quote(answer.quote)}"'
-    agrees = (canonical_metric(name) == canonical_metric(task.metric.name)
-              and answer.direction == task.metric.direction)
-    if task.metric_origin in ("task.toml", "override"):
-        if agrees:
-            return task
-        return task.model_copy(update={"warnings": [
-            *task.warnings, f"{said} disagrees with the {task.metric_origin} metric "
-            f"{task.metric.name} ({task.metric.direction}); kept the {task.metric_origin} one"]})
-    verdict = "confirmed" if agrees else f"corrected {task.metric.name} ({task.metric.direction})"
-    evidence = f"{said} {verdict}; was {task.metric_origin}: {task.metric_evidence}"
-    metric = task.metric.model_copy(update={"name": name, "direction": answer.direction})
-    kept = [w for w in task.warnings if "ASSUMED MAXIMIZE" not in w]
-    return task.model_copy(update={"metric": metric, "metric_origin": "llm",
-                                   "metric_evidence": _quote(evidence, 400), "warnings": kept})
+    return task if answer is None else answer.apply(task)

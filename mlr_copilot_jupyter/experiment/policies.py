@@ -361,7 +361,12 @@ def _strip_fences(code: str) -> str:
 
 
 def policy_for(backend: Backend) -> OfflinePolicy | LLMPolicy:
-    if not backend.is_llm:
+    """The step policy for ``backend``: prompts for a model that reads them, else the recipes.
+
+    The offline engine cannot write or repair code from a prompt, so its steps come from the
+    recipe catalog (a policy with its own state: recipes tried, retrieval order).
+    """
+    if not backend.reads_prompts:
         return OfflinePolicy()
     settings = getattr(backend, "settings", None)
     return LLMPolicy(backend, step_format=getattr(settings, "step_format", "json"))

@@ -52,7 +52,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     if (run_dir / JOURNAL_FILE).exists():
         raise InputError(f"{run_dir} already holds a run", hint="use --resume to continue it")
     workspace = task.prepare_workspace(run_dir)
-    model = getattr(getattr(backend, "settings", None), "model", None) if backend.is_llm else None
+    model = backend.model_name
     meta = {
         "run_id": run_id,
         "task": {"name": task.name, "path": str(task.root), "description": task.description,
@@ -78,7 +78,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     record = RecordNotebook.create(run_dir / RECORD_FILE, title=title, intro=intro, metadata=meta,
                                    seed=options.seed, data_dir=str(workspace))
     if context:
-        record.record_context(context, read_by_llm=backend.is_llm)
+        record.record_context(context, read_by_llm=backend.reads_prompts)
     journal = Journal(run_id=run_id, task=task.name, metric_name=task.metric.name,
                       direction=task.metric.direction, metric_evidence=evidence,
                       metric_origin=task.metric_origin, warnings=warnings,

@@ -3,13 +3,15 @@
 With an LLM, one call first lists ``n`` distinct one-line directions; each is then a chain of two
 structured calls — hypothesis, then plan — grounded in the paper (title, abstract, method,
 reported results, gaps, limitations) and related works, and the ``n`` chains run concurrently. Near-duplicate hypotheses are dropped by similarity and replaced (bounded rounds).
-Offline, the strategy catalog supplies the ideas (:mod:`.offline_ideas`).
+Offline, the engine answers the directions call with the strategy catalog's ideas, complete
+(:mod:`.offline_ideas` registers that solver).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
@@ -62,9 +64,68 @@ def _problem_block(problem: ResearchProblem, related: Sequence[RelatedWork],
     return grounding(problem, related, paper)
 
 
+@dataclass(frozen=True)
+class IdeaRequest:
+    """What one generation works from (the offline engine's catalog reads it directly)."""
+
+    problem: ResearchProblem
+    n: int
+    related: Sequence[RelatedWork] = ()
+    paper: Paper | None = None
+    existing: Sequence[Idea] = ()
+    task: TaskBrief | None = None
+
+
 class DirectionsDraft(BaseModel):
     directions: list[str] = Field(description="Distinct one-line research directions, each a "
                                               "different intervention (no two alike).")
+
+    def distinct(self, n: int) -> list[str]:
+        """``n`` distinct directions: these minus near duplicates, padded with the angles."""
+        lines = [" ".join(d.split()) for d in self.directions if d.strip()]
+        keep = dedupe(lines, threshold=DUPLICATE_THRESHOLD) if lines else []
+        directions = [lines[k] for k in keep][:n]
+        pad = [a for a in ANGLES if a not in directions]
+        return directions + pad[: n - len(directions)]
+
+    async def expand(self, backend: Backend, request: IdeaRequest) -> list[Idea]:
+        """The ideas these directions lead to: each one a hypothesis-then-plan chain, all
+        concurrently; near duplicates that slip through are replaced (bounded rounds, each
+        asking for new directions)."""
+        existing, n = request.existing, request.n
+        start = len(existing) + 1
+        kept: list[Idea] = []
+        avoid = [i.title for i in existing]
+        draft: DirectionsDraft | None = self
+        for _ in range(1 + MAX_EXTRA_ROUNDS):
+            missing = n - len(kept)
+            if missing <= 0:
+                break
+            if draft is None:
+                draft = await _directions(backend, request, missing,
+                                          avoid + [i.title for i in kept])
+            directions, draft = draft.distinct(missing), None
+            chains = [
+                _idea_chain(backend, request, direction,
+                            [d for d in directions if d != direction] + [i.title for i in kept],
+                            start + len(kept) + k)
+                for k, direction in enumerate(directions)
+            ]
+            fresh = await asyncio.gather(*chains)
+            candidates = [*existing, *kept, *fresh]
+            keep = dedupe([f"{i.title}. {i.hypothesis}" for i in candidates],
+                          threshold=DUPLICATE_THRESHOLD)
+            kept = [candidates[k] for k in keep if k >= len(existing)]
+        return kept
+
+
+class CatalogIdeas(DirectionsDraft):
+    """The offline engine's answer: the catalog's ideas, complete (their titles as directions)."""
+
+    ideas: list[Idea]
+
+    async def expand(self, backend: Backend, request: IdeaRequest) -> list[Idea]:
+        return list(self.ideas)
 
 
 def directions_prompt(problem: ResearchProblem, related: Sequence[RelatedWork], n: int,
@@ -118,9 +179,9 @@ def plan_prompt(problem: ResearchProblem, related: Sequence[RelatedWork],
     return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
 
 
-async def _idea_chain(backend: Backend, problem: ResearchProblem, related: Sequence[RelatedWork],
-                      direction: str, others: Sequence[str], index: int,
-                      paper: Paper | None, task: TaskBrief | None) -> Idea:
+async def _idea_chain(backend: Backend, request: IdeaRequest, direction: str,
+                      others: Sequence[str], index: int) -> Idea:
+    problem, related, paper, task = request.problem, request.related, request.paper, request.task
     hyp_reply = await backend.aquery(
         hypothesis_prompt(problem, related, direction, others, paper=paper, task=task),
         schema=HypothesisDraft, label=f"hypothesis-{index}")
@@ -138,18 +199,14 @@ async def _idea_chain(backend: Backend, problem: ResearchProblem, related: Seque
     return fit_to_task(idea, task) if task is not None else idea
 
 
-async def _directions(backend: Backend, problem: ResearchProblem, related: Sequence[RelatedWork],
-                      n: int, paper: Paper | None, avoid: Sequence[str]) -> list[str]:
-    """``n`` distinct one-line directions (one call); padded with the angles if it gives fewer."""
-    reply = await backend.aquery(directions_prompt(problem, related, n, paper, avoid),
-                                 schema=DirectionsDraft, label="directions")
-    draft = reply.parsed
-    assert draft is not None
-    lines = [" ".join(d.split()) for d in draft.directions if d.strip()]
-    keep = dedupe(lines, threshold=DUPLICATE_THRESHOLD) if lines else []
-    directions = [lines[k] for k in keep][:n]
-    pad = [a for a in ANGLES if a not in directions]
-    return directions + pad[: n - len(directions)]
+async def _directions(backend: Backend, request: IdeaRequest, n: int,
+                      avoid: Sequence[str]) -> DirectionsDraft:
+    """One call for ``n`` directions (the offline engine answers it with complete ideas)."""
+    reply = await backend.aquery(
+        directions_prompt(request.problem, request.related, n, request.paper, avoid),
+        schema=DirectionsDraft, label="directions", inputs=request)
+    assert reply.parsed is not None
+    return reply.parsed
 
 
 async def agenerate_ideas(problem: ResearchProblem, backend: Backend, n: int = 5, *,
@@ -158,41 +215,18 @@ async def agenerate_ideas(problem: ResearchProblem, backend: Backend, n: int = 5
                           task: TaskBrief | None = None) -> list[Idea]:
     """Generate ``n`` distinct ideas.
 
-    With an LLM: one call lists ``n`` distinct directions, then each is expanded into a
-    hypothesis and a plan, all chains concurrently, each told the other directions; near
-    duplicates that still slip through are replaced (bounded rounds). Offline: the catalog.
-    With ``task``, every plan is fitted to that task (data files, metric, direction).
+    One call lists ``n`` distinct directions. A language model's directions are then each
+    expanded into a hypothesis and a plan, all chains concurrently, each told the other
+    directions; near duplicates that still slip through are replaced (bounded rounds). The
+    offline engine answers that call with its catalog's ideas, complete. With ``task``, every
+    plan is fitted to that task (data files, metric, direction).
     """
+    if n <= 0:
+        return []
+    request = IdeaRequest(problem, n, tuple(related), paper, tuple(existing), task)
+    draft = await _directions(backend, request, n, [i.title for i in existing])
+    ideas = (await draft.expand(backend, request))[:n]
     start = len(existing) + 1
-    if not backend.is_llm:
-        from .offline_ideas import offline_ideas
-
-        used = {i.strategy for i in existing if i.strategy}
-        ideas = offline_ideas(problem, paper, n, related=list(related), exclude=used)
-        if task is not None:
-            ideas = [fit_to_task(i, task) for i in ideas]
-        return [i.model_copy(update={"id": f"idea-{start + k}"}) for k, i in enumerate(ideas)]
-
-    kept: list[Idea] = []
-    avoid = [i.title for i in existing]
-    for _ in range(1 + MAX_EXTRA_ROUNDS):
-        missing = n - len(kept)
-        if missing <= 0:
-            break
-        directions = await _directions(backend, problem, related, missing, paper,
-                                       avoid + [i.title for i in kept])
-        chains = [
-            _idea_chain(backend, problem, related, direction,
-                        [d for d in directions if d != direction] + [i.title for i in kept],
-                        start + len(kept) + k, paper, task)
-            for k, direction in enumerate(directions)
-        ]
-        fresh = await asyncio.gather(*chains)
-        candidates = [*existing, *kept, *fresh]
-        keep = dedupe([f"{i.title}. {i.hypothesis}" for i in candidates],
-                      threshold=DUPLICATE_THRESHOLD)
-        kept = [candidates[k] for k in keep if k >= len(existing)]
-    ideas = kept[:n]
     return [i.model_copy(update={"id": f"idea-{start + k}"}) for k, i in enumerate(ideas)]
 
 

@@ -15,8 +15,11 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from ..llm.base import Message
+from ..llm.offline import expect_inputs, register_solver
 from ..models import ExperimentPlan, Idea, Paper, RelatedWork, ResearchProblem
 from .catalog import CATALOG, Strategy
+from .generate import CatalogIdeas, DirectionsDraft, IdeaRequest
 from .phrases import (
     first_reading_well,
     head_phrases,
@@ -25,6 +28,7 @@ from .phrases import (
     reads_well,
     usable_keywords,
 )
+from .task_fit import fit_to_task
 from .vocab import DOMAIN_TERMS, count_domain_terms, dataset_domains, find_datasets, find_metrics
 
 DOMAIN_BOOST = 0.25  # strategy made for one of the paper's domains
@@ -319,3 +323,17 @@ def _diversify(ranked: Sequence[int], families: Sequence[str], n: int) -> list[i
         chosen.append(pick)
         used[families[pick]] += 1
     return chosen
+
+
+def _solve_directions(messages: list[Message], inputs: object) -> CatalogIdeas:
+    """Offline solver for the "directions" call: the catalog's ideas, fitted to the task."""
+    request = expect_inputs(inputs, IdeaRequest, "directions")
+    used = {i.strategy for i in request.existing if i.strategy}
+    ideas = offline_ideas(request.problem, request.paper, request.n, related=list(request.related),
+                          exclude=used)
+    if request.task is not None:
+        ideas = [fit_to_task(i, request.task) for i in ideas]
+    return CatalogIdeas(directions=[i.title for i in ideas], ideas=ideas)
+
+
+register_solver(DirectionsDraft, _solve_directions)

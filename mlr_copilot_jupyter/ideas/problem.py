@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from ..aio import run_sync
 from ..errors import InputError
-from ..llm.base import Backend
+from ..llm.base import Backend, Message, Reply
 from ..llm.budget import time_left
+from ..llm.offline import expect_inputs, register_solver
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
 from ..models import Paper, ReportedResult, ResearchProblem
 from .results import limitations, method_summary, reported_results
@@ -59,6 +61,40 @@ class ProblemDraft(BaseModel):
                     "only numbers stated in the text or its tables.")
     limitations: list[str] = Field(default_factory=list,
                                    description="Limitations the paper states, one sentence each.")
+
+    def to_problem(self, paper: Paper, reply: Reply[Any]) -> ResearchProblem:
+        """The :class:`ResearchProblem` this answer states about ``paper``."""
+        used = [k for k in ("abstract", "introduction", "related_work", "limitations", "conclusion")
+                if paper.sections.get(k) or (k == "abstract" and paper.abstract)]
+        return ResearchProblem(
+            task_definition=self.task_definition.strip(),
+            research_gaps=[g.strip() for g in self.research_gaps if g.strip()],
+            keywords=_dedupe_keywords(self.keywords),
+            rationale=self.rationale.strip(),
+            source_sections=used,
+            engine=f"llm:{reply.model}",
+            method_summary=self.method_summary.strip(),
+            datasets=_dedupe_keywords(self.datasets),
+            reported_results=[r for r in self.reported_results
+                              if r.metric.strip() and r.value.strip()],
+            limitations=[x.strip() for x in self.limitations if x.strip()],
+        )
+
+
+class HeuristicProblem(ProblemDraft):
+    """The offline engine's answer: the draft fields plus the heuristic's whole result."""
+
+    problem: ResearchProblem
+
+    def to_problem(self, paper: Paper, reply: Reply[Any]) -> ResearchProblem:
+        return self.problem
+
+
+def _solve_problem(messages: list[Message], inputs: object) -> HeuristicProblem:
+    """Offline solver for the "problem" call: :func:`offline_problem` on the Paper given."""
+    problem = offline_problem(expect_inputs(inputs, Paper, "problem"))
+    fields = problem.model_dump(include=set(ProblemDraft.model_fields))
+    return HeuristicProblem(**fields, problem=problem)
 
 
 def _check(paper: Paper) -> None:
@@ -194,29 +230,20 @@ def problem_prompt(paper: Paper, budget: int = 14000) -> list[dict[str, str]]:
 
 
 def llm_problem(paper: Paper, backend: Backend) -> ResearchProblem:
-    """Extract the research problem with the LLM (structured output, validated)."""
+    """Extract the research problem through ``backend`` (structured output, validated).
+
+    A language model reads the prompt; the offline engine answers from the Paper (``inputs``).
+    """
     _check(paper)
+    prompt = problem_prompt(paper)
     if time_left() is None:
-        reply = backend.query(problem_prompt(paper), schema=ProblemDraft, label="problem")
+        reply = backend.query(prompt, schema=ProblemDraft, label="problem", inputs=paper)
     else:  # a stage deadline (--deadline): the async call can be cut off there
-        reply = run_sync(backend.aquery(problem_prompt(paper), schema=ProblemDraft,
-                                        label="problem"))
+        reply = run_sync(backend.aquery(prompt, schema=ProblemDraft, label="problem",
+                                        inputs=paper))
     draft = reply.parsed
     assert draft is not None
-    used = [k for k in ("abstract", "introduction", "related_work", "limitations", "conclusion")
-            if paper.sections.get(k) or (k == "abstract" and paper.abstract)]
-    return ResearchProblem(
-        task_definition=draft.task_definition.strip(),
-        research_gaps=[g.strip() for g in draft.research_gaps if g.strip()],
-        keywords=_dedupe_keywords(draft.keywords),
-        rationale=draft.rationale.strip(),
-        source_sections=used,
-        engine=f"llm:{reply.model}",
-        method_summary=draft.method_summary.strip(),
-        datasets=_dedupe_keywords(draft.datasets),
-        reported_results=[r for r in draft.reported_results if r.metric.strip() and r.value.strip()],
-        limitations=[x.strip() for x in draft.limitations if x.strip()],
-    )
+    return draft.to_problem(paper, reply)
 
 
 def _dedupe_keywords(words: Iterable[str]) -> list[str]:
@@ -229,5 +256,8 @@ def _dedupe_keywords(words: Iterable[str]) -> list[str]:
 
 
 def extract_problem(paper: Paper, backend: Backend) -> ResearchProblem:
-    """The research problem of ``paper``, by the LLM when there is one, else offline."""
-    return llm_problem(paper, backend) if backend.is_llm else offline_problem(paper)
+    """The research problem of ``paper``, from whichever engine ``backend`` is."""
+    return llm_problem(paper, backend)
+
+
+register_solver(ProblemDraft, _solve_problem)

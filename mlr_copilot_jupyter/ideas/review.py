@@ -15,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from ..aio import run_sync
-from ..llm.base import Backend
+from ..llm.base import Backend, Message, Reply
+from ..llm.offline import expect_inputs, register_solver
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
 from ..models import REVIEW_CRITERIA, Idea, Paper, RelatedWork, ResearchProblem, Review
 from .grounding import grounding
@@ -41,6 +44,31 @@ class ReviewDraft(BaseModel):
     rigor: CriterionScore
     innovativeness: CriterionScore
     generalizability: CriterionScore
+
+    def to_review(self, novelty: float, reply: Reply[Any]) -> Review:
+        """The :class:`Review` these scores make, with ``novelty`` in the overall score."""
+        scores = {c: getattr(self, c).score for c in REVIEW_CRITERIA}
+        notes = {c: " ".join(getattr(self, c).justification.split()) for c in REVIEW_CRITERIA}
+        return Review(scores=scores, justifications=notes, novelty=novelty,
+                      overall=overall_score(scores, novelty), heuristic=False,
+                      reviewer=f"llm:{reply.model}")
+
+
+class HeuristicReviewDraft(ReviewDraft):
+    """The offline engine's answer: the scores plus the labelled heuristic review itself."""
+
+    review: Review
+
+    def to_review(self, novelty: float, reply: Reply[Any]) -> Review:
+        return self.review
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What the offline reviewer reads: the idea and its similarity novelty."""
+
+    idea: Idea
+    novelty: float
 
 
 def idea_text(idea: Idea) -> str:
@@ -87,18 +115,15 @@ def review_prompt(idea: Idea, problem: ResearchProblem, paper: Paper | None = No
     return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
 
 
-async def _llm_review(idea: Idea, problem: ResearchProblem, backend: Backend,
-                      novelty: float, paper: Paper | None,
-                      related: Sequence[RelatedWork]) -> Review:
+async def _review(idea: Idea, problem: ResearchProblem, backend: Backend,
+                  novelty: float, paper: Paper | None,
+                  related: Sequence[RelatedWork]) -> Review:
     reply = await backend.aquery(review_prompt(idea, problem, paper, related), schema=ReviewDraft,
-                                 temperature=0.0, label=f"review-{idea.id}")
+                                 temperature=0.0, label=f"review-{idea.id}",
+                                 inputs=ReviewRequest(idea, novelty))
     draft = reply.parsed
     assert draft is not None
-    scores = {c: getattr(draft, c).score for c in REVIEW_CRITERIA}
-    notes = {c: " ".join(getattr(draft, c).justification.split()) for c in REVIEW_CRITERIA}
-    return Review(scores=scores, justifications=notes, novelty=novelty,
-                  overall=overall_score(scores, novelty), heuristic=False,
-                  reviewer=f"llm:{reply.model}")
+    return draft.to_review(novelty, reply)
 
 
 _MEASURABLE = re.compile(r"\b(improv|increas|reduc|decreas|outperform|higher|lower|gain|drop|"
@@ -167,12 +192,9 @@ async def areview_ideas(ideas: Sequence[Idea], problem: ResearchProblem, backend
                         related: Sequence[RelatedWork] = ()) -> list[Idea]:
     """Attach a review to every idea and return them ranked by ``overall``, best first."""
     novelty = novelty_scores(ideas, paper, related)
-    if backend.is_llm:
-        reviews = await asyncio.gather(*(
-            _llm_review(i, problem, backend, nov, paper, related)
-            for i, nov in zip(ideas, novelty, strict=True)))
-    else:
-        reviews = [heuristic_review(i, nov) for i, nov in zip(ideas, novelty, strict=True)]
+    reviews = await asyncio.gather(*(
+        _review(i, problem, backend, nov, paper, related)
+        for i, nov in zip(ideas, novelty, strict=True)))
     reviewed = [i.model_copy(update={"review": r}) for i, r in zip(ideas, reviews, strict=True)]
     return sorted(reviewed, key=lambda i: -(i.review.overall if i.review else 0.0))
 
@@ -181,3 +203,15 @@ def review_ideas(ideas: Sequence[Idea], problem: ResearchProblem, backend: Backe
                  **kwargs: object) -> list[Idea]:
     """Sync twin of :func:`areview_ideas`."""
     return run_sync(areview_ideas(ideas, problem, backend, **kwargs))  # type: ignore[arg-type]
+
+
+def _solve_review(messages: list[Message], inputs: object) -> HeuristicReviewDraft:
+    """Offline solver for a review call: :func:`heuristic_review` of the idea given."""
+    request = expect_inputs(inputs, ReviewRequest, "review")
+    review = heuristic_review(request.idea, request.novelty)
+    criteria = {c: CriterionScore(score=review.scores[c], justification=review.justifications[c])
+                for c in REVIEW_CRITERIA}
+    return HeuristicReviewDraft(**criteria, review=review)
+
+
+register_solver(ReviewDraft, _solve_review)

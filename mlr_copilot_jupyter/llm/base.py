@@ -85,11 +85,35 @@ def record_usage(usage: Usage, *, model: str, latency: float, label: str = "") -
 
 
 class Backend:
-    """Base class of LLM backends. Subclasses implement :meth:`aquery` and :meth:`query`."""
+    """Base class of LLM backends. Subclasses implement :meth:`aquery` and :meth:`query`.
+
+    Every agent asks through ``query()`` / ``aquery()`` only: ``schema`` is the pydantic model of
+    the answer, ``label`` names the call (its kind is the part before the first "-": "problem",
+    "review", "directions", "metric", "hyde", ...), and ``inputs`` is the typed object the prompt
+    was written from (a Paper, a Task, a request dataclass). A language model reads the prompt and
+    ignores ``inputs``; the offline engine answers from ``inputs`` and never parses a prompt back.
+    """
 
     name: str = "base"
     #: True when replies come from a language model; False for the offline heuristic engine.
     is_llm: bool = True
+
+    @property
+    def reads_prompts(self) -> bool:
+        """True when a language model reads the prompts (and so any context put in them)."""
+        return self.is_llm
+
+    @property
+    def model_name(self) -> str | None:
+        """The model that answers (for the record); None when no model does."""
+        if not self.is_llm:
+            return None
+        model: str | None = getattr(getattr(self, "settings", None), "model", None)
+        return model
+
+    def announce(self, stream: Any = None) -> bool:
+        """Tell the user once what answers the queries when that is not a language model."""
+        return False
 
     def __init__(self) -> None:
         self.meter = UsageMeter()
@@ -108,6 +132,7 @@ class Backend:
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
         max_tokens: int | None = None,
+        inputs: object = None,
     ) -> Reply[T]:
         raise NotImplementedError  # pragma: no cover - abstract
 
@@ -121,6 +146,7 @@ class Backend:
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
         max_tokens: int | None = None,
+        inputs: object = None,
     ) -> Reply[T]:
         raise NotImplementedError  # pragma: no cover - abstract
 

@@ -6,17 +6,25 @@ ideas from a catalog of ML improvement strategies, experiment steps from code re
 agents register their solvers when they are imported. A free-text request is answered
 extractively — the sentences of the prompt that best cover it, chosen by TF-IDF centrality — and
 the reply says so. A schema with no solver is a clear error, not invented text.
+
+A solver is found by the request's schema, else by its call kind (the label up to the first "-");
+it is called as ``solver(messages, inputs)`` with the typed ``inputs`` the caller passed along
+(a Paper, a Task, a request object), so nothing is parsed back out of the prompt. It returns an
+instance of the schema (or of a subclass that carries the heuristic's full result), or a string
+for a free-text call. The modules in :data:`SOLVER_MODULES` register theirs; they are imported at
+the first query, so this module imports no agent code.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -28,14 +36,61 @@ log = logging.getLogger("mlr_copilot")
 
 BANNER = "no LLM configured: using the offline engine (heuristics, not a language model)"
 
-Solver = Callable[[list[Message]], BaseModel]
-_solvers: dict[type[BaseModel], Solver] = {}
+Solver = Callable[[list[Message], Any], "BaseModel | str"]
+_solvers: dict[type[BaseModel] | str, Solver] = {}
 _announced = threading.Event()
+_loaded = threading.Event()
+_load_lock = threading.Lock()
+
+#: Modules that register the offline heuristics as solvers (imported at the first query).
+SOLVER_MODULES = (
+    "mlr_copilot_jupyter.ideas.problem",
+    "mlr_copilot_jupyter.ideas.offline_ideas",
+    "mlr_copilot_jupyter.ideas.review",
+    "mlr_copilot_jupyter.experiment.metric_infer",
+    "mlr_copilot_jupyter.retrieval.rank",
+)
 
 
-def register_solver(schema: type[BaseModel], solver: Solver) -> None:
-    """Let the offline engine answer requests for ``schema`` with ``solver(messages)``."""
-    _solvers[schema] = solver
+def register_solver(key: type[BaseModel] | str, solver: Solver) -> None:
+    """Let the offline engine answer requests for ``key`` (a schema, or a call kind such as
+    ``"hyde"``) with ``solver(messages, inputs)``."""
+    _solvers[key] = solver
+
+
+In = TypeVar("In")
+
+
+def expect_inputs(inputs: object, kind: type[In], call: str) -> In:
+    """``inputs`` if it is a ``kind``, else a clear error: the solver cannot work from the prompt."""
+    if not isinstance(inputs, kind):
+        raise LLMError(f"the offline engine needs the {kind.__name__} as inputs= for the {call} "
+                       f"call (got {type(inputs).__name__})")
+    return inputs
+
+
+def call_kind(label: str) -> str:
+    """The kind of a call from its label: "review-idea-1" -> "review"."""
+    return label.split("-", 1)[0]
+
+
+def load_solvers() -> None:
+    """Import the modules that register solvers (once)."""
+    if _loaded.is_set():
+        return
+    with _load_lock:
+        if not _loaded.is_set():
+            for module in SOLVER_MODULES:
+                importlib.import_module(module)
+            _loaded.set()
+
+
+def find_solver(schema: type[BaseModel] | None, label: str) -> Solver | None:
+    """The solver for a request: by its schema first, else by its call kind."""
+    load_solvers()
+    solver = _solvers.get(schema) if schema is not None else None
+    kind = call_kind(label)
+    return solver or (_solvers.get(kind) if kind else None)
 
 
 def announce(stream: Any = None) -> bool:
@@ -60,6 +115,9 @@ class OfflineBackend(Backend):
     def describe(self) -> str:
         return "offline engine (no LLM)"
 
+    def announce(self, stream: Any = None) -> bool:
+        return announce(stream)
+
     def query(
         self,
         messages: Sequence[Message] | str,
@@ -70,21 +128,30 @@ class OfflineBackend(Backend):
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
         max_tokens: int | None = None,
+        inputs: object = None,
     ) -> Reply[T]:
         started = time.monotonic()
         msgs = as_messages(messages)
         parsed: Any = None
-        if schema is not None:
-            solver = _solvers.get(schema)
-            if solver is None:
-                raise LLMError(
-                    f"the offline engine has no heuristic for {schema.__name__}",
-                    hint="configure an LLM endpoint (OPENAI_API_KEY / OPENAI_BASE_URL) for this step",
-                )
-            parsed = solver(msgs)
-            text = parsed.model_dump_json()
+        solver = find_solver(schema, label)
+        if solver is None and schema is not None:
+            kind = f" (call kind {call_kind(label)!r})" if label else ""
+            raise LLMError(
+                f"the offline engine has no heuristic for {schema.__name__}{kind}",
+                hint="configure an LLM endpoint (OPENAI_API_KEY / OPENAI_BASE_URL) for this step",
+            )
+        answer = solver(msgs, inputs) if solver is not None else extractive_answer(msgs)
+        if isinstance(answer, str):
+            if schema is not None:
+                raise LLMError(f"the offline solver for {schema.__name__} returned text, "
+                               "not the structured answer")
+            text = answer
         else:
-            text = extractive_answer(msgs)
+            if schema is not None and not isinstance(answer, schema):
+                raise LLMError(f"the offline solver for {schema.__name__} returned "
+                               f"{type(answer).__name__}")
+            parsed = answer
+            text = answer.model_dump_json()
         if on_token is not None:
             on_token(text)
         latency = time.monotonic() - started
@@ -104,9 +171,10 @@ class OfflineBackend(Backend):
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
         max_tokens: int | None = None,
+        inputs: object = None,
     ) -> Reply[T]:
         return self.query(messages, schema=schema, model=model, temperature=temperature,
-                          on_token=on_token, label=label, max_tokens=max_tokens)
+                          on_token=on_token, label=label, max_tokens=max_tokens, inputs=inputs)
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")

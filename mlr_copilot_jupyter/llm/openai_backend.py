@@ -173,6 +173,7 @@ class OpenAIBackend(Backend):
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
         max_tokens: int | None = None,
+        inputs: object = None,  # for the offline engine's solvers; a model reads the prompt
     ) -> Reply[T]:
         """Send one chat request and return its reply (sync)."""
         q = self._query(messages, schema, model, temperature, on_token, label, max_tokens)
@@ -209,6 +210,7 @@ class OpenAIBackend(Backend):
         on_token: Callable[[str | None], None] | None = None,
         label: str = "",
         max_tokens: int | None = None,
+        inputs: object = None,  # for the offline engine's solvers; a model reads the prompt
     ) -> Reply[T]:
         """Send one chat request and return its reply (async; at most ``concurrency`` at once)."""
         q = self._query(messages, schema, model, temperature, on_token, label, max_tokens)

@@ -17,6 +17,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..llm.base import Message
+from ..llm.offline import register_solver
+
 if TYPE_CHECKING:
     from .sources import Candidate
 
@@ -131,14 +134,24 @@ data or domain, and typical tags. Describe it; do not name a specific existing r
 
 
 def hyde_query(plan_text: str, backend: Any = None, *, kind: str = "model") -> str:
-    """The query for re-ranking: an LLM-written hypothetical description followed by the plan.
+    """The query for re-ranking: a hypothetical description written by the backend, then the plan.
 
-    Offline (no backend, or ``backend.is_llm`` false) this returns ``plan_text`` unchanged.
+    Without a backend this returns ``plan_text`` unchanged, and so does the offline engine (its
+    "hyde" solver writes nothing: it cannot describe a model it has not seen).
     LLM errors propagate (:func:`~mlr_copilot_jupyter.retrieval.retrieve` turns them into a
     warning and ranks with the plain query).
     """
-    if backend is None or not getattr(backend, "is_llm", False) or not plan_text.strip():
+    if backend is None or not plan_text.strip():
         return plan_text
-    reply = backend.query(HYDE_PROMPT.format(kind=kind, plan=plan_text.strip()), label="hyde")
+    reply = backend.query(HYDE_PROMPT.format(kind=kind, plan=plan_text.strip()), label="hyde",
+                          inputs=plan_text)
     hypothetical = (reply.text or "").strip()
     return f"{hypothetical}\n{plan_text}" if hypothetical else plan_text
+
+
+def _solve_hyde(messages: list[Message], inputs: object) -> str:
+    """Offline solver for the "hyde" call: no hypothetical description (the plan stays the query)."""
+    return ""
+
+
+register_solver("hyde", _solve_hyde)
