@@ -11,13 +11,19 @@ PYTEST_ARGS ?=
 LLAMA_CACHE ?= $(or $(MLR_COPILOT_CACHE),$(HOME)/.cache/mlr-copilot)
 export MLR_COPILOT_CACHE := $(LLAMA_CACHE)
 
-.PHONY: demo test venv labextension system-deps lint clean screenshots llama-server llama-server-background
+.PHONY: demo test ts-test venv labextension system-deps lint clean screenshots llama-server llama-server-background
 
 demo: venv
 	$(VENV)/bin/mlr-copilot demo
 
-test: venv system-deps llama-server-background lint
+test: venv system-deps llama-server-background lint ts-test
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+# The labextension's TypeScript unit tests (vitest, labextension/test/*.test.ts): type-check,
+# then run; a failing test fails `make test`. node_modules comes from the extension's build.
+ts-test: venv
+	@test -x labextension/node_modules/.bin/vitest || (cd labextension && npm install --no-audit --no-fund)
+	cd labextension && npm test
 
 venv: $(STAMP)
 

@@ -19,6 +19,8 @@ after the next cell, naming what to re-insert.
 Kernel -> frontend: ``insert_cells``, ``open_notebook``, ``state``, ``notify``.
 Frontend -> kernel: ``hello``, ``ack``, ``run_done``, ``pong`` and the side panel's actions
 ``open_run``, ``insert_run``, ``stop_run``, ``insert_winner``, ``request_state`` (see :meth:`FrontendBridge.on_action`).
+Every message is defined once, in ``comm_protocol.schema.json`` (:mod:`.comm_protocol`), which
+the extension's TypeScript types (``labextension/src/protocol.ts``) and both sides' tests follow.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """FrontendBridge: the kernel side of the ``mlr_copilot`` comm.
 
 Message handling is tested with a fake comm standing in for the JupyterLab side; the fallback
-path on a real ``InteractiveShell`` and on a real kernel driven by nbclient (no frontend).
+path on a real ``InteractiveShell`` and on a real kernel driven by nbclient (no frontend). The fake
+comm checks every message the kernel sends against the protocol's JSON Schema
+(``mlr_copilot_jupyter/comm_protocol.schema.json``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from mlr_copilot_jupyter import __version__, comm_protocol
 from mlr_copilot_jupyter.comm import FALLBACK_NOTICE, FrontendBridge
 
-HELLO = {"action": "hello", "version": "0.1.0", "capabilities": ["insert_cells", "state"],
-         "notebook_path": "work/nb.ipynb", "server_root": "/srv/lab"}
+HELLO = {"action": "hello", "version": __version__, "capabilities": ["insert_cells", "state"],
+         "jupyterlab_version": "4.6.4", "notebook_path": "work/nb.ipynb",
+         "server_root": "/srv/lab"}
 META = {"mlr_copilot": {"node_id": "n1", "stage": "draft"}}
 CELLS = [
     {"cell_type": "markdown", "source": "## Plan\n\nTry a bigger model.", "metadata": META},
@@ -27,7 +31,11 @@ CELLS = [
 
 
 class FakeComm:
-    """Records what the kernel sends; ``deliver`` plays a message from the frontend."""
+    """Records what the kernel sends; ``deliver`` plays a message from the frontend.
+
+    Like the extension's end, it takes only messages of the comm protocol: ``open`` and ``send``
+    raise ``ValueError`` on data the schema does not allow.
+    """
 
     def __init__(self) -> None:
         self.open_kwargs: dict[str, Any] | None = None
@@ -38,11 +46,13 @@ class FakeComm:
 
     def open(self, **kwargs: Any) -> FakeComm:
         """The bridge's comm factory: the kernel opens the comm."""
+        comm_protocol.validate(kwargs.get("data"), comm_protocol.COMM_OPEN_DATA)
         self.open_kwargs = kwargs
         return self
 
     def send(self, data: dict[str, Any]) -> None:
         json.dumps(data)  # what a real comm does: it must be JSON
+        comm_protocol.validate(data, comm_protocol.KERNEL_TO_FRONTEND)
         self.sent.append(data)
 
     def on_msg(self, callback: Any) -> None:
@@ -95,7 +105,7 @@ def run(shell: InteractiveShell, code: str, cell_id: str | None = None) -> Any:
 def test_comm_opened_and_hello_makes_the_frontend_available(
     bridge: FrontendBridge, comm: FakeComm
 ) -> None:
-    assert comm.open_kwargs == {"data": {"version": "0.1.0"}}
+    assert comm.open_kwargs == {"data": {"version": __version__}}
     assert not bridge.available
     comm.deliver(HELLO)
     assert bridge.available

@@ -7,6 +7,9 @@
  * the winning run's lineage with provenance metadata; "Open notebook" opens compare.ipynb.
  */
 import { el, fmtNumber } from './dom';
+import { Fields, IInsertWinnerMessage, isFields } from './protocol';
+
+export type { IInsertWinnerMessage };
 
 /** One idea's experiment inside a comparison (`ComparisonEntry`). */
 export interface IComparisonEntry {
@@ -37,18 +40,6 @@ export interface IComparison {
   winner_run_id: string | null;
   verdict: string;
   updated: string;
-}
-
-/** Panel -> kernel: insert the winner's lineage of a comparison into the notebook. */
-export interface IInsertWinnerMessage {
-  action: 'insert_winner';
-  comparison_id: string;
-}
-
-type Fields = { [key: string]: unknown };
-
-function isFields(v: unknown): v is Fields {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function text(v: unknown, fallback = ''): string {
