@@ -46,6 +46,7 @@ class Copilot:
         self._backend_key: tuple[Any, ...] | None = None
         self._state: ResearchState | None = None
         self._state_path: Path | None = None
+        self._pinned_path: Path | None = None
         self.usage = UsageMeter()
         self.warnings: list[str] = []
         #: Serialises state writes (a comparison's driver thread publishes while the UI decides).
@@ -92,8 +93,20 @@ class Copilot:
             return await self.backend.aquery(messages, **kwargs)
 
     # -- research state --------------------------------------------------------------------
+    @classmethod
+    def for_state(cls, state: ResearchState, state_path: str | os.PathLike[str],
+                  **kwargs: Any) -> Copilot:
+        """A session over a given research state saved to ``state_path`` (e.g. a review board
+        built from a state in memory); the run directory setting does not move it."""
+        copilot = cls(**kwargs)
+        copilot._pinned_path = copilot._state_path = Path(state_path)
+        copilot._state = state
+        return copilot
+
     @property
     def state_path(self) -> Path:
+        if self._pinned_path is not None:
+            return self._pinned_path
         return self.settings.run_path() / STATE_FILE
 
     @property
@@ -239,9 +252,64 @@ class Copilot:
 
     def decide(self, idea_id: str, action: str, comment: str = "") -> Idea:
         """Accept, reject or reset an idea (as the review board does) and save the state."""
-        idea = self.state.decide(idea_id, action, comment)
-        self.save_state()
+        with self.state_lock:
+            idea = self.state.decide(idea_id, action, comment)
+            self.save_state()
         return idea
+
+    def apply_review(self, *, accept: str | None = None, reject: str | None = None,
+                     comment: str = "") -> list[Idea]:
+        """The decisions of ``%mlr_review`` / ``mlr-copilot review`` without a click: accept an
+        idea (``"top"``: :meth:`top_idea`) and/or reject one, with ``comment``; saved at once."""
+        if accept is None and reject is None:
+            raise InputError("--comment goes with --accept ID or --reject ID" if comment
+                             else "nothing to decide", hint="use --accept ID|top or --reject ID")
+        if accept == "top":
+            accept = self.top_idea().id
+        if accept is not None and accept == reject:
+            raise InputError(f"idea {accept} cannot be both accepted and rejected")
+        for idea_id in (accept, reject):  # an unknown id fails before anything is saved
+            if idea_id is not None:
+                self.state.idea(idea_id)
+        decided = [self.decide(idea_id, action, comment)
+                   for idea_id, action in ((accept, "accept"), (reject, "reject")) if idea_id]
+        return decided
+
+    def top_idea(self) -> Idea:
+        """The best-ranked idea that applies to the task as stated (else the best one)."""
+        if not self.state.ideas:
+            raise InputError("no ideas to decide on", hint="run %mlr_idea (generate_ideas) first")
+        ideas = self.state.ranked()
+        return next((i for i in ideas if i.plan.applies_to_task is not False), ideas[0])
+
+    def edit_idea(self, idea_id: str, **fields: Any) -> Idea:
+        """Change an idea's text fields (title, hypothesis, plan fields) and save the state."""
+        with self.state_lock:
+            idea = self.state.edit(idea_id, **fields)
+            self.save_state()
+        return idea
+
+    def move_idea(self, idea_id: str, offset: int) -> None:
+        """Move an idea up (negative) or down (positive) in the list and save the state."""
+        with self.state_lock:
+            self.state.move(idea_id, offset)
+            self.save_state()
+
+    def record_run_request(self, idea_ids: Sequence[str], comment: str) -> None:
+        """Remember that experiments were requested for these ideas (a "run" decision each)."""
+        from .state import Decision
+
+        with self.state_lock:
+            self.state.decisions.extend(Decision(idea_id=i, action="run", comment=comment)
+                                        for i in idea_ids)
+            self.save_state()
+
+    def set_problem(self, problem: ResearchProblem) -> ResearchProblem:
+        """Replace the research problem (e.g. the researcher's edit) and save the state."""
+        with self.state_lock:
+            self.state.problem = problem
+            self.save_state()
+        return problem
 
     # -- batch -----------------------------------------------------------------------------
     def batch(self, notebooks: Sequence[str | os.PathLike[str]],

@@ -48,9 +48,7 @@ def pipeline(copilot: Any, args: argparse.Namespace) -> dict[str, Any]:
     copilot.generate_ideas(args.n, task=args.task)  # plans fitted to the task
     ranked = copilot.review_ideas()
     # the best idea that applies to the task as stated (else the best one, via its variant)
-    top = next((i for i in ranked if i.plan.applies_to_task is not False), ranked[0])
-    copilot.state.decide(top.id, "accept", comment="top-ranked by mlr-copilot run")
-    copilot.save_state()
+    top = copilot.decide(copilot.top_idea().id, "accept", comment="top-ranked by mlr-copilot run")
     print(f"top idea: [{top.id}] {top.title}", file=sys.stderr)
     summary = execute(copilot, args, idea=top, out=out / "experiment")
     experiment_report = Path(summary["report"]).read_text(encoding="utf-8")
