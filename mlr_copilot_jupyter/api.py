@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -319,6 +319,15 @@ class Copilot:
         from .batch import batch
 
         return batch([Path(n) for n in notebooks], params, **kwargs)
+
+    @staticmethod
+    def batch_from_options(options: Any, warn: Callable[[str], None]) -> Any:
+        """Run the batch that ``%mlr_batch`` / ``mlr-copilot batch`` options describe (parsed
+        arguments: notebooks, grid, out, workers, ...); returns its :class:`~.types.BatchResult`.
+        Needs no LLM session, so the CLI calls it without building one."""
+        from .batch import run_options
+
+        return run_options(options, warn)
 
     # -- ExperimentAgent -------------------------------------------------------------------
     def _resolve_idea(self, idea: Idea | str | None) -> Idea | None:

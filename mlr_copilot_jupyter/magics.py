@@ -112,7 +112,7 @@ class MLRCopilotMagics(Magics):
     def _on_insert_run(self, msg: dict[str, Any]) -> None:
         record = self._run_record(msg)
         if record is not None:
-            from .experiment.record import RecordNotebook
+            from .types import RecordNotebook
 
             self.bridge.insert_cells(RecordNotebook.load(record).lineage_cells())
 
@@ -215,7 +215,7 @@ class MLRCopilotMagics(Magics):
         """
         args = parse_argstring(self.mlr_problem, line)
         from .display import ProblemCard
-        from .ideas.problem_edit import apply_problem_yaml, problem_yaml
+        from .types import apply_problem_yaml, problem_yaml
 
         copilot = self.copilot
         if cell is not None:

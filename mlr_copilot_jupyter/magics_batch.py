@@ -42,11 +42,12 @@ def mlr_batch(self: Any, line: str) -> Any:
     """
     from IPython.display import Image, display
 
-    from .batch import BatchInterrupted, run_options
+    from .api import Copilot
+    from .types import BatchInterrupted
 
     args = parse_argstring(mlr_batch, line)
     try:
-        result = run_options(args, lambda warning: print(f"warning: {warning}", file=sys.stderr))
+        result = Copilot.batch_from_options(args, lambda warning: print(f"warning: {warning}", file=sys.stderr))
     except BatchInterrupted as stop:
         raise UsageError(stop.report()) from None
     if args.json:

@@ -135,8 +135,8 @@ def _unquote(value: str | None) -> str | None:
 
 def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> None:
     """Implement ``%mlr_experiment`` for the magics instance ``magics`` (has copilot, shell)."""
-    from .experiment.background import BackgroundRun
     from .magics_data import check_data_args, context_from_args, task_from_args
+    from .types import BackgroundRun
     from .widgets.monitor import ExperimentMonitor
 
     args = parse_argstring(_parser_holder, line)
@@ -231,8 +231,8 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
 def insert_finished_run(magics: Any, run_id: str) -> str:
     """Insert run ``run_id``'s best lineage below the running cell; ``"comm"`` or ``"fallback"``."""
     from .comparison_ui import known_run_ids, run_record
-    from .experiment.record import RecordNotebook
     from .live_insert import NO_EXTENSION
+    from .types import RecordNotebook
 
     state = magics.copilot.state
     record_path = run_record(state, run_id)  # a run, or an idea's run in a comparison

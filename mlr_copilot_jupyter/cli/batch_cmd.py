@@ -65,7 +65,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def print_result(result: Any, as_json: bool) -> None:
-    from ..batch.results import format_summary
+    from ..types import format_batch_summary as format_summary
 
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -82,12 +82,13 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..batch import BatchInterrupted, run_options
+    from ..api import Copilot
     from ..errors import MLRCopilotError
+    from ..types import BatchInterrupted
 
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly, as on Ctrl-C
     try:
-        result = run_options(
+        result = Copilot.batch_from_options(
             args, lambda warning: print(f"mlr-copilot: warning: {warning}", file=sys.stderr))
     except BatchInterrupted as stop:
         print(f"mlr-copilot: {stop.report()}", file=sys.stderr)

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from ..aio import run_sync
     from ..api import Copilot
     from ..errors import InputError
-    from ..experiment.task import bundled_tasks, check_metric_override
+    from ..types import bundled_tasks, check_metric_override
     from . import settings_overrides
 
     if args.max_steps is not None and args.max_steps < 0:

@@ -112,7 +112,7 @@ def load_idea(spec: str) -> Any:
 
 def terminal_approver(node: Any) -> Any:
     """Ask on the terminal whether to run a proposed cell (approve mode)."""
-    from ..experiment.agent import Approval
+    from ..types import Approval
 
     print(f"\n--- {node.id} {node.kind}: {node.title}\n{node.plan}\n\n{node.code}", file=sys.stderr)
     while True:
@@ -190,7 +190,7 @@ def run_until_done(coro: Any) -> Any:
 
 def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, Any]:
     from ..errors import InputError
-    from ..experiment.agent import Hooks
+    from ..types import Hooks
 
     if args.mode == "approve" and not sys.stdin.isatty():
         raise InputError("--mode approve needs an interactive terminal",

@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write_text
     from ..display import IdeaList, ProblemCard
     from ..errors import InputError
-    from ..ideas.review import RANKING_FORMULA
     from ..llm.budget import check_deadline, stage_deadline
+    from ..types import RANKING_FORMULA
     from . import settings_overrides
 
     if args.n < 1:

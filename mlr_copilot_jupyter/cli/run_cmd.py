@@ -31,7 +31,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def pipeline(copilot: Any, args: argparse.Namespace) -> dict[str, Any]:
     from ..atomic import atomic_write_text
     from ..display import IdeaList, ProblemCard
-    from ..ideas.review import RANKING_FORMULA
+    from ..types import RANKING_FORMULA
     from .experiment_cmd import execute
 
     out = Path(args.out)
