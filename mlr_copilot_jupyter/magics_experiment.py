@@ -136,7 +136,7 @@ def _unquote(value: str | None) -> str | None:
 def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> None:
     """Implement ``%mlr_experiment`` for the magics instance ``magics`` (has copilot, shell)."""
     from .magics_data import check_data_args, context_from_args, task_from_args
-    from .types import BackgroundRun
+    from .types import BackgroundRun, check_max_steps
     from .widgets.monitor import ExperimentMonitor
 
     args = parse_argstring(_parser_holder, line)
@@ -168,8 +168,7 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         raise UsageError("--task PATH or --data DF --target COLUMN is required (or --resume DIR)")
     if args.wait and args.mode == "approve":
         raise UsageError("--mode approve needs clicks in the monitor: drop --wait")
-    if args.max_steps is not None and args.max_steps < 0:
-        raise UsageError(f"--max-steps must be >= 0, got {args.max_steps}")
+    check_max_steps(args.max_steps)
     if run is not None and not run.done:
         raise UsageError(f"experiment {run.run_id} is still running: %mlr_experiment --stop it "
                          "or wait for it to finish")

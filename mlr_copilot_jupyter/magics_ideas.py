@@ -133,6 +133,7 @@ def mlr_review_magic(magics: Any, line: str) -> None:
     from IPython.display import Markdown
 
     from .comparison_ui import board_comparison
+    from .types import check_max_steps
     from .widgets.review_board import ReviewBoard
 
     def run_idea(idea: Any) -> None:
@@ -146,8 +147,7 @@ def mlr_review_magic(magics: Any, line: str) -> None:
                                      "metadata": {"mlr_copilot": {"stage": "run",
                                                                   "idea_id": idea.id}}}])
 
-    if args.max_steps is not None and args.max_steps < 0:
-        raise UsageError(f"--max-steps must be >= 0, got {args.max_steps}")
+    check_max_steps(args.max_steps)
     if args.seeds is not None and args.seeds < 0:
         raise UsageError(f"--seeds must be >= 0, got {args.seeds}")
     extra = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .experiment.from_data import read_table as read_table
     from .experiment.journal import Node as Node
     from .experiment.notebook_context import notebook_context as notebook_context
+    from .experiment.options import check_max_steps as check_max_steps
     from .experiment.record import RecordNotebook as RecordNotebook
     from .experiment.report import metric_plot as metric_plot
     from .experiment.report import summary_markdown as summary_markdown
@@ -42,6 +43,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "is_sensitive": ("experiment.env", "is_sensitive"),
     "read_table": ("experiment.from_data", "read_table"),
     "Node": ("experiment.journal", "Node"),
+    "check_max_steps": ("experiment.options", "check_max_steps"),
     "notebook_context": ("experiment.notebook_context", "notebook_context"),
     "RecordNotebook": ("experiment.record", "RecordNotebook"),
     "metric_plot": ("experiment.report", "metric_plot"),

@@ -68,3 +68,27 @@ def test_eval_py_environment_honours_extra_env_deny(tmp_path: Path,
     assert seen == 6.0  # not secret-looking by name: passed through unless denied
     denied, message = asyncio.run(eval_score(task, workspace, env_deny=("LAB_DB_*",)))
     assert denied == 0.0, message
+
+
+def test_max_steps_is_checked_once_with_the_same_line_everywhere(
+        ip: object, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """One check (experiment.options.check_max_steps): RunOptions, the magics and the CLI
+    commands give the same one-line error for a negative --max-steps."""
+    from IPython.core.error import UsageError
+
+    from mlr_copilot_jupyter.cli import main
+    from mlr_copilot_jupyter.errors import InputError
+    from mlr_copilot_jupyter.experiment.options import RunOptions
+
+    line = "--max-steps must be >= 0, got -3"
+    with pytest.raises(InputError) as direct:
+        RunOptions(max_steps=-3)
+    assert direct.value.one_line() == line
+    with pytest.raises(UsageError) as magic:
+        ip.run_line_magic("mlr_experiment", "--task wine --max-steps -3")  # type: ignore[attr-defined]
+    assert str(magic.value) == line
+    capsys.readouterr()
+    for argv in (["experiment", "--task", "wine", "--max-steps", "-3", "--out", str(tmp_path / "x")],
+                 ["bench", "--max-steps", "-3", "--out", str(tmp_path / "b")]):
+        assert main(argv) == 1
+        assert capsys.readouterr().err.strip() == f"mlr-copilot: error: {line}", argv

@@ -190,13 +190,12 @@ def run_until_done(coro: Any) -> Any:
 
 def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, Any]:
     from ..errors import InputError
-    from ..types import Hooks
+    from ..types import Hooks, check_max_steps
 
     if args.mode == "approve" and not sys.stdin.isatty():
         raise InputError("--mode approve needs an interactive terminal",
                          hint="use the notebook (%mlr_experiment --mode approve) or --mode auto")
-    if args.max_steps is not None and args.max_steps < 0:
-        raise InputError(f"--max-steps must be >= 0, got {args.max_steps}")
+    check_max_steps(args.max_steps)
     hooks = Hooks(on_event=progress_printer,
                   approve=terminal_approver if args.mode == "approve" else None)
     agent = copilot.prepare_experiment(
