@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .config import MLRCopilot, StatusTable
 from .errors import InputError
@@ -15,6 +15,14 @@ from .llm import Backend, Reply, UsageMeter, get_backend
 from .llm.base import Message, usage_scope
 from .models import Idea, Paper, RelatedWork, ResearchProblem
 from .state import STATE_FILE, ResearchState
+
+if TYPE_CHECKING:
+    from .batch import BatchResult
+    from .compare.background import ComparisonRun
+    from .compare.session import ComparisonResult
+    from .experiment.agent import ExperimentAgent
+    from .experiment.background import BackgroundRun
+    from .experiment.from_data import TaskFromData
 
 
 class Copilot:
@@ -321,7 +329,7 @@ class Copilot:
         return batch([Path(n) for n in notebooks], params, **kwargs)
 
     @staticmethod
-    def batch_from_options(options: Any, warn: Callable[[str], None]) -> Any:
+    def batch_from_options(options: Any, warn: Callable[[str], None]) -> BatchResult:
         """Run the batch that ``%mlr_batch`` / ``mlr-copilot batch`` options describe (parsed
         arguments: notebooks, grid, out, workers, ...); returns its :class:`~.types.BatchResult`.
         Needs no LLM session, so the CLI calls it without building one."""
@@ -348,7 +356,7 @@ class Copilot:
         direction: str | None = None,
         context: str = "",
         **options: Any,
-    ) -> Any:
+    ) -> ExperimentAgent:
         """An :class:`ExperimentAgent` ready to run (new run in ``out`` or ``resume`` an old one).
 
         ``metric`` / ``direction`` ("min", "max", "minimize", "maximize") override the task's
@@ -389,7 +397,7 @@ class Copilot:
                           run_dir=Path(out) if out else None, context=context)
 
     def task_from_data(self, data: Any, target: str, *, out: str | os.PathLike[str] | None = None,
-                       source: str | None = None, **choices: Any) -> Any:
+                       source: str | None = None, **choices: Any) -> TaskFromData:
         """Write a task folder from a DataFrame or a CSV / Parquet path; returns a
         :class:`~.experiment.from_data.TaskFromData` (``.folder``, ``.choice_line()``).
 
@@ -424,7 +432,7 @@ class Copilot:
             out["price_per_1k_completion"] = s.price_per_1k_completion
         return out
 
-    async def arun_experiment(self, agent: Any) -> dict[str, Any]:
+    async def arun_experiment(self, agent: ExperimentAgent) -> dict[str, Any]:
         """Run a prepared experiment to its report; the run is recorded in the research state."""
         from .experiment.runner import arun_to_report
         from .state import RunRef
@@ -459,7 +467,7 @@ class Copilot:
         return run_sync(self.arun_experiment(agent))
 
     def start_experiment(self, task: str | os.PathLike[str], *, listeners: Sequence[Any] = (),
-                         **kwargs: Any) -> Any:
+                         **kwargs: Any) -> BackgroundRun:
         """Start an experiment in a background thread; returns its
         :class:`~mlr_copilot_jupyter.experiment.background.BackgroundRun` at once (stop, cancel,
         feedback, approval). ``kwargs`` are those of :meth:`prepare_experiment`."""
@@ -470,7 +478,7 @@ class Copilot:
 
     # -- comparisons -----------------------------------------------------------------------
     def compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str],
-                **kwargs: Any) -> Any:
+                **kwargs: Any) -> ComparisonResult:
         """Run several ideas as concurrent experiments on ``task``, then compare them.
 
         ``ideas``: ``"accepted"`` (the state's accepted ideas), idea ids of the state, or
@@ -488,7 +496,7 @@ class Copilot:
         return work(lambda: False)
 
     def start_compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str],
-                      **kwargs: Any) -> Any:
+                      **kwargs: Any) -> ComparisonRun:
         """:meth:`compare` in a background thread; returns its
         :class:`~mlr_copilot_jupyter.compare.ComparisonRun` at once (``.done``, ``.result``,
         ``.comparison_id``, ``.stop()``). Bad input raises here, before the thread starts."""
