@@ -15,6 +15,18 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from .options_spec import (
+    CELL_TIMEOUT,
+    DIRECTION,
+    MAX_STEPS,
+    METRIC,
+    MODE,
+    SEED,
+    TASK,
+    budget_options,
+    magic_argument_decorators,
+)
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXPERIMENT_DOC = """Run an experiment on a task in the background, with a live monitor.
@@ -61,31 +73,10 @@ Examples::
 """
 
 _ARGUMENTS = (
-    argument("--task", metavar="PATH",
-             help="task folder (task.toml or MLAgentBench layout) or bundled task name "
-                  "(digits, breast_cancer, wine, diabetes)"),
+    *magic_argument_decorators((TASK,)),
     argument("--idea", metavar="ID", help="id of an idea in the research state (%%mlr_review)"),
-    argument("--max-steps", type=int,
-             help="search steps after the baseline (default: the task's [budget] max_steps, "
-                  "else 10)"),
-    argument("--metric", metavar="NAME",
-             help="the metric the search selects on, overriding the task's (task.toml or "
-                  "inferred from eval.py / research_problem.txt); a known name brings its "
-                  "direction"),
-    argument("--direction", choices=["min", "max", "minimize", "maximize"],
-             help="whether lower (min) or higher (max) is better; overrides the task's"),
-    argument("--mode", choices=["auto", "approve"], default="auto",
-             help="approve: every proposed cell waits for Approve / Approve edited / Reject"),
-    argument("--seed", type=int, help="seed written to the parameters cell (default 0)"),
-    argument("--cell-timeout", type=float, help="seconds per cell (default: the task's)"),
-    argument("--token-budget", type=int, metavar="N",
-             help="stop the run cleanly once its LLM calls used N tokens (default: "
-                  "MLRCopilot.token_budget)"),
-    argument("--cost-budget", type=float, metavar="X",
-             help="stop the run once its LLM cost reached X (needs "
-                  "MLRCopilot.price_per_1k_prompt / price_per_1k_completion)"),
-    argument("--deadline", type=float, metavar="SECONDS",
-             help="wall-clock seconds for the run (a resume starts a fresh one)"),
+    *magic_argument_decorators((MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT,
+                                *budget_options("the run"))),
     argument("--out", metavar="DIR", help="folder of the new run"),
     argument("--resume", metavar="DIR", help="continue an interrupted run in DIR"),
     argument("--wait", action="store_true", help="block until the run is done; print the summary"),

@@ -92,3 +92,24 @@ def test_max_steps_is_checked_once_with_the_same_line_everywhere(
                  ["bench", "--max-steps", "-3", "--out", str(tmp_path / "b")]):
         assert main(argv) == 1
         assert capsys.readouterr().err.strip() == f"mlr-copilot: error: {line}", argv
+
+
+def test_experiment_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
+    """``mlr-copilot experiment`` and ``%mlr_experiment`` build their shared options from
+    ``options_spec``: same flags, type, default, choices, metavar and nargs."""
+    from mlr_copilot_jupyter.cli import build_parser
+    from mlr_copilot_jupyter.magics_experiment import _parser_holder
+    from mlr_copilot_jupyter.options_spec import EXPERIMENT_BUDGETS, EXPERIMENT_SHARED
+
+    cli = build_parser()._subparsers._group_actions[0].choices["experiment"]  # type: ignore[union-attr]
+    magic = _parser_holder.parser  # type: ignore[attr-defined]
+
+    def action(parser: object, flag: str) -> object:
+        return next(a for a in parser._actions if flag in a.option_strings)  # type: ignore[attr-defined]
+
+    fields = ("type", "default", "choices", "metavar", "nargs")
+    for spec in (*EXPERIMENT_SHARED, *EXPERIMENT_BUDGETS):
+        flag = spec.flags[0]
+        a, b = action(cli, flag), action(magic, flag)
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], flag
+        assert a.help.startswith(spec.help[:40]) and b.help, flag  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from .experiment_cmd import DIRECTION_CHOICES
+from ..options_spec import DIRECTION_CHOICES
 
 EPILOG = """\
 examples:

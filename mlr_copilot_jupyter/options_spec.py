@@ -1,0 +1,104 @@
+"""One spec per option, from which both the ``argparse`` parser of a CLI command and the
+``magic_arguments`` of its magic are built, so the two cannot drift (flags, type, default,
+choices, metavar, help).
+
+A surface picks the options it shares with its twin from here: ``add_to_parser(parser, specs)``
+for the CLI, ``magic_argument_decorators(specs)`` for the magic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+DIRECTION_CHOICES = ("min", "max", "minimize", "maximize")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option, as ``argparse.add_argument`` takes it."""
+
+    flags: tuple[str, ...]
+    help: str
+    type: Callable[[str], Any] | None = None
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    nargs: str | None = None
+    metavar: str | None = None
+    action: str | None = None
+    required: bool = False
+    #: the magic's help when the notebook does it differently (e.g. --mode approve's buttons)
+    notebook_help: str | None = None
+
+    def kwargs(self, *, notebook: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"help": (self.notebook_help or self.help) if notebook else self.help}
+        for name in ("type", "default", "choices", "nargs", "metavar", "action"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = list(value) if name == "choices" else value
+        if self.required:
+            out["required"] = True
+        return out
+
+    def but(self, **changes: Any) -> Option:
+        """A copy with some fields changed (e.g. ``required=True`` for one command)."""
+        return replace(self, **changes)
+
+
+def add_to_parser(parser: Any, specs: Iterable[Option]) -> None:
+    """Add the options to an ``argparse`` parser (or argument group)."""
+    for spec in specs:
+        parser.add_argument(*spec.flags, **spec.kwargs())
+
+
+def magic_argument_decorators(specs: Iterable[Option]) -> tuple[Any, ...]:
+    """IPython ``@argument(...)`` decorators for the options, in order."""
+    from IPython.core.magic_arguments import argument
+
+    return tuple(argument(*spec.flags, **spec.kwargs(notebook=True)) for spec in specs)
+
+
+# -- experiment: shared by ``mlr-copilot experiment`` / ``run`` and ``%mlr_experiment`` -------------
+TASK = Option(("--task",), metavar="PATH",
+              help="task folder (task.toml or MLAgentBench layout) or bundled task name "
+                   "(digits, breast_cancer, wine, diabetes)")
+MAX_STEPS = Option(("--max-steps",), type=int,
+                   help="search steps after the baseline (default: the task's [budget] "
+                        "max_steps, else 10)")
+METRIC = Option(("--metric",), metavar="NAME",
+                help="the metric the search selects on, overriding the task's (task.toml or "
+                     "inferred from eval.py / research_problem.txt), e.g. rmse or pearson; "
+                     "a known name brings its direction")
+DIRECTION = Option(("--direction",), choices=DIRECTION_CHOICES,
+                   help="whether lower (min) or higher (max) is better; overrides the task's "
+                        "direction, e.g. when the record warns it was assumed")
+MODE = Option(("--mode",), choices=("auto", "approve"), default="auto",
+              help="approve: show each code cell and ask before running it",
+              notebook_help="approve: every proposed cell waits for Approve / Approve edited / "
+                            "Reject")
+SEED = Option(("--seed",), type=int, help="seed written to the parameters cell (default 0)")
+CELL_TIMEOUT = Option(("--cell-timeout",), type=float,
+                      help="seconds per cell (default: the task's)")
+
+
+def budget_options(stage: str = "the run") -> tuple[Option, Option, Option]:
+    """``--token-budget``, ``--cost-budget`` and ``--deadline`` (defaults: MLRCopilot settings)."""
+    return (
+        Option(("--token-budget",), type=int, metavar="N",
+               help=f"stop {stage} cleanly once its LLM calls used N tokens (prompt + "
+                    "completion)  [MLRCopilot.token_budget, $MLR_COPILOT_TOKEN_BUDGET]"),
+        Option(("--cost-budget",), type=float, metavar="X",
+               help=f"stop {stage} once its LLM cost reached X; needs a price per 1k tokens "
+                    "(MLRCopilot.price_per_1k_prompt / _completion, "
+                    "$MLR_COPILOT_PRICE_PER_1K_PROMPT / _COMPLETION)"),
+        Option(("--deadline",), type=float, metavar="SECONDS",
+               help=f"wall-clock seconds for {stage} (a resume starts a fresh one); "
+                    "--timeout stays per request  [MLRCopilot.deadline]",
+               notebook_help=f"wall-clock seconds for {stage} (a resume starts a fresh one)  "
+                             "[MLRCopilot.deadline]"),
+    )
+
+
+EXPERIMENT_SHARED = (TASK, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT)
+EXPERIMENT_BUDGETS = budget_options("the experiment run")
