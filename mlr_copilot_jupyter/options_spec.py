@@ -25,7 +25,8 @@ class Option:
     default: Any = None
     choices: tuple[str, ...] | None = None
     nargs: str | None = None
-    metavar: str | None = None
+    metavar: str | tuple[str, ...] | None = None
+    dest: str | None = None
     action: str | None = None
     required: bool = False
     #: the magic's help when the notebook does it differently (e.g. --mode approve's buttons)
@@ -33,7 +34,7 @@ class Option:
 
     def kwargs(self, *, notebook: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"help": (self.notebook_help or self.help) if notebook else self.help}
-        for name in ("type", "default", "choices", "nargs", "metavar", "action"):
+        for name in ("type", "default", "choices", "nargs", "metavar", "dest", "action"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = list(value) if name == "choices" else value
@@ -102,3 +103,26 @@ def budget_options(stage: str = "the run") -> tuple[Option, Option, Option]:
 
 EXPERIMENT_SHARED = (TASK, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT)
 EXPERIMENT_BUDGETS = budget_options("the experiment run")
+
+
+# -- batch: shared by ``mlr-copilot batch`` and ``%mlr_batch`` ------------------------------------
+BATCH_SHARED = (
+    Option(("-p", "--param"), nargs="+", action="append", dest="params",
+           metavar=("NAME", "VALUE"), help="a parameter and its values (repeatable; the runs "
+           "are the cartesian product), e.g. -p seed 0 1 2"),
+    Option(("--grid",), metavar="FILE", help="YAML/JSON grid file (crossed with any -p)"),
+    Option(("--workers",), type=int, default=2, metavar="N",
+           help="parallel executions (processes; Dask workers with --scheduler local); "
+                "default 2"),
+    Option(("--scheduler",), metavar="ADDR",
+           help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a "
+                "running scheduler (its workers must see the same paths)"),
+    Option(("--kernel",), metavar="NAME", help="Jupyter kernel (default: the notebook's)"),
+    Option(("--timeout",), type=float, metavar="S", help="seconds per cell before it fails"),
+    Option(("--retries",), type=int, default=0, metavar="N",
+           help="re-run a failed execution up to N times (default 0)"),
+    Option(("--metric-agg",), choices=("last", "max", "min"), default="last",
+           help="a metric reported several times in a notebook: keep the last value "
+                "(default) or the max / min (e.g. the best node of a record notebook)"),
+    Option(("--no-progress",), action="store_true", help="no progress bar"),
+)

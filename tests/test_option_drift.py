@@ -113,3 +113,16 @@ def test_experiment_options_come_from_one_spec_for_the_cli_and_the_magic() -> No
         a, b = action(cli, flag), action(magic, flag)
         assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], flag
         assert a.help.startswith(spec.help[:40]) and b.help, flag  # type: ignore[attr-defined]
+
+
+def test_batch_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
+    from mlr_copilot_jupyter.cli import build_parser
+    from mlr_copilot_jupyter.magics_batch import mlr_batch
+    from mlr_copilot_jupyter.options_spec import BATCH_SHARED
+
+    cli = build_parser()._subparsers._group_actions[0].choices["batch"]  # type: ignore[union-attr]
+    fields = ("dest", "type", "default", "choices", "metavar", "nargs", "help")
+    for spec in BATCH_SHARED:
+        a, b = (next(x for x in parser._actions if spec.flags[-1] in x.option_strings)
+                for parser in (cli, mlr_batch.parser))  # type: ignore[attr-defined]
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], spec.flags
