@@ -14,6 +14,13 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from .display import decision_line
+from .options_spec import (
+    IDEAS_N,
+    IDEAS_TASK,
+    RELATED,
+    SEMANTIC_SCHOLAR,
+    magic_argument_decorators,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,14 +41,9 @@ the task), ``--reject ID``, with ``--comment TEXT``; one line per decision, no b
 """
 
 _IDEA_ARGUMENTS = (
-    argument("-n", type=int, default=5, help="Number of ideas (default 5)."),
-    argument("--related", metavar="FILE",
-             help="Local related-work corpus: BibTeX (.bib), JSONL or JSON with title + abstract."),
-    argument("--semantic-scholar", action="store_true",
-             help="Also search Semantic Scholar for related works (needs the network)."),
+    *magic_argument_decorators((IDEAS_N, RELATED, SEMANTIC_SCHOLAR)),
     argument("--more", action="store_true", help="Keep the existing ideas and add N more."),
-    argument("--task", metavar="PATH",
-             help="Fit every plan to this task (folder, task.toml or bundled name)."),
+    *magic_argument_decorators((IDEAS_TASK,)),
     argument("--no-review", action="store_true", help="Skip the review and ranking."),
     argument("--insert", metavar="ID",
              help="Insert idea ID's hypothesis and plan as a markdown cell below (no generation)."),

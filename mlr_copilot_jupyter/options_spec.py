@@ -126,3 +126,17 @@ BATCH_SHARED = (
                 "(default) or the max / min (e.g. the best node of a record notebook)"),
     Option(("--no-progress",), action="store_true", help="no progress bar"),
 )
+
+
+# -- ideas: shared by ``mlr-copilot ideas`` / ``run`` and ``%mlr_idea`` ---------------------------
+IDEAS_N = Option(("-n",), type=int, default=5, help="number of ideas (default 5)")
+RELATED = Option(("--related",), metavar="FILE",
+                 help="local corpus of related works: BibTeX (.bib), JSONL or JSON "
+                      "(title + abstract)")
+SEMANTIC_SCHOLAR = Option(("--semantic-scholar",), action="store_true",
+                          help="also search Semantic Scholar for related works (needs the "
+                               "network)")
+IDEAS_TASK = Option(("--task",), metavar="PATH",
+                    help="fit every plan to this task (folder, task.toml or bundled name): its "
+                         "data files, metric and direction; ideas that cannot apply say so")
+IDEAS_SHARED = (IDEAS_N, RELATED, SEMANTIC_SCHOLAR, IDEAS_TASK)

@@ -126,3 +126,24 @@ def test_batch_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
         a, b = (next(x for x in parser._actions if spec.flags[-1] in x.option_strings)
                 for parser in (cli, mlr_batch.parser))  # type: ignore[attr-defined]
         assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], spec.flags
+
+
+def test_idea_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
+    from mlr_copilot_jupyter.cli import build_parser
+    from mlr_copilot_jupyter.magics_ideas import idea_arguments
+    from mlr_copilot_jupyter.options_spec import IDEAS_SHARED
+
+    @idea_arguments
+    def holder(line: str) -> None:
+        """Holds the %mlr_idea parser."""
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    fields = ("dest", "type", "default", "choices", "metavar", "nargs", "help")
+    for spec in IDEAS_SHARED:
+        flag = spec.flags[-1]
+        parsers = [commands["ideas"], holder.parser]  # type: ignore[attr-defined]
+        if flag in ("-n", "--related"):
+            parsers.append(commands["run"])
+        a, *others = (next(x for x in p._actions if flag in x.option_strings) for p in parsers)
+        for b in others:
+            assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], flag

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..options_spec import IDEAS_N, RELATED, add_to_parser
 from .experiment_cmd import add_run_options
 
 
@@ -21,8 +22,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "write OUT/report.md with the problem, the ideas and the verified result.",
     )
     p.add_argument("paper", metavar="PAPER", help="PDF / text / markdown path, arXiv id or URL")
-    p.add_argument("-n", type=int, default=5, help="number of ideas (default 5)")
-    p.add_argument("--related", metavar="FILE", help="local related-work corpus (.bib/.jsonl/.json)")
+    add_to_parser(p, (IDEAS_N, RELATED))
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     add_run_options(p)
     p.set_defaults(func=run)
