@@ -34,8 +34,10 @@ from .magics_retrieval import (
     mlr_models_magic,
     models_arguments,
 )
+from .options_spec import MAX_PAGES, magic_argument_decorators
 
 F = TypeVar("F", bound=Callable[..., Any])
+(MAX_PAGES_ARGUMENT,) = magic_argument_decorators((MAX_PAGES,))
 
 
 def user_errors(func: F) -> F:
@@ -176,7 +178,7 @@ class MLRCopilotMagics(Magics):
     # -- IdeaAgent ------------------------------------------------------------------------
     @magic_arguments()
     @argument("source", nargs="+", help="PDF / .txt / .md path, arXiv id or URL (quote spaces)")
-    @argument("--max-pages", type=int, default=60, help="Read at most this many PDF pages.")
+    @MAX_PAGES_ARGUMENT
     @argument("--no-problem", action="store_true", help="Only load the paper.")
     @line_magic
     @user_errors

@@ -22,7 +22,9 @@ from .options_spec import (
     METRIC,
     MODE,
     SEED,
+    TARGET,
     TASK,
+    TEST_SIZE,
     budget_options,
     magic_argument_decorators,
 )
@@ -91,9 +93,7 @@ _ARGUMENTS = (
     argument("--data", metavar="DF|FILE",
              help="a DataFrame variable or a CSV/Parquet file: a task is written from it "
                   "(with --target; not with --task)"),
-    argument("--target", metavar="COLUMN", help="the column of --data to predict"),
-    argument("--test-size", metavar="FRACTION",
-             help="held-out test fraction of --data, in (0, 0.5] (default 0.2)"),
+    *magic_argument_decorators((TARGET, TEST_SIZE)),
     argument("--context", choices=["none", "notebook"], default="none",
              help="notebook: send the data's schema and the recent cells' sources (redacted) "
                   "to the LLM, and keep that text in the record (default none)"),

@@ -140,3 +140,16 @@ IDEAS_TASK = Option(("--task",), metavar="PATH",
                     help="fit every plan to this task (folder, task.toml or bundled name): its "
                          "data files, metric and direction; ideas that cannot apply say so")
 IDEAS_SHARED = (IDEAS_N, RELATED, SEMANTIC_SCHOLAR, IDEAS_TASK)
+
+
+# -- a task from a table: ``mlr-copilot task init`` and ``%mlr_experiment --data`` ---------------
+TARGET = Option(("--target",), metavar="COLUMN", help="the column to predict",
+                notebook_help="the column of --data to predict")
+TEST_SIZE = Option(("--test-size",), metavar="FRACTION",
+                   help="held-out test fraction in (0, 0.5] (default 0.2); the validation "
+                        "split is the same fraction of the rest",
+                   notebook_help="held-out test fraction of --data, in (0, 0.5] (default 0.2)")
+
+# -- papers: ``mlr-copilot problem`` and ``%mlr_paper`` -----------------------------------------
+MAX_PAGES = Option(("--max-pages",), type=int, default=60,
+                   help="read at most this many PDF pages")

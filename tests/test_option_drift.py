@@ -147,3 +147,22 @@ def test_idea_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
         a, *others = (next(x for x in p._actions if flag in x.option_strings) for p in parsers)
         for b in others:
             assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], flag
+
+
+def test_paper_and_table_options_come_from_one_spec() -> None:
+    from mlr_copilot_jupyter.cli import build_parser
+    from mlr_copilot_jupyter.magics import MLRCopilotMagics
+    from mlr_copilot_jupyter.magics_experiment import _parser_holder
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    init = commands["task"]._subparsers._group_actions[0].choices["init"]  # type: ignore[union-attr]
+    fields = ("dest", "type", "default", "choices", "metavar", "nargs")
+
+    def same(flag: str, a_parser: object, b_parser: object) -> None:
+        a, b = (next(x for x in p._actions if flag in x.option_strings)  # type: ignore[attr-defined]
+                for p in (a_parser, b_parser))
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], flag
+
+    same("--max-pages", commands["problem"], MLRCopilotMagics.mlr_paper.parser)  # type: ignore[attr-defined]
+    for flag in ("--target", "--test-size"):
+        same(flag, init, _parser_holder.parser)  # type: ignore[attr-defined]
