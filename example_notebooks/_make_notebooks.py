@@ -83,25 +83,19 @@ them (offline the scores are labelled *heuristic*)."""),
 board keeps the decisions visible in a saved notebook."""),
     code("%mlr_review"),
     md("""
-In a headless run (nbclient, papermill, CI) nobody clicks, so accept the top-ranked idea in code.
-`get_magics` returns the magics of this kernel; their `copilot` holds the research state that the
-board edits. `decide` is what the Accept button does, and `save_state` persists it."""),
-    code("""\
-from mlr_copilot_jupyter.magics import get_magics
-
-copilot = get_magics(get_ipython()).copilot
-top = copilot.state.ranked()[0]
-copilot.state.decide(top.id, "accept", comment="top-ranked; accepted by the quick start")
-copilot.save_state()
-print(f"accepted {top.id}: {top.title}")"""),
+In a headless run (nbclient, papermill, CI) nobody clicks, so accept the top-ranked idea with
+`%mlr_review --accept top` (`--reject ID` and `--comment TEXT` work the same way; the CLI has
+`mlr-copilot review --accept top`). The decision is saved to `runs/state.json` like a click."""),
+    code('%mlr_review --accept top --comment "top-ranked; accepted by the quick start"'),
     md("""
 ## 5. Run the experiment (ExperimentAgent + execution)
 
 The accepted plan becomes notebook cells that run in a separate, fresh Jupyter kernel: a baseline,
 drafts, improvements (and debugging when a cell fails). The best result is re-run from a fresh kernel
-before it is reported. Without `--wait` the cell returns at once and the monitor updates live;
-`--wait` blocks and prints the summary, which is what a headless run needs."""),
-    code("%mlr_experiment --idea {top.id} --task digits --max-steps 4 --wait", "check-experiment"),
+before it is reported. Without `--idea ID` the run takes the accepted idea. Without `--wait` the
+cell returns at once and the monitor updates live; `--wait` blocks and prints the summary, which is
+what a headless run needs."""),
+    code("%mlr_experiment --task digits --max-steps 4 --wait", "check-experiment"),
     md("""
 ## 6. The record
 

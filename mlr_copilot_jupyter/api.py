@@ -5,19 +5,28 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from .api_ideas import IdeaAgentMethods
 from .config import MLRCopilot, StatusTable
 from .errors import InputError
 from .llm import Backend, Reply, UsageMeter, get_backend
 from .llm.base import Message, usage_scope
-from .models import Idea, Paper, RelatedWork, ResearchProblem
+from .models import Idea
 from .state import STATE_FILE, ResearchState
 
+if TYPE_CHECKING:
+    from .batch import BatchResult
+    from .compare.background import ComparisonRun
+    from .compare.session import ComparisonResult
+    from .experiment.agent import ExperimentAgent
+    from .experiment.background import BackgroundRun
+    from .experiment.from_data import TaskFromData
 
-class Copilot:
+
+class Copilot(IdeaAgentMethods):
     """A research copilot session: settings, the LLM backend, the research state, usage.
 
     Parameters
@@ -46,6 +55,7 @@ class Copilot:
         self._backend_key: tuple[Any, ...] | None = None
         self._state: ResearchState | None = None
         self._state_path: Path | None = None
+        self._pinned_path: Path | None = None
         self.usage = UsageMeter()
         self.warnings: list[str] = []
         #: Serialises state writes (a comparison's driver thread publishes while the UI decides).
@@ -92,8 +102,20 @@ class Copilot:
             return await self.backend.aquery(messages, **kwargs)
 
     # -- research state --------------------------------------------------------------------
+    @classmethod
+    def for_state(cls, state: ResearchState, state_path: str | os.PathLike[str],
+                  **kwargs: Any) -> Copilot:
+        """A session over a given research state saved to ``state_path`` (e.g. a review board
+        built from a state in memory); the run directory setting does not move it."""
+        copilot = cls(**kwargs)
+        copilot._pinned_path = copilot._state_path = Path(state_path)
+        copilot._state = state
+        return copilot
+
     @property
     def state_path(self) -> Path:
+        if self._pinned_path is not None:
+            return self._pinned_path
         return self.settings.run_path() / STATE_FILE
 
     @property
@@ -108,141 +130,6 @@ class Copilot:
         with self.state_lock:
             return self.state.save(self.state_path)
 
-    # -- IdeaAgent -------------------------------------------------------------------------
-    def read_paper(self, source: str | os.PathLike[str], **kwargs: Any) -> Paper:
-        """Load a paper (PDF, .txt/.md, raw text, arXiv id or URL); starts a new research line."""
-        from .papers import load_paper
-
-        paper = load_paper(source, **kwargs)
-        state = self.state
-        state.paper, state.problem, state.related_works, state.ideas = paper, None, [], []
-        self.save_state()
-        return paper
-
-    def _paper(self, paper: Paper | None) -> Paper:
-        paper = paper or self.state.paper
-        if paper is None:
-            raise InputError("no paper loaded", hint="run %mlr_paper SOURCE (or read_paper) first")
-        return paper
-
-    def extract_problem(self, paper: Paper | None = None) -> ResearchProblem:
-        """The paper's research problem (LLM when configured, else the offline heuristics)."""
-        from .ideas.problem import extract_problem
-
-        with usage_scope(self.usage):
-            problem = extract_problem(self._paper(paper), self.backend)
-        problem.related_works = list(self.state.related_works)
-        self.state.problem = problem
-        self.save_state()
-        return problem
-
-    def _problem(self, problem: ResearchProblem | None) -> ResearchProblem:
-        if problem is not None:
-            return problem
-        if self.state.problem is None:
-            self.extract_problem()
-        assert self.state.problem is not None
-        return self.state.problem
-
-    def find_related(
-        self,
-        corpus: str | os.PathLike[str] | None = None,
-        *,
-        semantic_scholar: bool = False,
-        limit: int = 8,
-    ) -> list[RelatedWork]:
-        """Related works from a local corpus (BibTeX / JSONL) and/or Semantic Scholar."""
-        from .papers.related import LocalCorpusSource, SemanticScholarSource, find_related
-
-        sources: list[Any] = []
-        if corpus is not None:
-            sources.append(LocalCorpusSource(corpus))
-        if semantic_scholar:
-            sources.append(SemanticScholarSource())
-        if not sources:
-            return list(self.state.related_works)
-        problem = self._problem(None)
-        query = " ".join([*problem.keywords, problem.task_definition])  # keywords survive clipping
-        works, warnings = find_related(query, sources, limit=limit)
-        self.warnings.extend(warnings)
-        self.state.related_works = works
-        problem.related_works = works
-        self.save_state()
-        return works
-
-    def related_by_default(self, limit: int = 8) -> list[RelatedWork]:
-        """Related works from Semantic Scholar (cached on disk) when none were given.
-
-        Skipped when ``MLR_COPILOT_SEMANTIC_SCHOLAR=off`` or the state already holds related
-        works; when the service is unreachable one line goes to :attr:`warnings` and the ideas
-        are generated without related works.
-        """
-        from .papers.related import find_related
-        from .papers.related_default import CachedSemanticScholar, enabled
-
-        if self.state.related_works or not enabled():
-            return list(self.state.related_works)
-        problem = self._problem(None)
-        query = " ".join([*problem.keywords, problem.task_definition])
-        works, warnings = find_related(query, [CachedSemanticScholar()], limit=limit)
-        self.warnings.extend(f"related works: {w}; ideas are generated without related works "
-                             "(no related works were available)" for w in warnings[:1])
-        self.state.related_works = works
-        problem.related_works = works
-        self.save_state()
-        return works
-
-    def generate_ideas(self, n: int = 5, *, problem: ResearchProblem | None = None,
-                       keep_existing: bool = False,
-                       task: str | os.PathLike[str] | None = None) -> list[Idea]:
-        """Generate ``n`` hypotheses with experiment plans (concurrently with an LLM).
-
-        With ``task`` (a task folder, ``task.toml`` or bundled name) every plan is fitted to that
-        task: its data files, metric and direction, budget, and how the idea maps onto it.
-        """
-        from .ideas.generate import generate_ideas
-        from .ideas.grounding import TaskBrief
-
-        if n < 1:
-            raise InputError(f"-n must be at least 1, got {n}")
-        brief = None
-        if task is not None:
-            from .experiment.task import load_task
-
-            brief = TaskBrief.from_task(load_task(os.fspath(task)))
-        problem = self._problem(problem)
-        existing = self.state.ideas if keep_existing else []
-        with usage_scope(self.usage):
-            ideas = generate_ideas(problem, self.backend, n, related=self.state.related_works,
-                                   paper=self.state.paper, existing=existing, task=brief)
-        self.state.ideas = [*existing, *ideas]
-        self.save_state()
-        return ideas
-
-    def review_ideas(self, ideas: Sequence[Idea] | None = None) -> list[Idea]:
-        """Score the ideas (LLM judge or offline heuristics) and rank them, best first."""
-        from .ideas.review import review_ideas
-
-        targets = list(ideas) if ideas is not None else list(self.state.ideas)
-        if not targets:
-            raise InputError("no ideas to review", hint="run %mlr_idea (generate_ideas) first")
-        with usage_scope(self.usage):
-            ranked = review_ideas(targets, self._problem(None), self.backend,
-                                  paper=self.state.paper, related=self.state.related_works)
-        if {i.id for i in targets} == {i.id for i in self.state.ideas}:
-            self.state.ideas = ranked  # the board shows the ranking
-        else:  # a subset (e.g. %mlr_idea --more): update those, keep the researcher's order
-            by_id = {i.id: i for i in ranked}
-            self.state.ideas = [by_id.get(i.id, i) for i in self.state.ideas]
-        self.save_state()
-        return ranked
-
-    def decide(self, idea_id: str, action: str, comment: str = "") -> Idea:
-        """Accept, reject or reset an idea (as the review board does) and save the state."""
-        idea = self.state.decide(idea_id, action, comment)
-        self.save_state()
-        return idea
-
     # -- batch -----------------------------------------------------------------------------
     def batch(self, notebooks: Sequence[str | os.PathLike[str]],
               params: dict[str, list[Any]] | None = None, **kwargs: Any) -> Any:
@@ -251,6 +138,15 @@ class Copilot:
         from .batch import batch
 
         return batch([Path(n) for n in notebooks], params, **kwargs)
+
+    @staticmethod
+    def batch_from_options(options: Any, warn: Callable[[str], None]) -> BatchResult:
+        """Run the batch that ``%mlr_batch`` / ``mlr-copilot batch`` options describe (parsed
+        arguments: notebooks, grid, out, workers, ...); returns its :class:`~.types.BatchResult`.
+        Needs no LLM session, so the CLI calls it without building one."""
+        from .batch import run_options
+
+        return run_options(options, warn)
 
     # -- ExperimentAgent -------------------------------------------------------------------
     def _resolve_idea(self, idea: Idea | str | None) -> Idea | None:
@@ -271,7 +167,7 @@ class Copilot:
         direction: str | None = None,
         context: str = "",
         **options: Any,
-    ) -> Any:
+    ) -> ExperimentAgent:
         """An :class:`ExperimentAgent` ready to run (new run in ``out`` or ``resume`` an old one).
 
         ``metric`` / ``direction`` ("min", "max", "minimize", "maximize") override the task's
@@ -312,7 +208,7 @@ class Copilot:
                           run_dir=Path(out) if out else None, context=context)
 
     def task_from_data(self, data: Any, target: str, *, out: str | os.PathLike[str] | None = None,
-                       source: str | None = None, **choices: Any) -> Any:
+                       source: str | None = None, **choices: Any) -> TaskFromData:
         """Write a task folder from a DataFrame or a CSV / Parquet path; returns a
         :class:`~.experiment.from_data.TaskFromData` (``.folder``, ``.choice_line()``).
 
@@ -347,7 +243,7 @@ class Copilot:
             out["price_per_1k_completion"] = s.price_per_1k_completion
         return out
 
-    async def arun_experiment(self, agent: Any) -> dict[str, Any]:
+    async def arun_experiment(self, agent: ExperimentAgent) -> dict[str, Any]:
         """Run a prepared experiment to its report; the run is recorded in the research state."""
         from .experiment.runner import arun_to_report
         from .state import RunRef
@@ -382,7 +278,7 @@ class Copilot:
         return run_sync(self.arun_experiment(agent))
 
     def start_experiment(self, task: str | os.PathLike[str], *, listeners: Sequence[Any] = (),
-                         **kwargs: Any) -> Any:
+                         **kwargs: Any) -> BackgroundRun:
         """Start an experiment in a background thread; returns its
         :class:`~mlr_copilot_jupyter.experiment.background.BackgroundRun` at once (stop, cancel,
         feedback, approval). ``kwargs`` are those of :meth:`prepare_experiment`."""
@@ -393,7 +289,7 @@ class Copilot:
 
     # -- comparisons -----------------------------------------------------------------------
     def compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str],
-                **kwargs: Any) -> Any:
+                **kwargs: Any) -> ComparisonResult:
         """Run several ideas as concurrent experiments on ``task``, then compare them.
 
         ``ideas``: ``"accepted"`` (the state's accepted ideas), idea ids of the state, or
@@ -411,7 +307,7 @@ class Copilot:
         return work(lambda: False)
 
     def start_compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str],
-                      **kwargs: Any) -> Any:
+                      **kwargs: Any) -> ComparisonRun:
         """:meth:`compare` in a background thread; returns its
         :class:`~mlr_copilot_jupyter.compare.ComparisonRun` at once (``.done``, ``.result``,
         ``.comparison_id``, ``.stop()``). Bad input raises here, before the thread starts."""

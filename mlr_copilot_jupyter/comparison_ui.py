@@ -61,7 +61,7 @@ def status_line(ref: ComparisonRef) -> str:
 
 def winner_cells(state: ResearchState, comparison_id: str) -> list[dict[str, Any]]:
     """A provenance note and the winning run's best lineage, ready to insert."""
-    from .experiment.record import RecordNotebook
+    from .types import RecordNotebook
 
     ref = comparison(state, comparison_id)
     if not ref.winner_run_id:

@@ -98,6 +98,12 @@ def idea_text_block(idea: Idea, rank: int | None = None) -> str:
     return "\n".join(lines)
 
 
+def decision_line(idea: Idea) -> str:
+    """One line per decision, the same from ``%mlr_review`` and ``mlr-copilot review``."""
+    comment = f" ({idea.comment})" if idea.comment else ""
+    return f"{idea.status} {idea.id}: {idea.title}{comment}"
+
+
 class IdeaList:
     """Ideas ranked by review score."""
 

@@ -22,14 +22,22 @@ from .api import Copilot
 from .config import MLRCopilot
 from .errors import MLRCopilotError
 from .magics_experiment import experiment_arguments, mlr_experiment_magic
+from .magics_ideas import (
+    idea_arguments,
+    mlr_idea_magic,
+    mlr_review_magic,
+    review_arguments,
+)
 from .magics_retrieval import (
     datasets_arguments,
     mlr_datasets_magic,
     mlr_models_magic,
     models_arguments,
 )
+from .options_spec import MAX_PAGES, magic_argument_decorators
 
 F = TypeVar("F", bound=Callable[..., Any])
+(MAX_PAGES_ARGUMENT,) = magic_argument_decorators((MAX_PAGES,))
 
 
 def user_errors(func: F) -> F:
@@ -106,7 +114,7 @@ class MLRCopilotMagics(Magics):
     def _on_insert_run(self, msg: dict[str, Any]) -> None:
         record = self._run_record(msg)
         if record is not None:
-            from .experiment.record import RecordNotebook
+            from .types import RecordNotebook
 
             self.bridge.insert_cells(RecordNotebook.load(record).lineage_cells())
 
@@ -170,7 +178,7 @@ class MLRCopilotMagics(Magics):
     # -- IdeaAgent ------------------------------------------------------------------------
     @magic_arguments()
     @argument("source", nargs="+", help="PDF / .txt / .md path, arXiv id or URL (quote spaces)")
-    @argument("--max-pages", type=int, default=60, help="Read at most this many PDF pages.")
+    @MAX_PAGES_ARGUMENT
     @argument("--no-problem", action="store_true", help="Only load the paper.")
     @line_magic
     @user_errors
@@ -209,13 +217,11 @@ class MLRCopilotMagics(Magics):
         """
         args = parse_argstring(self.mlr_problem, line)
         from .display import ProblemCard
-        from .ideas.problem_edit import apply_problem_yaml, problem_yaml
+        from .types import apply_problem_yaml, problem_yaml
 
         copilot = self.copilot
         if cell is not None:
-            problem = apply_problem_yaml(copilot.state.problem, cell)
-            copilot.state.problem = problem
-            copilot.save_state()
+            problem = copilot.set_problem(apply_problem_yaml(copilot.state.problem, cell))
             display(ProblemCard(problem, copilot.state.paper))
             self.publish_state()
             return None
@@ -231,104 +237,17 @@ class MLRCopilotMagics(Magics):
         display(ProblemCard(problem, copilot.state.paper))
         return None
 
-    @magic_arguments()
-    @argument("-n", type=int, default=5, help="Number of ideas (default 5).")
-    @argument("--related", metavar="FILE",
-              help="Local related-work corpus: BibTeX (.bib), JSONL or JSON with title + abstract.")
-    @argument("--semantic-scholar", action="store_true",
-              help="Also search Semantic Scholar for related works (needs the network).")
-    @argument("--more", action="store_true", help="Keep the existing ideas and add N more.")
-    @argument("--task", metavar="PATH",
-              help="Fit every plan to this task (folder, task.toml or bundled name).")
-    @argument("--no-review", action="store_true", help="Skip the review and ranking.")
-    @argument("--insert", metavar="ID",
-              help="Insert idea ID's hypothesis and plan as a markdown cell below (no generation).")
+    @idea_arguments
     @line_magic
     @user_errors
     def mlr_idea(self, line: str) -> Any:
-        """Generate N hypotheses with experiment plans for the current paper, reviewed and ranked.
+        return mlr_idea_magic(self, line)
 
-        With an LLM, hypotheses are generated first and then a plan for each, N chains
-        concurrently; offline, ideas come from a catalog of ML improvement strategies matched
-        to the paper. Use %mlr_review to accept, reject, edit and reorder them.
-        """
-        args = parse_argstring(self.mlr_idea, line)
-        from .display import IdeaList
-
-        copilot = self.copilot
-        if args.related or args.semantic_scholar:
-            copilot.find_related(args.related, semantic_scholar=args.semantic_scholar)
-        elif not args.insert:
-            copilot.related_by_default()
-        for warning in copilot.warnings:
-            print(f"warning: {warning}")
-        copilot.warnings.clear()
-        if args.insert:
-            idea = copilot.state.idea(args.insert)
-            how = self.bridge.insert_cells([idea_plan_cell(idea)])
-            print(f"inserted the plan of {idea.id} ({how})")
-            return None
-        ideas = copilot.generate_ideas(args.n, keep_existing=args.more, task=args.task)
-        if not args.no_review:
-            ids = {i.id for i in ideas}
-            ideas = [i for i in copilot.review_ideas(ideas) if i.id in ids]
-        display(IdeaList(ideas))
-        self.publish_state()
-        return None
-
-    @magic_arguments()
-    @argument("--rerank", action="store_true", help="Review (score) the ideas again first.")
-    @argument("--task", default="digits",
-              help="Task of the board's 'Run experiment' and 'Run accepted ideas' (default digits).")
-    @argument("--max-steps", type=int, metavar="N",
-              help="Search steps per idea when 'Run accepted ideas' compares them.")
-    @argument("--seeds", type=int, metavar="N",
-              help="A comparison re-runs its top two ideas with seeds 1..N (default 2; 0: none).")
+    @review_arguments
     @line_magic
     @user_errors
     def mlr_review(self, line: str) -> Any:
-        """Open the review board: accept, reject, edit and reorder ideas; run an accepted one.
-
-        Every decision is saved to the run directory's state.json at once, and a Markdown
-        summary of the decisions is printed below the board so the saved notebook shows them.
-        """
-        args = parse_argstring(self.mlr_review, line)
-        copilot = self.copilot
-        if not copilot.state.ideas:
-            raise UsageError("no ideas yet: run %mlr_idea first")
-        if args.rerank:
-            copilot.review_ideas()
-        from IPython.display import Markdown
-
-        from .widgets import ReviewBoard
-
-        def run_idea(idea: Any) -> None:
-            # with the JupyterLab extension the cell appears at once; else set_next_input
-            command = f"%mlr_experiment --idea {idea.id} --task {args.task}"
-            if not self.bridge.available:
-                assert self.shell is not None
-                self.shell.set_next_input(command, replace=False)
-                return
-            self.bridge.insert_cells([{"cell_type": "code", "source": command,
-                                       "metadata": {"mlr_copilot": {"stage": "run",
-                                                                    "idea_id": idea.id}}}])
-
-        from .comparison_ui import board_comparison
-
-        if args.max_steps is not None and args.max_steps < 0:
-            raise UsageError(f"--max-steps must be >= 0, got {args.max_steps}")
-        if args.seeds is not None and args.seeds < 0:
-            raise UsageError(f"--seeds must be >= 0, got {args.seeds}")
-        extra = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in
-                         (("max_steps", args.max_steps), ("seeds", args.seeds)) if value is not None)
-        board = ReviewBoard(copilot.state, copilot.state_path, on_run=run_idea, task=args.task,
-                            compare_args=extra)
-        board.on_run_accepted = board_comparison(
-            self, board, args.task, {"max_steps": args.max_steps, "seeds": args.seeds})
-        self.publish_state()
-        display(board)
-        display(Markdown(board.markdown()))
-        return None
+        return mlr_review_magic(self, line)
 
     # -- ExperimentAgent --------------------------------------------------------------------
     @experiment_arguments
@@ -358,19 +277,6 @@ class MLRCopilotMagics(Magics):
         inserter = self.run_inserter
         if inserter is not None:
             inserter.add(node.id)
-
-
-def idea_plan_cell(idea: Any) -> dict[str, Any]:
-    """A markdown cell with an idea's hypothesis and experiment plan (for --insert)."""
-    p = idea.plan
-    steps = "\n".join(f"{k}. {step}" for k, step in enumerate(p.steps, 1))
-    source = (f"## {idea.title}\n\n**Hypothesis.** {idea.hypothesis}\n\n"
-              f"**Objective.** {p.objective}\n\n**Method.** {p.method}\n\n"
-              f"**Datasets.** {', '.join(p.datasets) or '—'} · **Baselines.** "
-              f"{', '.join(p.baselines) or '—'} · **Metrics.** {', '.join(p.metrics) or '—'}\n\n"
-              f"{steps}")
-    return {"cell_type": "markdown", "source": source,
-            "metadata": {"mlr_copilot": {"stage": "idea", "idea_id": idea.id}}}
 
 
 def get_magics(shell: Any) -> MLRCopilotMagics:

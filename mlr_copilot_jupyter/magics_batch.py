@@ -8,30 +8,33 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from .options_spec import BATCH_SHARED, magic_argument_decorators
 
-@magic_arguments()
-@argument("notebooks", nargs="+", metavar="NOTEBOOK", help="Notebooks to run (.ipynb).")
-@argument("-p", "--param", nargs="+", action="append", dest="params", metavar=("NAME", "VALUE"),
-          help="A parameter and its values (repeatable; cartesian product), e.g. -p seed 0 1 2.")
-@argument("--grid", metavar="FILE", help="YAML/JSON grid file (crossed with any -p).")
-@argument("--workers", type=int, default=2, metavar="N", help="Parallel executions (default 2).")
-@argument("--scheduler", metavar="ADDR",
-          help="Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a running scheduler.")
-@argument("--kernel", metavar="NAME", help="Jupyter kernel (default: the notebook's).")
-@argument("--timeout", type=float, metavar="S", help="Seconds per cell before it fails.")
-@argument("--retries", type=int, default=0, metavar="N",
-          help="Re-run a failed execution up to N times.")
-@argument("--metric-agg", choices=["last", "max", "min"], default="last",
-          help="Repeated metric in a notebook: last value (default), max or min.")
-@argument("--no-progress", action="store_true", help="No progress bar.")
-@argument("--json", action="store_true", help="Print paths, rows and summary as JSON.")
-@argument("--out", required=True, metavar="DIR",
-          help="Folder for executed notebooks, results.csv, summary.csv, summary.png.")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+_ARGUMENTS = (
+    argument("notebooks", nargs="+", metavar="NOTEBOOK", help="Notebooks to run (.ipynb)."),
+    *magic_argument_decorators(BATCH_SHARED),
+    argument("--json", action="store_true", help="Print paths, rows and summary as JSON."),
+    argument("--out", required=True, metavar="DIR",
+             help="Folder for executed notebooks, results.csv, summary.csv, summary.png."),
+)
+
+
+def _with_arguments(func: F) -> F:
+    for add in reversed(_ARGUMENTS):
+        func = add(func)
+    return magic_arguments()(func)  # type: ignore[no-any-return]
+
+
+@_with_arguments
 def mlr_batch(self: Any, line: str) -> Any:
     """Run notebooks over a parameter grid with papermill; show the summary and its plot.
 
@@ -42,11 +45,12 @@ def mlr_batch(self: Any, line: str) -> Any:
     """
     from IPython.display import Image, display
 
-    from .batch import BatchInterrupted, run_options
+    from .api import Copilot
+    from .types import BatchInterrupted
 
     args = parse_argstring(mlr_batch, line)
     try:
-        result = run_options(args, lambda warning: print(f"warning: {warning}", file=sys.stderr))
+        result = Copilot.batch_from_options(args, lambda warning: print(f"warning: {warning}", file=sys.stderr))
     except BatchInterrupted as stop:
         raise UsageError(stop.report()) from None
     if args.json:

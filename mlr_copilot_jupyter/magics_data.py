@@ -54,8 +54,7 @@ def context_from_args(magics: Any, args: Any, frame: Any = None, source: str = "
     """The notebook context when ``--context notebook``, else ``""``."""
     if args.context != "notebook":
         return ""
-    from .experiment.from_data import read_table
-    from .experiment.notebook_context import notebook_context
+    from .types import notebook_context, read_table
 
     if isinstance(frame, Path):
         frame = read_table(frame)

@@ -15,6 +15,20 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from .options_spec import (
+    CELL_TIMEOUT,
+    DIRECTION,
+    MAX_STEPS,
+    METRIC,
+    MODE,
+    SEED,
+    TARGET,
+    TASK,
+    TEST_SIZE,
+    budget_options,
+    magic_argument_decorators,
+)
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXPERIMENT_DOC = """Run an experiment on a task in the background, with a live monitor.
@@ -61,31 +75,10 @@ Examples::
 """
 
 _ARGUMENTS = (
-    argument("--task", metavar="PATH",
-             help="task folder (task.toml or MLAgentBench layout) or bundled task name "
-                  "(digits, breast_cancer, wine, diabetes)"),
+    *magic_argument_decorators((TASK,)),
     argument("--idea", metavar="ID", help="id of an idea in the research state (%%mlr_review)"),
-    argument("--max-steps", type=int,
-             help="search steps after the baseline (default: the task's [budget] max_steps, "
-                  "else 10)"),
-    argument("--metric", metavar="NAME",
-             help="the metric the search selects on, overriding the task's (task.toml or "
-                  "inferred from eval.py / research_problem.txt); a known name brings its "
-                  "direction"),
-    argument("--direction", choices=["min", "max", "minimize", "maximize"],
-             help="whether lower (min) or higher (max) is better; overrides the task's"),
-    argument("--mode", choices=["auto", "approve"], default="auto",
-             help="approve: every proposed cell waits for Approve / Approve edited / Reject"),
-    argument("--seed", type=int, help="seed written to the parameters cell (default 0)"),
-    argument("--cell-timeout", type=float, help="seconds per cell (default: the task's)"),
-    argument("--token-budget", type=int, metavar="N",
-             help="stop the run cleanly once its LLM calls used N tokens (default: "
-                  "MLRCopilot.token_budget)"),
-    argument("--cost-budget", type=float, metavar="X",
-             help="stop the run once its LLM cost reached X (needs "
-                  "MLRCopilot.price_per_1k_prompt / price_per_1k_completion)"),
-    argument("--deadline", type=float, metavar="SECONDS",
-             help="wall-clock seconds for the run (a resume starts a fresh one)"),
+    *magic_argument_decorators((MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT,
+                                *budget_options("the run"))),
     argument("--out", metavar="DIR", help="folder of the new run"),
     argument("--resume", metavar="DIR", help="continue an interrupted run in DIR"),
     argument("--wait", action="store_true", help="block until the run is done; print the summary"),
@@ -100,9 +93,7 @@ _ARGUMENTS = (
     argument("--data", metavar="DF|FILE",
              help="a DataFrame variable or a CSV/Parquet file: a task is written from it "
                   "(with --target; not with --task)"),
-    argument("--target", metavar="COLUMN", help="the column of --data to predict"),
-    argument("--test-size", metavar="FRACTION",
-             help="held-out test fraction of --data, in (0, 0.5] (default 0.2)"),
+    *magic_argument_decorators((TARGET, TEST_SIZE)),
     argument("--context", choices=["none", "notebook"], default="none",
              help="notebook: send the data's schema and the recent cells' sources (redacted) "
                   "to the LLM, and keep that text in the record (default none)"),
@@ -135,8 +126,8 @@ def _unquote(value: str | None) -> str | None:
 
 def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> None:
     """Implement ``%mlr_experiment`` for the magics instance ``magics`` (has copilot, shell)."""
-    from .experiment.background import BackgroundRun
     from .magics_data import check_data_args, context_from_args, task_from_args
+    from .types import BackgroundRun, check_max_steps
     from .widgets.monitor import ExperimentMonitor
 
     args = parse_argstring(_parser_holder, line)
@@ -168,8 +159,7 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         raise UsageError("--task PATH or --data DF --target COLUMN is required (or --resume DIR)")
     if args.wait and args.mode == "approve":
         raise UsageError("--mode approve needs clicks in the monitor: drop --wait")
-    if args.max_steps is not None and args.max_steps < 0:
-        raise UsageError(f"--max-steps must be >= 0, got {args.max_steps}")
+    check_max_steps(args.max_steps)
     if run is not None and not run.done:
         raise UsageError(f"experiment {run.run_id} is still running: %mlr_experiment --stop it "
                          "or wait for it to finish")
@@ -231,8 +221,8 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
 def insert_finished_run(magics: Any, run_id: str) -> str:
     """Insert run ``run_id``'s best lineage below the running cell; ``"comm"`` or ``"fallback"``."""
     from .comparison_ui import known_run_ids, run_record
-    from .experiment.record import RecordNotebook
     from .live_insert import NO_EXTENSION
+    from .types import RecordNotebook
 
     state = magics.copilot.state
     record_path = run_record(state, run_id)  # a run, or an idea's run in a comparison

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..errors import MLRCopilotError
 from . import (
     batch_cmd,
@@ -31,11 +31,12 @@ from . import (
     mcp_cmd,
     problem_cmd,
     retrieval_cmd,
+    review_cmd,
     run_cmd,
     task_cmd,
 )
 
-SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, task_cmd, experiment_cmd, run_cmd, batch_cmd,
+SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, review_cmd, task_cmd, experiment_cmd, run_cmd, batch_cmd,
                compare_cmd, bench_cmd, bench_ideas_cmd, retrieval_cmd, mcp_cmd, demo_cmd)
 
 DESCRIPTION = """\

@@ -24,24 +24,10 @@ them), 1 if all failed, 130 on Ctrl-C (finished runs are saved)."""
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-p", "--param", nargs="+", action="append", dest="params",
-                   metavar=("NAME", "VALUE"), help="a parameter and its values (repeatable; the runs "
-                   "are the cartesian product), e.g. -p seed 0 1 2")
-    p.add_argument("--grid", metavar="FILE", help="YAML/JSON grid file (crossed with any -p)")
-    p.add_argument("--workers", type=int, default=2, metavar="N",
-                   help="parallel executions (processes; Dask workers with --scheduler local); "
-                        "default 2")
-    p.add_argument("--scheduler", metavar="ADDR",
-                   help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a "
-                        "running scheduler (its workers must see the same paths)")
-    p.add_argument("--kernel", metavar="NAME", help="Jupyter kernel (default: the notebook's)")
-    p.add_argument("--timeout", type=float, metavar="S", help="seconds per cell before it fails")
-    p.add_argument("--retries", type=int, default=0, metavar="N",
-                   help="re-run a failed execution up to N times (default 0)")
-    p.add_argument("--metric-agg", choices=["last", "max", "min"], default="last",
-                   help="a metric reported several times in a notebook: keep the last value "
-                        "(default) or the max / min (e.g. the best node of a record notebook)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    """The options ``%mlr_batch`` shares (one spec: ``options_spec.BATCH_SHARED``)."""
+    from ..options_spec import BATCH_SHARED, add_to_parser
+
+    add_to_parser(p, BATCH_SHARED)
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -65,7 +51,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def print_result(result: Any, as_json: bool) -> None:
-    from ..batch.results import format_summary
+    from ..types import format_batch_summary as format_summary
 
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -82,12 +68,13 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..batch import BatchInterrupted, run_options
+    from ..api import Copilot
     from ..errors import MLRCopilotError
+    from ..types import BatchInterrupted
 
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly, as on Ctrl-C
     try:
-        result = run_options(
+        result = Copilot.batch_from_options(
             args, lambda warning: print(f"mlr-copilot: warning: {warning}", file=sys.stderr))
     except BatchInterrupted as stop:
         print(f"mlr-copilot: {stop.report()}", file=sys.stderr)

@@ -53,12 +53,10 @@ def run(args: argparse.Namespace) -> int:
     from .. import bench
     from ..aio import run_sync
     from ..api import Copilot
-    from ..errors import InputError
-    from ..experiment.task import bundled_tasks, check_metric_override
+    from ..types import bundled_tasks, check_max_steps, check_metric_override
     from . import settings_overrides
 
-    if args.max_steps is not None and args.max_steps < 0:
-        raise InputError(f"--max-steps must be >= 0, got {args.max_steps}")
+    check_max_steps(args.max_steps)
     check_metric_override(args.metric, args.direction)
     tasks = list(args.tasks) or bundled_tasks()
     out = Path(args.out)

@@ -32,8 +32,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..errors import InputError
-    from ..ideas.bench_ideas import bench_papers, summary, table, write_csv
     from ..papers import load_paper
+    from ..types import bench_ideas_summary as summary
+    from ..types import bench_ideas_table as table
+    from ..types import bench_papers
+    from ..types import write_bench_ideas_csv as write_csv
     from . import settings_overrides
 
     if args.n < 1:

@@ -13,34 +13,29 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-DIRECTION_CHOICES = ("min", "max", "minimize", "maximize")
+from ..options_spec import (
+    CELL_TIMEOUT,
+    DIRECTION,
+    MAX_STEPS,
+    METRIC,
+    MODE,
+    SEED,
+    TASK,
+    add_to_parser,
+    budget_options,
+)
 
 
 def add_metric_options(p: argparse.ArgumentParser) -> None:
     """``--metric NAME`` and ``--direction min|max``: override the task's metric."""
-    p.add_argument("--metric", metavar="NAME",
-                   help="the metric the search selects on, overriding the task's (task.toml or "
-                        "inferred from eval.py / research_problem.txt), e.g. rmse or pearson; "
-                        "a known name brings its direction")
-    p.add_argument("--direction", choices=DIRECTION_CHOICES,
-                   help="whether lower (min) or higher (max) is better; overrides the task's "
-                        "direction, e.g. when the record warns it was assumed")
+    add_to_parser(p, (METRIC, DIRECTION))
 
 
 def add_budget_options(p: argparse.ArgumentParser, *, stage: str = "the run") -> None:
     """``--token-budget``, ``--cost-budget`` and ``--deadline`` (defaults: MLRCopilot settings)."""
     g = p.add_argument_group("budgets (a budget stop is a normal end: exit 0, the reason in the "
                              "summary)")
-    g.add_argument("--token-budget", type=int, metavar="N",
-                   help=f"stop {stage} cleanly once its LLM calls used N tokens (prompt + "
-                        "completion)  [MLRCopilot.token_budget, $MLR_COPILOT_TOKEN_BUDGET]")
-    g.add_argument("--cost-budget", type=float, metavar="X",
-                   help=f"stop {stage} once its LLM cost reached X; needs a price per 1k tokens "
-                        "(MLRCopilot.price_per_1k_prompt / _completion, "
-                        "$MLR_COPILOT_PRICE_PER_1K_PROMPT / _COMPLETION)")
-    g.add_argument("--deadline", type=float, metavar="SECONDS",
-                   help=f"wall-clock seconds for {stage} (a resume starts a fresh one); "
-                        "--timeout stays per request  [MLRCopilot.deadline]")
+    add_to_parser(g, budget_options(stage))
 
 
 def budget_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -48,18 +43,9 @@ def budget_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_run_options(p: argparse.ArgumentParser, *, task_required: bool = True) -> None:
-    p.add_argument("--task", required=task_required, metavar="PATH",
-                   help="task folder (task.toml or MLAgentBench layout) or bundled task name "
-                        "(digits, breast_cancer, wine, diabetes)"
-                        + ("" if task_required else "; not needed with --resume"))
-    p.add_argument("--max-steps", type=int,
-                   help="search steps after the baseline (default: the task's [budget] "
-                        "max_steps, else 10)")
-    add_metric_options(p)
-    p.add_argument("--mode", choices=["auto", "approve"], default="auto",
-                   help="approve: show each code cell and ask before running it")
-    p.add_argument("--seed", type=int, default=0, help="seed written to the parameters cell")
-    p.add_argument("--cell-timeout", type=float, help="seconds per cell (default: the task's)")
+    task = TASK.but(required=task_required,
+                    help=TASK.help + ("" if task_required else "; not needed with --resume"))
+    add_to_parser(p, (task, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT))
     p.add_argument("--memory-limit-mb", type=int, help="address-space limit of the kernel")
     p.add_argument("--no-verify", action="store_true",
                    help="skip re-running the best lineage in a fresh kernel")
@@ -112,7 +98,7 @@ def load_idea(spec: str) -> Any:
 
 def terminal_approver(node: Any) -> Any:
     """Ask on the terminal whether to run a proposed cell (approve mode)."""
-    from ..experiment.agent import Approval
+    from ..types import Approval
 
     print(f"\n--- {node.id} {node.kind}: {node.title}\n{node.plan}\n\n{node.code}", file=sys.stderr)
     while True:
@@ -190,13 +176,12 @@ def run_until_done(coro: Any) -> Any:
 
 def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, Any]:
     from ..errors import InputError
-    from ..experiment.agent import Hooks
+    from ..types import Hooks, check_max_steps
 
     if args.mode == "approve" and not sys.stdin.isatty():
         raise InputError("--mode approve needs an interactive terminal",
                          hint="use the notebook (%mlr_experiment --mode approve) or --mode auto")
-    if args.max_steps is not None and args.max_steps < 0:
-        raise InputError(f"--max-steps must be >= 0, got {args.max_steps}")
+    check_max_steps(args.max_steps)
     hooks = Hooks(on_event=progress_printer,
                   approve=terminal_approver if args.mode == "approve" else None)
     agent = copilot.prepare_experiment(

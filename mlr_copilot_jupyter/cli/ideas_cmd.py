@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..options_spec import IDEAS_N, IDEAS_TASK, RELATED, SEMANTIC_SCHOLAR, add_to_parser
+
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
@@ -19,19 +21,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "generalizability, novelty). Ideas are ranked by the review's overall score.",
     )
     p.add_argument("source", metavar="SOURCE", help="PDF / text / markdown path, arXiv id or URL")
-    p.add_argument("-n", type=int, default=5, help="number of ideas (default 5)")
-    p.add_argument("--related", metavar="FILE",
-                   help="local corpus of related works: BibTeX (.bib), JSONL or JSON "
-                        "(title + abstract)")
-    p.add_argument("--semantic-scholar", action="store_true",
-                   help="also search Semantic Scholar for related works (needs the network)")
+    add_to_parser(p, (IDEAS_N, RELATED, SEMANTIC_SCHOLAR))
     p.add_argument("--no-semantic-scholar", action="store_true",
                    help="do not search Semantic Scholar by default (it is searched, cached on "
                         "disk, when no --related is given; $MLR_COPILOT_SEMANTIC_SCHOLAR=off "
                         "does the same)")
-    p.add_argument("--task", metavar="PATH",
-                   help="fit every plan to this task (folder, task.toml or bundled name): its "
-                        "data files, metric and direction; ideas that cannot apply say so")
+    add_to_parser(p, (IDEAS_TASK,))
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", metavar="FILE", help="also write the JSON result to FILE")
     p.add_argument("--deadline", type=float, metavar="SECONDS",
@@ -46,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write_text
     from ..display import IdeaList, ProblemCard
     from ..errors import InputError
-    from ..ideas.review import RANKING_FORMULA
     from ..llm.budget import check_deadline, stage_deadline
+    from ..types import RANKING_FORMULA
     from . import settings_overrides
 
     if args.n < 1:

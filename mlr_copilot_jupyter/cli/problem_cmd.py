@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from ..options_spec import MAX_PAGES, add_to_parser
+
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
@@ -17,7 +19,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("source", metavar="SOURCE", help="PDF / text / markdown path, arXiv id or URL")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--max-pages", type=int, default=60, help="read at most this many PDF pages")
+    add_to_parser(p, (MAX_PAGES,))
     p.add_argument("--deadline", type=float, metavar="SECONDS",
                    help="wall-clock seconds for the command; when reached it ends with one line "
                         "(exit 1)  [MLRCopilot.deadline]")

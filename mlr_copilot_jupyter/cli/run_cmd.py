@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..options_spec import IDEAS_N, RELATED, add_to_parser
 from .experiment_cmd import add_run_options
 
 
@@ -21,8 +22,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "write OUT/report.md with the problem, the ideas and the verified result.",
     )
     p.add_argument("paper", metavar="PAPER", help="PDF / text / markdown path, arXiv id or URL")
-    p.add_argument("-n", type=int, default=5, help="number of ideas (default 5)")
-    p.add_argument("--related", metavar="FILE", help="local related-work corpus (.bib/.jsonl/.json)")
+    add_to_parser(p, (IDEAS_N, RELATED))
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     add_run_options(p)
     p.set_defaults(func=run)
@@ -31,7 +31,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def pipeline(copilot: Any, args: argparse.Namespace) -> dict[str, Any]:
     from ..atomic import atomic_write_text
     from ..display import IdeaList, ProblemCard
-    from ..ideas.review import RANKING_FORMULA
+    from ..types import RANKING_FORMULA
     from .experiment_cmd import execute
 
     out = Path(args.out)
@@ -48,9 +48,7 @@ def pipeline(copilot: Any, args: argparse.Namespace) -> dict[str, Any]:
     copilot.generate_ideas(args.n, task=args.task)  # plans fitted to the task
     ranked = copilot.review_ideas()
     # the best idea that applies to the task as stated (else the best one, via its variant)
-    top = next((i for i in ranked if i.plan.applies_to_task is not False), ranked[0])
-    copilot.state.decide(top.id, "accept", comment="top-ranked by mlr-copilot run")
-    copilot.save_state()
+    top = copilot.decide(copilot.top_idea().id, "accept", comment="top-ranked by mlr-copilot run")
     print(f"top idea: [{top.id}] {top.title}", file=sys.stderr)
     summary = execute(copilot, args, idea=top, out=out / "experiment")
     experiment_report = Path(summary["report"]).read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from .experiment_cmd import DIRECTION_CHOICES
+from ..options_spec import DIRECTION_CHOICES, TARGET, TEST_SIZE, add_to_parser
 
 EPILOG = """\
 examples:
@@ -44,7 +44,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     init.add_argument("--data", required=True, metavar="FILE",
                       help="the table: .csv, .tsv, .parquet or .pq")
-    init.add_argument("--target", required=True, metavar="COLUMN", help="the column to predict")
+    add_to_parser(init, (TARGET.but(required=True),))
     init.add_argument("--out", required=True, metavar="DIR",
                       help="the new task folder (must not exist, or be empty)")
     init.add_argument("--metric", metavar="NAME",
@@ -52,9 +52,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                            "log_loss, rmse, mae, r2, ...); default: chosen from the target")
     init.add_argument("--direction", choices=DIRECTION_CHOICES,
                       help="min or max; default: the metric's own")
-    init.add_argument("--test-size", metavar="FRACTION",
-                      help="held-out test fraction in (0, 0.5] (default 0.2); the validation "
-                           "split is the same fraction of the rest")
+    add_to_parser(init, (TEST_SIZE,))
     init.add_argument("--json", action="store_true", help="print what was written as JSON")
     init.set_defaults(func=run)
 

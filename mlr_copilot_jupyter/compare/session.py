@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..experiment.options import check_max_steps
 from ..models import Idea
 from ..state import ComparisonEntry, ComparisonRef
 from . import notebook, runner, seeds, table
@@ -149,8 +150,7 @@ def check_numbers(workers: int, seeds_n: int, max_steps: int | None) -> None:
         raise InputError(f"--workers must be >= 1, got {workers}")
     if seeds_n < 0:
         raise InputError(f"--seeds must be >= 0 (0 disables the seed re-runs), got {seeds_n}")
-    if max_steps is not None and max_steps < 0:
-        raise InputError(f"--max-steps must be >= 0, got {max_steps}")
+    check_max_steps(max_steps)
 
 
 def start_ref(comparison_id: str, ideas: Sequence[Idea], task: str, out_dir: Path) -> ComparisonRef:

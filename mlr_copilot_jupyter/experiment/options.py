@@ -13,6 +13,16 @@ from .journal import Node
 EventHook = Callable[[str, dict[str, Any]], Any]
 
 
+def check_max_steps(max_steps: int | None) -> int | None:
+    """The one check of ``--max-steps`` (``RunOptions``, the magics, the CLI, comparisons):
+    None (the task's default) or a count >= 0."""
+    from ..errors import InputError
+
+    if max_steps is not None and max_steps < 0:
+        raise InputError(f"--max-steps must be >= 0, got {max_steps}")
+    return max_steps
+
+
 @dataclass
 class Approval:
     """A human's decision on a proposed code cell."""
@@ -65,8 +75,7 @@ class RunOptions:
         if self.memory_limit_mb is not None and not self.memory_limit_mb >= 256:
             raise InputError(f"--memory-limit-mb must be at least 256 (a kernel needs that much "
                              f"address space), got {self.memory_limit_mb}")
-        if self.max_steps < 0:
-            raise InputError(f"--max-steps must be >= 0, got {self.max_steps}")
+        check_max_steps(self.max_steps)
         if self.mode not in ("auto", "approve"):
             raise InputError(f"--mode must be auto or approve, got {self.mode!r}")
         self.limits()  # refuses a non-positive budget or a cost budget without prices

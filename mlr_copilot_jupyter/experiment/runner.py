@@ -11,7 +11,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError, MLRCopilotError
 from ..llm.base import Backend
 from ..models import Idea, Paper, ResearchProblem

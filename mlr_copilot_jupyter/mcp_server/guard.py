@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, MLRCopilotError
-from ..kernels.environment import is_sensitive
 from ..llm.base import redact
+from ..types import is_sensitive
 
 #: Run ids are made by the runner as ``<date>-<time>-<task>-<hex>``; anything else is refused.
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
@@ -111,7 +111,7 @@ class Folders:
 
     def task(self, value: str) -> str:
         """A task: a bundled task name, or a task folder / task.toml inside the allowed folders."""
-        from ..experiment.task import bundled_tasks
+        from ..types import bundled_tasks
 
         s = (value or "").strip()
         if not s:

@@ -13,7 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import ValidationError
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError, MLRCopilotError
 from .guard import Folders, Redactor, one_line
 from .resources import register_resources

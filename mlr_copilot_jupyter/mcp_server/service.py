@@ -68,7 +68,7 @@ class ResearchService:
         return {"ideas": [idea_brief(i) for i in ideas], "engine": self.copilot.backend.describe()}
 
     def review_ideas(self) -> dict[str, Any]:
-        from ..ideas.review import RANKING_FORMULA
+        from ..types import RANKING_FORMULA
 
         with self.lock:
             ranked = self.copilot.review_ideas()
@@ -87,8 +87,7 @@ class ResearchService:
                 if bad:
                     raise InputError(f"cannot edit {', '.join(bad)} of an idea",
                                      hint=f"editable: {', '.join([*EDITABLE, *sorted(plan_fields)])}")
-                idea = self.copilot.state.edit(idea_id, **edits)
-                self.copilot.save_state()
+                idea = self.copilot.edit_idea(idea_id, **edits)
             else:
                 idea = self.copilot.decide(idea_id, action, comment)
         return idea_brief(idea)

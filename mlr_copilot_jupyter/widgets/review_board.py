@@ -1,7 +1,7 @@
 """The idea review board: accept, reject, edit, reorder and launch ideas from a notebook.
 
-Every click changes the :class:`ResearchState` and saves it to the state file at once, so the
-decisions outlive the widget: a new kernel, the CLI and :meth:`ReviewBoard.markdown` all see them.
+Every click changes the :class:`ResearchState` through the :class:`~..api.Copilot` facade, which
+saves it to the state file at once, so the decisions outlive the widget: a new kernel, the CLI and :meth:`ReviewBoard.markdown` all see them.
 Callbacks never wait for anything; errors inside them become a one-line message on the board.
 """
 
@@ -15,9 +15,10 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..api import Copilot
 from ..errors import InputError, MLRCopilotError, StorageError
 from ..models import REVIEW_CRITERIA, ExperimentPlan, Idea, Review
-from ..state import Decision, ResearchState
+from ..state import ResearchState
 from .errors_area import ErrorArea, esc
 
 STATUS_COLOURS = {"pending": "#757575", "accepted": "#2e7d32", "rejected": "#c62828"}
@@ -182,11 +183,15 @@ class ReviewBoard(ErrorArea):
     appended to that call (e.g. ``--max-steps 2``).
     """
 
-    def __init__(self, state: ResearchState, state_path: str | Path, *,
+    def __init__(self, state: ResearchState | Copilot, state_path: str | Path | None = None, *,
                  on_run: RunCallback | None = None, task: str = DEFAULT_TASK,
                  on_run_accepted: CompareCallback | None = None, compare_args: str = "") -> None:
-        self.state = state
-        self.state_path = Path(state_path)
+        if isinstance(state, Copilot):
+            self.copilot = state
+        else:  # a state in memory: a session over it, saved to state_path
+            if state_path is None:
+                raise InputError("a review board over a ResearchState needs its state_path")
+            self.copilot = Copilot.for_state(state, state_path)
         self.on_run = on_run
         self.on_run_accepted = on_run_accepted
         self.task = task
@@ -204,6 +209,14 @@ class ReviewBoard(ErrorArea):
                               self.error_html, self._cards_box])
         self.refresh()
 
+    @property
+    def state(self) -> ResearchState:
+        return self.copilot.state
+
+    @property
+    def state_path(self) -> Path:
+        return self.copilot.state_path
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
@@ -213,7 +226,7 @@ class ReviewBoard(ErrorArea):
     def refresh(self, state: ResearchState | None = None) -> None:
         """Re-render every card from the state (optionally a new one, e.g. reloaded from disk)."""
         if state is not None:
-            self.state = state
+            self.copilot = Copilot.for_state(state, self.state_path)
         ids = [idea.id for idea in self.state.ideas]
         self.cards = {i: self.cards.get(i) or IdeaCard(self, i) for i in ids}
         for card in self.cards.values():
@@ -248,10 +261,11 @@ class ReviewBoard(ErrorArea):
         self._comparing = True
         self.compare_html.value = f"<span data-role='compare-status'>{esc(text)}</span>"
 
-    def _save(self) -> bool:
-        """Write the state file; on failure say so on the board (the change stays in memory)."""
+    def _save(self, write: Callable[[], object]) -> bool:
+        """Make a change through the copilot (which saves the state file); on a failed save say
+        so on the board (the change stays in memory)."""
         try:
-            self.state.save(self.state_path)
+            write()
         except StorageError as exc:
             self.show_error(f"could not save the research state ({exc.one_line()}); "
                             "the change is kept in memory only")
@@ -263,9 +277,8 @@ class ReviewBoard(ErrorArea):
         """Accept or reject; repeating the current decision resets the idea to pending."""
         card, idea = self.cards[idea_id], self.state.idea(idea_id)
         target = {"accept": "accepted", "reject": "rejected"}[action]
-        self.state.decide(idea_id, "reset" if idea.status == target else action,
-                          comment=card.comment.value.strip())
-        self._save()
+        self._save(lambda: self.copilot.decide(idea_id, "reset" if idea.status == target
+                                               else action, comment=card.comment.value.strip()))
         card.render()
         self._layout()
 
@@ -279,14 +292,12 @@ class ReviewBoard(ErrorArea):
         old = {"title": idea.title, "hypothesis": idea.hypothesis, "steps": idea.plan.steps}
         changed = {k: v for k, v in new.items() if v != old[k]}
         if changed:
-            self.state.edit(idea_id, **changed)
-            self._save()
+            self._save(lambda: self.copilot.edit_idea(idea_id, **changed))
         card.stop_edit()
         card.render()
 
     def move(self, idea_id: str, offset: int) -> None:
-        self.state.move(idea_id, offset)
-        self._save()
+        self._save(lambda: self.copilot.move_idea(idea_id, offset))
         self._layout()
 
     def experiment_command(self, idea_id: str) -> str:
@@ -298,9 +309,8 @@ class ReviewBoard(ErrorArea):
         if idea.status != "accepted":
             raise InputError(f"idea {idea_id} is {idea.status}", hint="accept it before running it")
         command = self.experiment_command(idea_id)
-        self.state.decisions.append(Decision(idea_id=idea_id, action="run",
-                                             comment="on_run" if self.on_run else command))
-        self._save()
+        self._save(lambda: self.copilot.record_run_request(
+            [idea_id], "on_run" if self.on_run else command))
         if self.on_run is not None:
             result = self.on_run(idea)
             if inspect.isawaitable(result):
@@ -327,10 +337,9 @@ class ReviewBoard(ErrorArea):
                              f"{len(accepted)} accepted", hint="accept more ideas first")
         command = self.compare_command()
         how = "on_run_accepted" if self.on_run_accepted else command
-        for idea in accepted:  # one "run" decision per compared idea, like a single run
-            self.state.decisions.append(Decision(idea_id=idea.id, action="run",
-                                                 comment=f"compare on {self.task}: {how}"))
-        self._save()
+        # one "run" decision per compared idea, like a single run
+        self._save(lambda: self.copilot.record_run_request(
+            [i.id for i in accepted], f"compare on {self.task}: {how}"))
         ids = ", ".join(i.id for i in accepted)
         if self.on_run_accepted is not None:
             result = self.on_run_accepted(accepted)
