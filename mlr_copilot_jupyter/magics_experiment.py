@@ -17,6 +17,7 @@ from IPython.display import display
 
 from .options_spec import (
     CELL_TIMEOUT,
+    COMPARE_SHARED,
     DIRECTION,
     MAX_STEPS,
     METRIC,
@@ -100,10 +101,7 @@ _ARGUMENTS = (
     # comparisons (magics_compare.py): --ideas accepted | ID ...
     argument("--ideas", nargs="+", metavar="ID",
              help="compare ideas as parallel experiments: 'accepted' or idea ids"),
-    argument("--workers", type=int, default=2, help="with --ideas: experiments at once"),
-    argument("--scheduler", metavar="ADDR", help="with --ideas: Dask ('local' or tcp://...)"),
-    argument("--seeds", type=int, default=2,
-             help="with --ideas: re-run the top two with seeds 1..N (0: none)"),
+    *magic_argument_decorators(COMPARE_SHARED),  # with --ideas
 )
 
 

@@ -105,18 +105,31 @@ EXPERIMENT_SHARED = (TASK, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOU
 EXPERIMENT_BUDGETS = budget_options("the experiment run")
 
 
+# -- scale-out: batch and comparisons run on a local pool or on Dask ------------------------------
+WORKERS = Option(("--workers",), type=int, default=2, metavar="N",
+                 help="parallel executions (processes; Dask workers with --scheduler local); "
+                      "default 2")
+SCHEDULER = Option(("--scheduler",), metavar="ADDR",
+                   help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a "
+                        "running scheduler (its workers must see the same paths)")
+
+# -- comparisons: shared by ``mlr-copilot compare`` and ``%mlr_experiment --ideas`` ---------------
+COMPARE_SHARED = (
+    WORKERS.but(help="experiments at once (processes, or Dask workers with --scheduler local); "
+                     "default 2"),
+    SCHEDULER,
+    Option(("--seeds",), type=int, default=2, metavar="N",
+           help="re-run the two best ideas with seeds 1..N (default 2; 0 disables)"),
+)
+
 # -- batch: shared by ``mlr-copilot batch`` and ``%mlr_batch`` ------------------------------------
 BATCH_SHARED = (
     Option(("-p", "--param"), nargs="+", action="append", dest="params",
            metavar=("NAME", "VALUE"), help="a parameter and its values (repeatable; the runs "
            "are the cartesian product), e.g. -p seed 0 1 2"),
     Option(("--grid",), metavar="FILE", help="YAML/JSON grid file (crossed with any -p)"),
-    Option(("--workers",), type=int, default=2, metavar="N",
-           help="parallel executions (processes; Dask workers with --scheduler local); "
-                "default 2"),
-    Option(("--scheduler",), metavar="ADDR",
-           help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a "
-                "running scheduler (its workers must see the same paths)"),
+    WORKERS,
+    SCHEDULER,
     Option(("--kernel",), metavar="NAME", help="Jupyter kernel (default: the notebook's)"),
     Option(("--timeout",), type=float, metavar="S", help="seconds per cell before it fails"),
     Option(("--retries",), type=int, default=0, metavar="N",

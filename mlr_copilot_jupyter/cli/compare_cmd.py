@@ -9,6 +9,8 @@ import sys
 from types import FrameType
 from typing import Any
 
+from ..options_spec import COMPARE_SHARED, add_to_parser
+
 EPILOG = """\
 examples:
   mlr-copilot ideas paper.pdf --task wine -n 3 --out ideas.json
@@ -39,14 +41,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--task", required=True, metavar="PATH",
                    help="task folder, task.toml or bundled task name (e.g. wine, digits)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the comparison")
-    p.add_argument("--workers", type=int, default=2, metavar="N",
-                   help="experiments at once (processes, or Dask workers with --scheduler "
-                        "local); default 2")
-    p.add_argument("--scheduler", metavar="ADDR",
-                   help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a "
-                        "running scheduler (its workers must see the same paths)")
-    p.add_argument("--seeds", type=int, default=2, metavar="N",
-                   help="re-run the two best ideas with seeds 1..N (default 2; 0 disables)")
+    add_to_parser(p, COMPARE_SHARED)  # --workers, --scheduler, --seeds (as %mlr_experiment's)
     p.add_argument("--max-steps", type=int, metavar="N",
                    help="search steps after the baseline, per idea (default 10)")
     p.add_argument("--cell-timeout", type=float, metavar="S", help="seconds per cell")

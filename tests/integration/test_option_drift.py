@@ -166,3 +166,22 @@ def test_paper_and_table_options_come_from_one_spec() -> None:
     same("--max-pages", commands["problem"], MLRCopilotMagics.mlr_paper.parser)  # type: ignore[attr-defined]
     for flag in ("--target", "--test-size"):
         same(flag, init, _parser_holder.parser)  # type: ignore[attr-defined]
+
+
+def test_comparison_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
+    """``mlr-copilot compare`` and ``%mlr_experiment --ideas`` share --workers, --scheduler and
+    --seeds; batch shares --scheduler (one meaning of the address everywhere)."""
+    from mlr_copilot_jupyter.cli import build_parser
+    from mlr_copilot_jupyter.magics_experiment import _parser_holder
+    from mlr_copilot_jupyter.options_spec import COMPARE_SHARED
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    fields = ("dest", "type", "default", "choices", "metavar", "nargs", "help")
+    for spec in COMPARE_SHARED:
+        flag = spec.flags[-1]
+        a, b = (next(x for x in p._actions if flag in x.option_strings)  # type: ignore[attr-defined]
+                for p in (commands["compare"], _parser_holder.parser))  # type: ignore[attr-defined]
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], flag
+    scheduler = [next(x for x in commands[c]._actions if "--scheduler" in x.option_strings).help
+                 for c in ("compare", "batch")]
+    assert scheduler[0] == scheduler[1]
