@@ -9,6 +9,8 @@ import sys
 from types import FrameType
 from typing import Any
 
+from .outcome import report_failures
+
 EPILOG = """\
 examples:
   mlr-copilot batch runs/r1/experiment.ipynb -p seed 0 1 2 3 4 --out batch1
@@ -69,7 +71,6 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
-    from ..errors import MLRCopilotError
     from ..types import BatchInterrupted
 
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly, as on Ctrl-C
@@ -82,12 +83,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     print_result(result, args.json)
-    failed, total = len(result.failed), len(result.table)
-    if failed and failed == total:
-        which = f"all {total} executions" if total > 1 else "the execution"
-        raise MLRCopilotError(f"{which} failed: {result.failed_names()}",
-                              hint=f"see {result.results_csv}")
-    if failed:
-        print(f"mlr-copilot: warning: {failed} of {total} executions failed: "
-              f"{result.failed_names()} (see {result.results_csv})", file=sys.stderr)
-    return 0
+    return report_failures(len(result.failed), len(result.table), result.failed_names(),
+                           noun="execution", where=result.results_csv)

@@ -10,6 +10,7 @@ from types import FrameType
 from typing import Any
 
 from ..options_spec import COMPARE_SHARED, add_to_parser
+from .outcome import report_failures
 
 EPILOG = """\
 examples:
@@ -60,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..compare import ComparisonInterrupted, load_ideas_file
     from ..compare.table import summary_lines
-    from ..errors import MLRCopilotError
     from . import settings_overrides
 
     ideas = load_ideas_file(args.ideas[0], args.ideas[1:])
@@ -99,11 +99,5 @@ def run(args: argparse.Namespace) -> int:
         if result.insert_command:
             print(f"insert the winner's cells in a notebook: {result.insert_command}")
     failed = [f"{e.idea_id} ({e.error})" for e in result.failed]
-    total = len(result.comparison.entries)
-    if len(failed) == total:
-        raise MLRCopilotError(f"every idea failed: {'; '.join(failed)}",
-                              hint=f"see {result.csv}")
-    if failed:
-        print(f"mlr-copilot: warning: {len(failed)} of {total} ideas failed: "
-              f"{'; '.join(failed)}", file=sys.stderr)
-    return 0
+    return report_failures(len(failed), len(result.comparison.entries), "; ".join(failed),
+                           noun="idea", where=result.csv)

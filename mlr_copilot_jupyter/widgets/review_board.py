@@ -35,6 +35,16 @@ def _current_shell() -> Any:
     return get_ipython()
 
 
+def _prepare_next_cell(command: str) -> str:
+    """Put ``command`` in the next input cell (in a notebook); the note that says so."""
+    shell = _current_shell()
+    code = f"<code>{esc(command)}</code>"
+    if shell is None:
+        return f"run this in a notebook cell: {code}"
+    shell.set_next_input(command, replace=False)
+    return f"prepared in the next cell: {code}"
+
+
 def _items(tag: str, items: Iterable[str]) -> str:
     lis = "".join(f"<li>{esc(item)}</li>" for item in items)
     return f"<{tag} style='margin:2px 0 2px 18px;padding:0'>{lis}</{tag}>"
@@ -317,13 +327,7 @@ class ReviewBoard(ErrorArea):
                 self._schedule(result)
             card.note.value = f"experiment requested for <code>{esc(idea_id)}</code>"
             return
-        shell = _current_shell()
-        code = f"<code>{esc(command)}</code>"
-        if shell is None:
-            card.note.value = f"run this in a notebook cell: {code}"
-            return
-        shell.set_next_input(command, replace=False)
-        card.note.value = f"prepared in the next cell: {code}"
+        card.note.value = _prepare_next_cell(command)
 
     def compare_command(self) -> str:
         command = f"%mlr_experiment --ideas accepted --task {self.task}"
@@ -348,14 +352,8 @@ class ReviewBoard(ErrorArea):
             if not self._comparing:
                 self.show_compare_status(f"comparison of {ids} requested")
             return
-        shell = _current_shell()
         self._comparing = True
-        code = f"<code>{esc(command)}</code>"
-        if shell is None:
-            self.compare_html.value = f"run this in a notebook cell: {code}"
-            return
-        shell.set_next_input(command, replace=False)
-        self.compare_html.value = f"prepared in the next cell: {code}"
+        self.compare_html.value = _prepare_next_cell(command)
 
     def _schedule(self, awaitable: Any) -> None:
         try:
