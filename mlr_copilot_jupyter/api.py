@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .experiment.agent import ExperimentAgent
     from .experiment.background import BackgroundRun
     from .experiment.from_data import TaskFromData
+    from .experiment.report import RunSummary
 
 
 class Copilot(IdeaAgentMethods):
@@ -243,7 +244,7 @@ class Copilot(IdeaAgentMethods):
             out["price_per_1k_completion"] = s.price_per_1k_completion
         return out
 
-    async def arun_experiment(self, agent: ExperimentAgent) -> dict[str, Any]:
+    async def arun_experiment(self, agent: ExperimentAgent) -> RunSummary:
         """Run a prepared experiment to its report; the run is recorded in the research state."""
         from .experiment.runner import arun_to_report
         from .state import RunRef
@@ -270,7 +271,7 @@ class Copilot(IdeaAgentMethods):
         remember(summary["status"], summary)
         return summary
 
-    def run_experiment(self, task: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
+    def run_experiment(self, task: str | os.PathLike[str], **kwargs: Any) -> RunSummary:
         """Plan -> cells -> executed, debugged, improved and verified; returns the run summary."""
         from .aio import run_sync
 

@@ -2,7 +2,7 @@
 
 The surfaces (magics, CLI, widgets, comm, comparison UI, MCP server) call
 :class:`~mlr_copilot_jupyter.api.Copilot` and import anything else they need from here, never from
-``experiment``, ``ideas`` or ``batch`` directly (``tests/test_layering.py`` checks it). Names are
+``experiment``, ``ideas`` or ``batch`` directly (``tests/unit/test_layering.py`` checks it). Names are
 loaded on first use so that ``%load_ext`` and ``mlr-copilot --help`` stay fast.
 """
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .experiment.notebook_context import notebook_context as notebook_context
     from .experiment.options import check_max_steps as check_max_steps
     from .experiment.record import RecordNotebook as RecordNotebook
+    from .experiment.report import RunSummary as RunSummary
     from .experiment.report import metric_plot as metric_plot
     from .experiment.report import summary_markdown as summary_markdown
     from .experiment.task import bundled_tasks as bundled_tasks
@@ -46,6 +47,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "check_max_steps": ("experiment.options", "check_max_steps"),
     "notebook_context": ("experiment.notebook_context", "notebook_context"),
     "RecordNotebook": ("experiment.record", "RecordNotebook"),
+    "RunSummary": ("experiment.report", "RunSummary"),
     "metric_plot": ("experiment.report", "metric_plot"),
     "summary_markdown": ("experiment.report", "summary_markdown"),
     "bundled_tasks": ("experiment.task", "bundled_tasks"),

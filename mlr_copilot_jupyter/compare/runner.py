@@ -65,8 +65,7 @@ def run_idea(job: Mapping[str, Any]) -> dict[str, Any]:
         copilot = Copilot(announce_to=io.StringIO(), **job["settings"])
         agent = copilot.prepare_experiment(job["task"], idea=Idea.model_validate(job["idea"]),
                                            out=job["out"], **job["options"])
-        summary = run_sync(arun_to_report(agent))
-        summary = {k: v for k, v in summary.items() if not k.startswith("_")}
+        summary = run_sync(arun_to_report(agent)).to_dict()
         status = "done" if summary.get("status") == "done" else "failed"
         error = "" if status == "done" else (summary.get("message") or summary.get("status", ""))
         return {"status": status, "error": _one_line(error), "summary": _json_safe(summary),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,46 @@ REPORT_FILE = "report.md"
 PLOT_FILE = "metric.png"
 
 
-def run_summary(journal: Journal, run_dir: Path) -> dict[str, Any]:
+class RunSummary(dict[str, Any]):
+    """The headline facts of a run: a plain dict (``summary["best_metric"]``, JSON as it is) that
+    a notebook shows as a small table."""
+
+    ROWS = (("status", "status"), ("metric", "metric"), ("direction", "direction"),
+            ("baseline (validation)", "baseline_metric"), ("best (validation)", "best_metric"),
+            ("verified in a fresh kernel", "verified"),
+            ("baseline (held-out test)", "baseline_test_metric"),
+            ("best (held-out test)", "best_test_metric"), ("test source", "test_source"),
+            ("steps", "steps"), ("tokens", "tokens"), ("record", "record"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        def cell(value: Any) -> str:
+            if isinstance(value, float):
+                return f"{value:.4g}"
+            return html.escape("—" if value is None or value == "" else str(value))
+
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+                       f"<td style='text-align:left'>{cell(self.get(key))}</td></tr>"
+                       for label, key in self.ROWS)
+        head = html.escape(f"Run {self.get('run_id', '')} on {self.get('task', '')}")
+        message = f"<p>{html.escape(str(self['message']))}</p>" if self.get("message") else ""
+        return f"<p><b>{head}</b></p>{message}<table>{rows}</table>"
+
+
+@dataclass
+class WrittenReport:
+    """What :func:`write_report` wrote: the summary, the report's Markdown and the plot."""
+
+    summary: RunSummary
+    markdown: str
+    png: bytes | None
+
+
+def run_summary(journal: Journal, run_dir: Path) -> RunSummary:
     """The headline facts of a run, JSON-serialisable.
 
     ``baseline_metric`` / ``best_metric`` are the selection metric (validation where the task has
@@ -34,7 +74,7 @@ def run_summary(journal: Journal, run_dir: Path) -> dict[str, Any]:
     headline = test_gain if selection in {"validation", "test"} and best_test is not None \
         else (improvement if selection != "validation" else None)
     base = journal.baseline
-    return {
+    return RunSummary({
         "run_id": journal.run_id,
         "task": journal.task,
         "status": journal.status,
@@ -74,7 +114,7 @@ def run_summary(journal: Journal, run_dir: Path) -> dict[str, Any]:
         "record": str(run_dir / "experiment.ipynb"),
         "journal": str(run_dir / "journal.json"),
         "report": str(run_dir / REPORT_FILE),
-    }
+    })
 
 
 def metric_plot(journal: Journal) -> bytes | None:
@@ -191,8 +231,8 @@ def budgets_line(limits: dict[str, Any]) -> str:
 
 
 def write_report(journal: Journal, run_dir: Path, *, header: str = "",
-                 plot: bool = True) -> dict[str, Any]:
-    """Write ``report.md`` and (unless ``plot`` is False) ``metric.png``; return the summary."""
+                 plot: bool = True) -> WrittenReport:
+    """Write ``report.md`` and (unless ``plot`` is False) ``metric.png``."""
     summary = run_summary(journal, run_dir)
     png = metric_plot(journal) if plot else None
     body = summary_markdown(journal, summary)
@@ -201,6 +241,4 @@ def write_report(journal: Journal, run_dir: Path, *, header: str = "",
         body += f"\n\n![metric per step]({PLOT_FILE})\n"
     atomic_write_text(run_dir / REPORT_FILE, (header + "\n\n" if header else "") + body + "\n")
     summary["plot"] = str(run_dir / PLOT_FILE) if png is not None else None
-    summary["_markdown"] = body
-    summary["_png"] = png
-    return summary
+    return WrittenReport(summary, body, png)

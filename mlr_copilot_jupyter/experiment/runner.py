@@ -19,7 +19,7 @@ from .agent import ExperimentAgent, Hooks, RunOptions
 from .journal import JOURNAL_FILE, Journal
 from .policies import policy_for
 from .record import RECORD_FILE, RecordNotebook
-from .report import write_report
+from .report import RunSummary, write_report
 from .task import Task, load_task
 
 
@@ -131,7 +131,7 @@ def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
     return agent
 
 
-async def arun_to_report(agent: ExperimentAgent) -> dict[str, Any]:
+async def arun_to_report(agent: ExperimentAgent) -> RunSummary:
     """Run the agent, then write ``report.md``, the plot and the record's summary cell."""
     try:
         await agent.arun()
@@ -143,7 +143,7 @@ async def arun_to_report(agent: ExperimentAgent) -> dict[str, Any]:
     return _finish_report(agent)
 
 
-def _finish_report(agent: ExperimentAgent, *, plot: bool = True) -> dict[str, Any]:
-    summary = write_report(agent.journal, agent.run_dir, plot=plot)
-    agent.record.set_summary(summary.pop("_markdown"), png=summary.pop("_png"))
-    return summary
+def _finish_report(agent: ExperimentAgent, *, plot: bool = True) -> RunSummary:
+    written = write_report(agent.journal, agent.run_dir, plot=plot)
+    agent.record.set_summary(written.markdown, png=written.png)
+    return written.summary
