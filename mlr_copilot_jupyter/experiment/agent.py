@@ -28,7 +28,7 @@ from ..models import Idea
 from .journal import JOURNAL_FILE, SELECTION_NOTES, Journal, Node, NodeKind
 from .judge import Judge
 from .options import Approval, ApproveHook, EventHook, Hooks, RunOptions
-from .policies import Exhausted, LLMPolicy, OfflinePolicy, Proposal, StepRequest
+from .policies import Exhausted, Proposal, StepPolicy, StepRequest
 from .record import RECORD_FILE, RecordNotebook
 from .runtime import Executor, Runtime, TaskRuntime, snapshot
 from .task import Task
@@ -43,7 +43,7 @@ async def _maybe_await(value: Any) -> Any:
 class ExperimentAgent:
     """Runs (or resumes) one experiment in ``run_dir`` with a policy, a runtime and hooks."""
 
-    def __init__(self, task: Task, run_dir: Path, policy: OfflinePolicy | LLMPolicy, *,
+    def __init__(self, task: Task, run_dir: Path, policy: StepPolicy, *,
                  journal: Journal, record: RecordNotebook, options: RunOptions,
                  idea: Idea | None = None, plan_text: str = "", hooks: Hooks | None = None,
                  runtime: Runtime | None = None, context: str = "") -> None:

@@ -1,7 +1,11 @@
-"""Policies propose the next step's plan and code: the LLM policy, and the offline recipe policy.
+"""The step policy proposes the next step's plan and code, and reviews executions.
 
 The agent decides *what kind* of step comes next (draft, improve or debug, and from which parent);
-a policy decides *what* to try. Both policies return a :class:`Proposal`.
+the policy decides *what* to try by asking the backend: a :class:`StepDraft` query for each step
+(with the :class:`StepRequest` as ``inputs``) and a review query for an execution. A language model
+answers from the prompt; the offline engine answers from the recipe catalog
+(experiment/offline_steps.py), with a :class:`RecipeDraft` that also names the recipe and the
+retrieval it made. Either way the policy returns a :class:`Proposal`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from ..llm.base import Backend, Reply, UsageMeter, usage_scope
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
 from ..models import Idea
 from .journal import Journal, Node, NodeKind
-from .review import ExecutionReview, heuristic_review, llm_review
+from .review import ExecutionReview, llm_review
 from .step_format import code_block, parse_markdown_step, with_markdown_instructions
 from .task import Task
 
@@ -40,7 +44,7 @@ class Proposal(BaseModel):
 
 
 class StepDraft(BaseModel):
-    """The LLM's structured answer for one step."""
+    """The backend's structured answer for one step."""
 
     title: str = Field(description="Under 12 words: what this step tries.")
     plan: str = Field(description="The plan and its rationale, 2-5 sentences, markdown.")
@@ -50,6 +54,13 @@ class StepDraft(BaseModel):
         default=None,
         description="Optional tool call: to see candidate models first, describe what you need "
                     "here and leave code empty; the candidates come back in the next prompt.")
+
+
+class RecipeDraft(StepDraft):
+    """The offline engine's answer: a step from the recipe catalog, and the retrieval it made."""
+
+    recipe: str
+    retrieval: dict[str, Any] | None = None
 
 
 @dataclass
@@ -76,102 +87,10 @@ class StepRequest:
 
 
 class Exhausted(Exception):
-    """The policy has nothing left to propose (the offline catalog ran out)."""
+    """Nothing is left to propose (the offline catalog ran out); raised by the offline solver."""
 
 
-# -- offline ---------------------------------------------------------------------------------
-#: scikit-learn estimator names (as in retrieval candidate ids) -> offline recipe keys.
-ESTIMATOR_RECIPES: tuple[tuple[str, str], ...] = (
-    ("SVC", "svm_rbf"), ("SVR", "svm_rbf"), ("RandomForest", "random_forest"),
-    ("ExtraTrees", "extra_trees"), ("HistGradientBoosting", "hist_gradient_boosting"),
-    ("GradientBoosting", "hist_gradient_boosting"), ("LogisticRegression", "scaled_linear"),
-    ("Ridge", "scaled_linear"), ("KNeighbors", "knn_scaled"), ("Voting", "voting_ensemble"),
-    ("Stacking", "stacking_ensemble"), ("PCA", "pca_model"),
-)
-
-class OfflinePolicy:
-    """Proposes steps from the recipe catalog; 'debugs' by falling back to the next recipe."""
-
-    name = "offline"
-    repairs_code = False  # it cannot repair code: a "debug" step falls back to the next recipe
-    reviews_every_step = False  # its heuristic readout runs only when no MLR_METRIC line came
-    improve_families = ("hyperparameter_search", "ensembling")
-
-    def __init__(self) -> None:
-        self.tried: set[str] = set()
-        self.preferred: list[str] = []  # recipe keys whose estimators the local retrieval found
-        self._retrieval: dict[str, Any] | None = None
-
-    def _retrieve(self, task: Task) -> dict[str, Any]:
-        """Ask the local model source (no network) which estimators fit the task."""
-        from ..retrieval import retrieve
-
-        query = f"{task.task_type} {task.metric.name} {task.description[:300]}"
-        result = retrieve(query, "model", task_type=task.task_type, source="local", limit=8)
-        ids = [c.id for c in result.candidates]
-        self.preferred = [key for cid in ids for est, key in ESTIMATOR_RECIPES if est in cid]
-        self.preferred = list(dict.fromkeys(self.preferred))
-        why = ("recipes whose estimators the local model source ranked for this task are tried "
-               f"first: {', '.join(self.preferred) or 'none matched, catalog order kept'}")
-        return {"query": query, "source": "local", "candidates": ids[:8], "chosen": why,
-                "warnings": result.warnings}
-
-    def _ordered(self, request: StepRequest) -> list:
-        from .recipes import recipes_for
-
-        recipes = recipes_for(request.task)
-        if self.preferred:
-            recipes.sort(key=lambda r: r.key not in self.preferred)  # stable: catalog order kept
-        if request.idea is not None and request.idea.strategy:
-            from ..ideas.catalog import CATALOG
-
-            preferred = next((s.recipe_keys for s in CATALOG if s.key == request.idea.strategy), ())
-            recipes.sort(key=lambda r: (r.key not in preferred,
-                                        preferred.index(r.key) if r.key in preferred else 0))
-        return recipes
-
-    async def propose(self, request: StepRequest) -> Proposal:
-        retrieval = None
-        if self._retrieval is None and request.kind == "draft":
-            self._retrieval = retrieval = await asyncio.to_thread(self._retrieve, request.task)
-        self.tried |= {n.recipe for n in request.journal.nodes if n.recipe}
-        from .recipes import unsupported_reason
-
-        reason = unsupported_reason(request.task)
-        if reason:
-            raise Exhausted(f"the offline engine cannot experiment on task {request.task.name!r}: "
-                            f"{reason}; configure an LLM endpoint for this task")
-        recipes = [r for r in self._ordered(request) if r.key not in self.tried]
-        if not recipes:
-            raise Exhausted("the offline recipe catalog has no untried recipe for this task")
-        if request.kind == "improve":
-            tuned = [r for r in recipes if r.family in self.improve_families]
-            recipe = (tuned or recipes)[0]
-            why = (f"Improve on the best node so far ({request.parent.id if request.parent else '-'}) "
-                   f"with {recipe.family.replace('_', ' ')}: {recipe.rationale}")
-        elif request.kind == "debug":
-            recipe = recipes[0]
-            failed = request.parent
-            why = (f"The offline engine cannot repair code, so after the failure of "
-                   f"{failed.id if failed else 'the previous step'} "
-                   f"({failed.error or failed.status if failed else ''}) it falls back to the next "
-                   f"recipe: {recipe.rationale}")
-        else:
-            recipe = recipes[0]
-            why = recipe.rationale
-        self.tried.add(recipe.key)
-        plan = f"{why}\n\n*Offline engine (no LLM): recipe `{recipe.key}`.*"
-        return Proposal(title=recipe.title, plan=plan, code=recipe.code(request.task, seed=0,
-                                                        artifacts=request.artifacts),
-                        recipe=recipe.key, retrieval=retrieval)
-
-    async def review(self, code: str, output: str, task: Task, *,
-                     node_id: str | None = None) -> ExecutionReview:
-        """A labelled heuristic readout of validation lines (no LLM; the code is not read)."""
-        return heuristic_review(output, task)
-
-
-# -- LLM -------------------------------------------------------------------------------------
+# -- the prompt ------------------------------------------------------------------------------
 KIND_INSTRUCTIONS = {
     "draft": "Write a complete first solution for the task (a new approach, not the baseline).",
     "improve": ("Make ONE atomic improvement to the parent solution below (a model, feature, "
@@ -280,16 +199,23 @@ def step_prompt(request: StepRequest) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM_RESEARCHER}, {"role": "user", "content": user}]
 
 
-class LLMPolicy:
-    """Asks the LLM for each step (structured output: title, plan, code) and reviews executions."""
+class StepPolicy:
+    """Asks the backend for each step (structured output: title, plan, code) and reviews executions.
 
-    name = "llm"
-    repairs_code = True  # debug steps fix the failing code (a failed baseline first)
-    reviews_every_step = True  # AIDE: every execution's code and output are reviewed
+    What the engine can do comes from the backend: one that reads prompts repairs failing code in
+    debug steps and reviews every execution (AIDE); the offline engine cannot repair code (its
+    "debug" step falls back to the next recipe) and its heuristic readout runs only when no
+    MLR_METRIC line came.
+    """
 
     def __init__(self, backend: Backend, step_format: str = "json") -> None:
         self.backend = backend
-        self.step_format = step_format  # see step_format.py: code in JSON or in a ```python block
+        self.name = "llm" if backend.reads_prompts else "offline"
+        self.repairs_code = backend.reads_prompts
+        self.reviews_every_step = backend.reads_prompts
+        # see step_format.py: code in JSON or in a ```python block (only for a model that reads
+        # prompts; the offline engine always answers the structured object)
+        self.step_format = step_format if backend.reads_prompts else "json"
         self.last_prompt_chars = 0
 
     async def propose(self, request: StepRequest) -> Proposal:
@@ -311,6 +237,10 @@ class LLMPolicy:
                 ]
                 draft = await self._ask(messages, request)
         self.last_prompt_chars = sum(len(m["content"]) for m in messages)
+        if isinstance(draft, RecipeDraft):  # a catalog step: taken as the engine wrote it
+            return Proposal(title=draft.title, plan=draft.plan, code=draft.code,
+                            recipe=draft.recipe, tokens=meter.total.total_tokens,
+                            retrieval=draft.retrieval)
         if retrieval is not None:
             retrieval["chosen"] = draft.plan.strip()[:500]
             retrieval.pop("lines", None)
@@ -321,11 +251,13 @@ class LLMPolicy:
     async def _ask(self, messages: list[dict[str, str]], request: StepRequest) -> StepDraft:
         label = f"{request.kind}-{request.journal.next_id()}"
         if self.step_format == "markdown":
-            reply: Reply[Any] = await self.backend.aquery(with_markdown_instructions(messages), label=label)
+            reply: Reply[Any] = await self.backend.aquery(with_markdown_instructions(messages),
+                                                          label=label, inputs=request)
             title, plan, code = parse_markdown_step(reply.text)
             return StepDraft(title=title, plan=plan, code=code)
         try:
-            parsed = (await self.backend.aquery(messages, schema=StepDraft, label=label)).parsed
+            parsed = (await self.backend.aquery(messages, schema=StepDraft, label=label,
+                                                inputs=request)).parsed
         except LLMSchemaError as exc:
             if exc.raw and code_block(exc.raw) is not None:  # the code came as a fenced block
                 title, plan, code = parse_markdown_step(exc.raw)
@@ -346,7 +278,8 @@ class LLMPolicy:
 
     async def review(self, code: str, output: str, task: Task, *,
                      node_id: str | None = None) -> ExecutionReview:
-        """AIDE-style review of one execution: the LLM reads the code and the output."""
+        """Review one execution: an LLM reads the code and the output (AIDE-style); the offline
+        engine gives a labelled heuristic readout of validation lines (the code is not read)."""
         return await llm_review(self.backend, code, output, task,
                                 label=f"review-{node_id or 'cell'}")
 
@@ -360,17 +293,11 @@ def _strip_fences(code: str) -> str:
     return text.strip() + "\n"
 
 
-def policy_for(backend: Backend) -> OfflinePolicy | LLMPolicy:
-    """The step policy for ``backend``: prompts for a model that reads them, else the recipes.
-
-    The offline engine cannot write or repair code from a prompt, so its steps come from the
-    recipe catalog (a policy with its own state: recipes tried, retrieval order).
-    """
-    if not backend.reads_prompts:
-        return OfflinePolicy()
+def policy_for(backend: Backend) -> StepPolicy:
+    """The step policy for ``backend`` (its step format from the backend's settings)."""
     settings = getattr(backend, "settings", None)
-    return LLMPolicy(backend, step_format=getattr(settings, "step_format", "json"))
+    return StepPolicy(backend, step_format=getattr(settings, "step_format", "json"))
 
 
-__all__: Sequence[str] = ("ExecutionReview", "Exhausted", "LLMPolicy", "OfflinePolicy", "Proposal",
-                          "StepRequest", "policy_for", "step_prompt")
+__all__: Sequence[str] = ("ExecutionReview", "Exhausted", "Proposal", "RecipeDraft", "StepDraft",
+                          "StepPolicy", "StepRequest", "policy_for", "step_prompt")

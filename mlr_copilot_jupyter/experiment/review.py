@@ -1,16 +1,18 @@
 """The review of one execution: did the cell really work, and which number is its validation metric?
 
 After a cell ran and printed no ``MLR_METRIC`` line for the task's metric, the agent asks its
-policy for an :class:`ExecutionReview`. With an LLM this is an AIDE-style review that reads the
-code and the output (``llm_review``); offline it is a labelled heuristic readout of validation
-lines (``heuristic_review``) that never claims to be an LLM and never reads lines naming a test
-split.
+policy for an :class:`ExecutionReview`, which asks the backend (``llm_review``: a
+:class:`ReviewReply` query with the :class:`ExecutionRequest` as inputs). With an LLM this is an
+AIDE-style review that reads the code and the output; the offline engine's solver
+(experiment/offline_steps.py) answers with a labelled heuristic readout of validation lines
+(``heuristic_review``) that never claims to be an LLM and never reads lines naming a test split.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
@@ -53,6 +55,21 @@ class ReviewReply(BaseModel):
                                           "'validation', 'train', 'test' or 'none'.")
 
 
+@dataclass
+class ExecutionRequest:
+    """What a review is asked about (the ``inputs`` of the review query)."""
+
+    code: str
+    output: str
+    task: Task
+
+
+class HeuristicReviewReply(ReviewReply):
+    """The offline engine's answer: a :class:`ReviewReply` carrying the heuristic's full review."""
+
+    review: ExecutionReview
+
+
 # -- LLM review -----------------------------------------------------------------------------------
 REVIEW_INTRO = (
     "You wrote the code below for a machine-learning research task and it has been run as one "
@@ -88,7 +105,8 @@ async def llm_review(backend: Backend, code: str, output: str, task: Task, *,
     """AIDE-style review by the LLM; a failed or unparseable reply gives a review that says so."""
     try:
         reply = await backend.aquery(review_prompt(code, output, task), schema=ReviewReply,
-                                     temperature=0.0, label=label)
+                                     temperature=0.0, label=label,
+                                     inputs=ExecutionRequest(code, output, task))
     except (LLMAuthError, LLMModelNotFound):
         raise  # the configuration is wrong: the next step would fail the same way
     except LLMError as exc:
@@ -99,6 +117,8 @@ async def llm_review(backend: Backend, code: str, output: str, task: Task, *,
         return ExecutionReview(is_bug=False, summary="The LLM review reply could not be parsed; no "
                                                      "metric was read from the output.",
                                source=LLM_SOURCE)
+    if isinstance(parsed, HeuristicReviewReply):
+        return parsed.review  # the offline engine's readout, already labelled as such
     return _checked(parsed, output)
 
 
@@ -234,5 +254,5 @@ def _label_of(line: str) -> str:
     return " ".join(words[-4:]) or "validation metric"
 
 
-__all__ = ["ExecutionReview", "ReviewReply", "heuristic_review", "llm_review", "metric_words",
-           "printed_in", "review_prompt"]
+__all__ = ["ExecutionRequest", "ExecutionReview", "HeuristicReviewReply", "ReviewReply",
+           "heuristic_review", "llm_review", "metric_words", "printed_in", "review_prompt"]

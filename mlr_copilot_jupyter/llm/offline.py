@@ -38,6 +38,7 @@ BANNER = "no LLM configured: using the offline engine (heuristics, not a languag
 
 Solver = Callable[[list[Message], Any], "BaseModel | str"]
 _solvers: dict[type[BaseModel] | str, Solver] = {}
+_uncounted: set[Solver] = set()
 _announced = threading.Event()
 _loaded = threading.Event()
 _load_lock = threading.Lock()
@@ -48,14 +49,24 @@ SOLVER_MODULES = (
     "mlr_copilot_jupyter.ideas.offline_ideas",
     "mlr_copilot_jupyter.ideas.review",
     "mlr_copilot_jupyter.experiment.metric_infer",
+    "mlr_copilot_jupyter.experiment.offline_steps",
     "mlr_copilot_jupyter.retrieval.rank",
 )
 
 
-def register_solver(key: type[BaseModel] | str, solver: Solver) -> None:
+def register_solver(key: type[BaseModel] | str, solver: Solver, *, counted: bool = True) -> None:
     """Let the offline engine answer requests for ``key`` (a schema, or a call kind such as
-    ``"hyde"``) with ``solver(messages, inputs)``."""
+    ``"hyde"``) with ``solver(messages, inputs)``.
+
+    ``counted=False``: its answers add no call to the usage totals (the experiment's recipe steps
+    and heuristic readouts, which a run has never counted as calls); the backend's own meter
+    still records each one.
+    """
     _solvers[key] = solver
+    if counted:
+        _uncounted.discard(solver)
+    else:
+        _uncounted.add(solver)
 
 
 In = TypeVar("In")
@@ -155,7 +166,8 @@ class OfflineBackend(Backend):
         if on_token is not None:
             on_token(text)
         latency = time.monotonic() - started
-        usage = Usage(calls=1)  # no tokens: nothing was sent to a model
+        # no tokens: nothing was sent to a model
+        usage = Usage(calls=0 if solver in _uncounted else 1)
         record_usage(usage, model="offline", latency=latency, label=label)
         self.meter.add(usage, model="offline", latency=latency, label=label)
         return Reply(text=text, parsed=parsed, usage=usage, latency=latency, model="offline",

@@ -26,13 +26,13 @@ from mlr_copilot_jupyter.experiment.brief import (
 )
 from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.experiment.policies import (
-    LLMPolicy,
-    OfflinePolicy,
+    StepPolicy,
     StepRequest,
     step_prompt,
 )
 from mlr_copilot_jupyter.experiment.review import ExecutionReview, heuristic_review
 from mlr_copilot_jupyter.experiment.task import MetricSpec, Task, load_task
+from mlr_copilot_jupyter.llm.offline import OfflineBackend
 from tests.support.chat_server import ChatServer
 from tests.support.cli import cli_command, subprocess_env
 
@@ -311,7 +311,7 @@ def test_offline_review_reads_validation_lines(output: str, metric: str, value: 
                                                tmp_path: Path) -> None:
     task = _pearson_task(tmp_path).model_copy(
         update={"metric": MetricSpec(name=metric, direction="maximize")})
-    review = asyncio.run(OfflinePolicy().review("print('x')", output, task))
+    review = asyncio.run(StepPolicy(OfflineBackend()).review("print('x')", output, task))
     assert review.source == "heuristic readout" and review.metric == pytest.approx(value)
     assert review.summary.startswith("Heuristic readout (no LLM)") and "LLM review" not in review.summary
     assert not review.is_bug
@@ -338,12 +338,12 @@ def test_offline_review_flags_a_traceback(tmp_path: Path) -> None:
     assert review.is_bug and review.metric is None and "error" in review.summary
 
 
-def _llm_policy(server: ChatServer) -> LLMPolicy:
+def _llm_policy(server: ChatServer) -> StepPolicy:
     from mlr_copilot_jupyter.config import MLRCopilot
     from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend
 
     settings = MLRCopilot(backoff_base=0.05, backoff_max=0.2, request_timeout=5.0, max_retries=1)
-    return LLMPolicy(OpenAIBackend(settings))
+    return StepPolicy(OpenAIBackend(settings))
 
 
 CODE = "pred = model.predict(x_val)\nprint('val pearson', pearsonr(pred, y_val)[0])\n"
