@@ -11,7 +11,19 @@ import pytest
 
 from tests.support.chat_server import ChatServer, chat_server  # noqa: F401  (fixture)
 from tests.support.cli import ENV_TO_CLEAR, PREFIXES_TO_CLEAR, SECRET_KEY
-from tests.support.llama import llama_server  # noqa: F401  (fixture)
+from tests.support.llama import llama_server  # noqa: F401  (fixture; read $MLR_COPILOT_CACHE)
+
+
+def _scrub_caller_environment() -> None:
+    """Drop the caller's LLM, Hub and S2 settings from the whole test session, not only from
+    each test (``clean_env``): module-scoped fixtures run before it, and libraries read some
+    variables once at import (``huggingface_hub`` takes ``HF_HUB_OFFLINE`` into a constant)."""
+    for name in list(os.environ):
+        if name in ENV_TO_CLEAR or name.startswith(PREFIXES_TO_CLEAR) or name == "S2_API_KEY":
+            del os.environ[name]
+
+
+_scrub_caller_environment()
 
 
 @pytest.fixture(autouse=True)
