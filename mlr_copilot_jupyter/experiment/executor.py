@@ -56,10 +56,13 @@ class KernelExecutor:
         interrupt_grace: float = 5.0,
         kernel_log: str | Path | None = None,
         setup_code: Sequence[str] = (),
+        sandbox: Mapping[str, Any] | None = None,
     ) -> None:
         self.cwd = Path(cwd).expanduser().resolve()
         #: code run silently in every new kernel after the prelude (first start and restarts)
         self.setup_code = tuple(setup_code)
+        #: the sandbox provisioner's config (see kernels.sandbox); None: an unconfined kernel
+        self.sandbox = dict(sandbox) if sandbox is not None else None
         self.kernel_name = kernel_name
         self.cell_timeout = cell_timeout
         self.startup_timeout = startup_timeout
@@ -167,6 +170,7 @@ class KernelExecutor:
             memory_limit_mb=self.memory_limit_mb,
             cpu_time_limit_s=self.cpu_time_limit_s,
             kernel_log=str(self.kernel_log) if self.kernel_log else None,
+            sandbox=self.sandbox,
             shutdown_wait_time=2.0,
         )
         client = NotebookClient(

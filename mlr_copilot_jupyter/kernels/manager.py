@@ -5,7 +5,9 @@
 - private IPC sockets, CurveZMQ when available (:mod:`.transport`);
 - optional RLIMIT_AS / RLIMIT_CPU limits (``memory_limit_mb``, ``cpu_time_limit_s``;
   :mod:`.launcher`);
-- the kernel's own stdout/stderr appended to ``kernel_log`` instead of the terminal.
+- the kernel's own stdout/stderr appended to ``kernel_log`` instead of the terminal;
+- with ``sandbox`` set, the kernel started by the bubblewrap provisioner
+  (:class:`~.sandbox.SandboxProvisioner`, found by its entry point like any provisioner).
 
 The experiment executor constructs it with these as keyword arguments; papermill (batch) takes a
 class, hence :func:`logged_kernel_manager`. :class:`KernelReaper` and :meth:`~CopilotKernelManager.
@@ -14,13 +16,14 @@ kill_for_exit` kill a kernel's whole process group when the normal shutdown cann
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import weakref
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, Unicode
+from traitlets import Dict, Integer, Unicode
 
 from .launcher import launch_prefix
 from .transport import SecureTransportMixin
@@ -50,6 +53,9 @@ class CopilotKernelManager(SecureTransportMixin, AsyncKernelManager):
     #: A kernel logs its own troubles there (tornado's "Uncaught exception in ZMQStream
     #: callback" when shut down mid-message under load, warnings at start-up).
     kernel_log = Unicode(None, allow_none=True).tag(config=True)
+    #: The sandbox provisioner's config (``bwrap``, ``network``, ``writable``, ``hidden``);
+    #: None starts the kernel unconfined with the kernelspec's own provisioner.
+    sandbox = Dict(None, allow_none=True).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -60,6 +66,16 @@ class CopilotKernelManager(SecureTransportMixin, AsyncKernelManager):
         """The kernel's process group id (its pid when the provisioner does not say)."""
         provisioner = self.provisioner
         return getattr(provisioner, "pgid", None) or getattr(provisioner, "pid", None)
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        if self.sandbox is not None and self.provisioner is None and self.kernel_spec is not None:
+            from .sandbox import PROVISIONER_NAME
+
+            metadata = copy.deepcopy(self.kernel_spec.metadata or {})
+            metadata["kernel_provisioner"] = {"provisioner_name": PROVISIONER_NAME,
+                                              "config": dict(self.sandbox)}
+            self.kernel_spec.metadata = metadata
+        return await super()._async_pre_start_kernel(**kw)  # type: ignore[no-any-return]
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -88,11 +104,14 @@ def live_kernel_managers() -> list[CopilotKernelManager]:
     return list(_LIVE)
 
 
-def logged_kernel_manager(log: str | os.PathLike[str]) -> type[CopilotKernelManager]:
+def logged_kernel_manager(log: str | os.PathLike[str],
+                          sandbox: dict[str, Any] | None = None) -> type[CopilotKernelManager]:
     """A :class:`CopilotKernelManager` class whose kernels write their stdout/stderr to ``log``
-    (for callers that take a class, not an instance: papermill's ``kernel_manager_class``)."""
+    and start in ``sandbox`` (for callers that take a class, not an instance: papermill's
+    ``kernel_manager_class``)."""
     base = CopilotKernelManager
-    return type(base.__name__, (base,), {"kernel_log": Unicode(str(log), allow_none=True)})
+    return type(base.__name__, (base,), {"kernel_log": Unicode(str(log), allow_none=True),
+                                         "sandbox": Dict(sandbox, allow_none=True)})
 
 
 class KernelReaper:

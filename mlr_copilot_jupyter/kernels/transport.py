@@ -47,6 +47,9 @@ class SecureTransportMixin:
             self.ipc_dir = tempfile.mkdtemp(prefix="mlr-kernel-")  # mode 0700
             self.transport = "ipc"
             self.ip = os.path.join(self.ipc_dir, "k")
+            if not getattr(self, "connection_file", ""):  # the kernel rewrites it at start: a
+                # sandboxed kernel can, since this folder is bound writable into its sandbox
+                self.connection_file = os.path.join(self.ipc_dir, "kernel.json")
             weakref.finalize(self, shutil.rmtree, self.ipc_dir, True)
 
     def remove_ipc_dir(self) -> None:
