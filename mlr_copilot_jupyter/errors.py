@@ -86,5 +86,11 @@ class StorageError(MLRCopilotError):
     """A file the package must write (record, journal, state, report) could not be saved."""
 
 
+class SandboxError(MLRCopilotError):
+    """``--sandbox require`` and no working bubblewrap; the CLI exits with status 2."""
+
+    exit_code = 2
+
+
 class NetworkUnavailable(MLRCopilotError):
     """A feature needs the network (arXiv, Semantic Scholar, Hugging Face) and it is unreachable."""

@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"mlr-copilot: error: {exc.one_line()}", file=sys.stderr)
-        return 1
+        return int(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt as exc:
         ignore_ctrl_c()  # a second press while exiting must not turn 130 into a signal death
         print(getattr(exc, "line", "mlr-copilot: interrupted"), file=sys.stderr)

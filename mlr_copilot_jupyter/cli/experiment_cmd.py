@@ -213,6 +213,7 @@ def print_summary(summary: dict[str, Any], as_json: bool) -> None:
         print(f"  note: {summary['message']}")
     for warning in summary.get("warnings") or []:
         print(f"  WARNING: {warning}")
+    print(f"  sandbox: {summary.get('sandbox', 'not recorded')}")
     print(f"  metric: {summary['metric']} ({summary['direction']}); "
           f"{summary.get('metric_evidence') or 'given by the task'}")
     print(f"  selection: {summary.get('selection_note', '')}")

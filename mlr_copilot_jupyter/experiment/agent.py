@@ -30,7 +30,7 @@ from .judge import Judge
 from .options import Approval, ApproveHook, EventHook, Hooks, RunOptions
 from .policies import Exhausted, Proposal, StepPolicy, StepRequest
 from .record import RECORD_FILE, RecordNotebook
-from .runtime import Executor, Runtime, TaskRuntime, snapshot
+from .runtime import Executor, Runtime, TaskRuntime, run_sandbox, snapshot
 from .task import Task
 
 __all__ = ["Approval", "ApproveHook", "EventHook", "ExperimentAgent", "Hooks", "RunOptions"]
@@ -56,7 +56,8 @@ class ExperimentAgent:
             kernel_name=options.kernel_name,
             cell_timeout=options.cell_timeout or task.budget.cell_timeout_s,
             memory_limit_mb=options.memory_limit_mb, cpu_time_limit_s=options.cpu_time_limit_s,
-            env_deny=options.extra_env_deny)
+            env_deny=options.extra_env_deny,
+            sandbox=run_sandbox(options.sandbox, options.sandbox_network))
         self.workspace = self.runtime.workspace
         self.judge = Judge(task, journal, self.runtime, policy)
         self._stop_requested = False

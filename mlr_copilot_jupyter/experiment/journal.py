@@ -104,6 +104,8 @@ class Journal(BaseModel):
                                  "determined, quoting the words.")
     metric_origin: str = ""
     warnings: list[str] = Field(default_factory=list)
+    sandbox: dict[str, Any] = Field(default_factory=dict, description="Which sandbox ran the "
+                                    "run's kernels (kernels.sandbox.SandboxStatus.to_dict()).")
     reference: str | None = Field(default=None, description="The first working version of the "
                                   "baseline (the baseline, or the debug node that fixed it).")
     artifacts: list[str] = Field(default_factory=list, description="Files the scorer reads; "

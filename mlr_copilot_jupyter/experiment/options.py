@@ -60,6 +60,8 @@ class RunOptions:
     deadline: float | None = None  # wall-clock seconds from the start (or resume) of the run
     price_per_1k_prompt: float = 0.0
     price_per_1k_completion: float = 0.0
+    sandbox: str = "auto"  # auto | require | off: how the run's kernels are confined
+    sandbox_network: bool = False  # --allow-network: the sandbox keeps the host's network
 
     def __post_init__(self) -> None:
         """Refuse values that would silently switch a limit off (negative, zero, NaN)."""
@@ -76,6 +78,10 @@ class RunOptions:
             raise InputError(f"--memory-limit-mb must be at least 256 (a kernel needs that much "
                              f"address space), got {self.memory_limit_mb}")
         check_max_steps(self.max_steps)
+        from ..kernels.sandbox import MODES
+
+        if self.sandbox not in MODES:
+            raise InputError(f"--sandbox must be one of {', '.join(MODES)}, got {self.sandbox!r}")
         if self.mode not in ("auto", "approve"):
             raise InputError(f"--mode must be auto or approve, got {self.mode!r}")
         self.limits()  # refuses a non-positive budget or a cost budget without prices

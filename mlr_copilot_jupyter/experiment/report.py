@@ -84,6 +84,7 @@ def run_summary(journal: Journal, run_dir: Path) -> RunSummary:
         "metric_evidence": journal.metric_evidence,
         "metric_origin": journal.metric_origin,
         "warnings": list(journal.warnings),
+        "sandbox": sandbox_line(journal.sandbox),
         "selection": selection,
         "selection_note": SELECTION_NOTES.get(selection or "", "no working baseline"),
         "baseline_node": ref.id if ref else None,
@@ -146,6 +147,11 @@ def metric_plot(journal: Journal) -> bytes | None:
     return buffer.getvalue()
 
 
+def sandbox_line(sandbox: dict[str, Any]) -> str:
+    """What confined the run's kernels, e.g. "bubblewrap: no network, workspace-only writes"."""
+    return str(sandbox.get("description") or "not recorded (a run from before sandboxing)")
+
+
 def summary_markdown(journal: Journal, summary: dict[str, Any]) -> str:
     def fmt(value: float | None) -> str:
         return "—" if value is None else f"{value:.6g}"
@@ -167,6 +173,7 @@ def summary_markdown(journal: Journal, summary: dict[str, Any]) -> str:
         lines.append(f"- **Stopped by the {journal.stopped_by.replace('_', ' ')}:** "
                      f"{journal.stop_reason}")
     lines += [f"- **Warning:** {w}" for w in journal.warnings]
+    lines.append(f"- **Sandbox:** {summary['sandbox']}")
     lines += [
         f"- **Selection:** {summary['selection_note']}",
         f"- **Baseline:** {which}{fmt(summary['baseline_metric'])}"

@@ -20,6 +20,7 @@ from .journal import JOURNAL_FILE, Journal
 from .policies import policy_for
 from .record import RECORD_FILE, RecordNotebook
 from .report import RunSummary, write_report
+from .runtime import run_sandbox
 from .task import Task, load_task
 
 
@@ -51,6 +52,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     run_dir = (run_dir or Path(run_root) / run_id).resolve()
     if (run_dir / JOURNAL_FILE).exists():
         raise InputError(f"{run_dir} already holds a run", hint="use --resume to continue it")
+    sandbox = run_sandbox(options.sandbox, options.sandbox_network, warn=True)  # before any file
     workspace = task.prepare_workspace(run_dir)
     model = backend.model_name
     meta = {
@@ -64,6 +66,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
         "paper": {"title": paper.title, "source": paper.source} if paper else None,
         "problem": problem.model_dump(exclude={"related_works"}) if problem else None,
         "backend": backend.name, "model": model, "engine": backend.describe(),
+        "sandbox": sandbox.to_dict(),
         "versions": versions(),
     }
     title = f"Experiment {run_id}"
@@ -73,7 +76,8 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     intro = (f"**Task:** {task.name} — metric {task.metric.name} ({task.metric.direction}; "
              f"{evidence}).\n\n"
              + "".join(f"**Warning:** {w}\n\n" for w in warnings) +
-             f"**Testing:** {what}\n\n**Engine:** {backend.describe()}. Generated cells carry "
+             f"**Testing:** {what}\n\n**Sandbox:** {sandbox.describe()}.\n\n"
+             f"**Engine:** {backend.describe()}. Generated cells carry "
              "`mlr_copilot` metadata; failed attempts are kept as raw cells.")
     record = RecordNotebook.create(run_dir / RECORD_FILE, title=title, intro=intro, metadata=meta,
                                    seed=options.seed, data_dir=str(workspace))
@@ -82,6 +86,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     journal = Journal(run_id=run_id, task=task.name, metric_name=task.metric.name,
                       direction=task.metric.direction, metric_evidence=evidence,
                       metric_origin=task.metric_origin, warnings=warnings,
+                      sandbox=sandbox.to_dict(),
                       settings={"task_path": str(task.root), "options": dataclasses.asdict(options),
                                 "metric": {**task.metric.model_dump(),
                                            "origin": task.metric_origin},
@@ -116,6 +121,7 @@ def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
     options = RunOptions(**{**raw, **(limits or {})})
     if max_steps is not None:
         options.max_steps = max_steps
+    journal.sandbox = run_sandbox(options.sandbox, options.sandbox_network, warn=True).to_dict()
     journal.settings.setdefault("options", {}).update(limits or {})  # a later resume keeps them
     for node in journal.nodes:  # a cell that was running when the run died did not finish
         if node.status == "pending":

@@ -13,12 +13,15 @@ they are set aside (removed, or restored to the task's original when the task sh
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from ..errors import SandboxError
+from ..kernels.sandbox import SandboxStatus, SandboxUnavailable, resolve
 from .result import CellResult
 from .task import Task
 
@@ -163,14 +166,31 @@ def _is_noise(rel: str) -> bool:
     return name.endswith((".pyc", ".log")) or name.startswith(".")
 
 
+def run_sandbox(mode: str, network: bool = False, *, warn: bool = False) -> SandboxStatus:
+    """The sandbox of a run's kernels (see :mod:`..kernels.sandbox`).
+
+    ``require`` without a working bubblewrap raises :class:`~..errors.SandboxError` (one line,
+    exit status 2); ``auto`` then runs unconfined and, with ``warn``, says so in one warning line
+    on the ``mlr_copilot`` logger (the CLI prints it, the record and report keep it).
+    """
+    try:
+        status = resolve(mode, network=network)
+    except SandboxUnavailable as exc:
+        raise SandboxError(str(exc)) from None
+    if warn and not status.active and status.mode == "auto":
+        logging.getLogger("mlr_copilot").warning(status.warning_line())
+    return status
+
+
 class TaskRuntime:
     """The real runtime: kernels through :class:`KernelExecutor`, copies of the task's files."""
 
     def __init__(self, task: Task, run_dir: Path, *, setup_code: Sequence[str],
                  kernel_name: str = "python3", cell_timeout: float = 300.0,
                  memory_limit_mb: int | None = None, cpu_time_limit_s: int | None = None,
-                 env_deny: Sequence[str] = ()) -> None:
+                 env_deny: Sequence[str] = (), sandbox: SandboxStatus | None = None) -> None:
         self.task, self.run_dir = task, Path(run_dir)
+        self.sandbox = sandbox
         self.workspace = self.run_dir / "workspace"
         self.setup_code = list(setup_code)
         self.kernel_name, self.cell_timeout = kernel_name, cell_timeout
@@ -189,11 +209,23 @@ class TaskRuntime:
             seed = _seed_of(setup[0])
             setup[0] = parameters_source(seed, str(workspace))  # its cells run in that copy
         return KernelExecutor(
-            self.run_dir, kernel_name=self.kernel_name, cell_timeout=self.cell_timeout,
+            workspace if self.sandbox_config(workspace) else self.run_dir,
+            sandbox=self.sandbox_config(workspace),
+            kernel_name=self.kernel_name, cell_timeout=self.cell_timeout,
             memory_limit_mb=self.memory_limit_mb, cpu_time_limit_s=self.cpu_time_limit_s,
             env_deny=self.env_deny, kernel_log=self.run_dir / f"kernel-{label}.log"
             if label != "main" else self.run_dir / "kernel.log",
             setup_code=setup)
+
+    def sandbox_config(self, workspace: Path) -> dict[str, Any] | None:
+        """The sandbox provisioner's config for a kernel whose cells run in ``workspace``: that
+        folder is all it may write; the task folder (answers, eval.py) and the run's record are
+        not visible. None when the run is not sandboxed."""
+        if self.sandbox is None or not self.sandbox.active:
+            return None
+        return {"bwrap": self.sandbox.bwrap, "network": self.sandbox.network,
+                "writable": [str(workspace.resolve())],
+                "hidden": [str(self.task.root), str(self.run_dir)]}
 
     def fresh_workspace(self, label: str) -> Path:
         target = self.run_dir / "verify" / label
