@@ -187,9 +187,11 @@ class Copilot(IdeaAgentMethods):
         if resume is not None and context:
             raise InputError("--context applies to a new run; a resumed run keeps its own")
         limits = self._limits(options)
-        if resume is not None:
+        options.update(self.sandbox_options(options))
+        if resume is not None:  # the sandbox is chosen afresh: this process's kernels
             return resume_run(Path(resume), self.backend, hooks=hooks,
-                              max_steps=options.get("max_steps"), limits=limits)
+                              max_steps=options.get("max_steps"),
+                              limits={**limits, **self.sandbox_options(options)})
         loaded = load_task(os.fspath(task)).with_metric(metric, direction)
         if options.get("max_steps") is None:  # task.toml's [budget] max_steps, else its default
             options["max_steps"] = loaded.budget.max_steps
@@ -226,6 +228,18 @@ class Copilot(IdeaAgentMethods):
             out = self.settings.run_path() / "tasks" / f"{task_name(label)}-{stamp}"
         return task_from_data(data, target, Path(out), source=source, **choices)
 
+    def sandbox_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``sandbox`` / ``sandbox_network`` of a run: the given ones, else the settings'.
+
+        ``require`` without a working bubblewrap raises :class:`~.errors.SandboxError` here,
+        before any run folder is written."""
+        from .experiment.runtime import run_sandbox
+
+        mode = options.get("sandbox") or self.settings.sandbox
+        network = bool(options.get("sandbox_network") or self.settings.sandbox_network)
+        run_sandbox(mode, network)
+        return {"sandbox": mode, "sandbox_network": network}
+
     def _limits(self, options: dict[str, Any]) -> dict[str, Any]:
         """Budgets of a run: the given ones (--token-budget ...), else the settings' (0 = none).
 
@@ -251,9 +265,12 @@ class Copilot(IdeaAgentMethods):
 
         def remember(status: str, summary: dict[str, Any] | None = None) -> None:
             j = agent.journal
+            sandbox = j.sandbox or {}
             ref = RunRef(run_id=j.run_id, idea_id=agent.idea.id if agent.idea else None,
                          task=j.task, status=status, record_path=str(agent.record_path),
                          metric_name=j.metric_name,
+                         sandbox=str(sandbox.get("description") or ""),
+                         sandbox_active=bool(sandbox.get("active")) if sandbox else None,
                          baseline_metric=(summary or {}).get("baseline_metric"),
                          best_metric=(summary or {}).get("best_metric"),
                          baseline_test_metric=(summary or {}).get("baseline_test_metric"),

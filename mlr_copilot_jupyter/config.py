@@ -19,6 +19,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode, default,
 from traitlets.config import Configurable
 
 from .errors import ConfigError
+from .options_spec import SANDBOX_MODES
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -115,6 +116,25 @@ class MLRCopilot(Configurable):
     verbose = Bool(False, help="Log each LLM call (never its key) to the mlr_copilot logger.").tag(
         config=True
     )
+
+    sandbox = CaselessStrEnum(
+        list(SANDBOX_MODES),
+        help="How kernels that run generated code are confined: 'auto' (bubblewrap when it "
+        "works, else unconfined with one warning), 'require' (refuse to run without it) or "
+        "'off'. Env: MLR_COPILOT_SANDBOX.",
+    ).tag(config=True)
+    sandbox_network = Bool(
+        False, help="Let sandboxed kernels reach the network (plans that must download); only "
+        "this restriction is lifted.",
+    ).tag(config=True)
+
+    @default("sandbox")
+    def _default_sandbox(self) -> str:
+        value = os.environ.get("MLR_COPILOT_SANDBOX", "auto").strip().lower() or "auto"
+        if value not in SANDBOX_MODES:
+            raise ConfigError(f"MLR_COPILOT_SANDBOX={value!r} is not a sandbox mode",
+                              hint=f"use {', '.join(SANDBOX_MODES)}")
+        return value
 
     # -- budgets of a stage (issue #15): token / cost budget, prices, deadline ---------------
     token_budget = Int(

@@ -33,6 +33,9 @@ def compare_magic(magics: Any, args: Any) -> Any:
                                  "token_budget": args.token_budget,
                                  "deadline": args.deadline, "mode": "auto"}.items()
                if v is not None}
+    from .options_spec import sandbox_choice
+
+    options.update(sandbox_choice(args))
     data: tuple[Any, str] = (None, "")
     if args.data:  # one task folder from the notebook's data, shared by every idea
         task, data = task_from_args(magics, args, args.data.strip("'\""))

@@ -22,12 +22,14 @@ from .options_spec import (
     MAX_STEPS,
     METRIC,
     MODE,
+    SANDBOX_SHARED,
     SEED,
     TARGET,
     TASK,
     TEST_SIZE,
     budget_options,
     magic_argument_decorators,
+    sandbox_choice,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,7 +81,7 @@ _ARGUMENTS = (
     *magic_argument_decorators((TASK,)),
     argument("--idea", metavar="ID", help="id of an idea in the research state (%%mlr_review)"),
     *magic_argument_decorators((MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT,
-                                *budget_options("the run"))),
+                                *SANDBOX_SHARED, *budget_options("the run"))),
     argument("--out", metavar="DIR", help="folder of the new run"),
     argument("--resume", metavar="DIR", help="continue an interrupted run in DIR"),
     argument("--wait", action="store_true", help="block until the run is done; print the summary"),
@@ -178,7 +180,7 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         task or "", idea=idea, plan=plan, out=out, resume=resume, max_steps=args.max_steps,
         mode=args.mode, seed=args.seed, cell_timeout=args.cell_timeout,
         metric=_unquote(args.metric), direction=args.direction, token_budget=args.token_budget,
-        cost_budget=args.cost_budget, deadline=args.deadline,
+        cost_budget=args.cost_budget, deadline=args.deadline, **sandbox_choice(args),
         context=context_from_args(magics, args, *data))
     from .llm.display import notebook_widget
 

@@ -60,6 +60,30 @@ def magic_argument_decorators(specs: Iterable[Option]) -> tuple[Any, ...]:
     return tuple(argument(*spec.flags, **spec.kwargs(notebook=True)) for spec in specs)
 
 
+# -- the kernels' sandbox: every command and magic that runs generated code ----------------------
+SANDBOX_MODES = ("auto", "require", "off")
+SANDBOX = Option(("--sandbox",), choices=SANDBOX_MODES,
+                 help="confine the kernels that run generated code: auto (default) uses "
+                      "bubblewrap when it works, else runs unconfined with one warning; require "
+                      "refuses to start without it (exit 2); off runs unconfined  "
+                      "[MLRCopilot.sandbox, $MLR_COPILOT_SANDBOX]")
+ALLOW_NETWORK = Option(("--allow-network",), action="store_true",
+                       help="let sandboxed kernels reach the network (for plans that must "
+                            "download); only this restriction is lifted  "
+                            "[MLRCopilot.sandbox_network]")
+SANDBOX_SHARED = (SANDBOX, ALLOW_NETWORK)
+
+
+def sandbox_choice(args: Any) -> dict[str, Any]:
+    """``sandbox`` / ``sandbox_network`` as given by parsed options (absent: the settings')."""
+    out: dict[str, Any] = {}
+    if getattr(args, "sandbox", None):
+        out["sandbox"] = args.sandbox
+    if getattr(args, "allow_network", False):
+        out["sandbox_network"] = True
+    return out
+
+
 # -- experiment: shared by ``mlr-copilot experiment`` / ``run`` and ``%mlr_experiment`` -------------
 TASK = Option(("--task",), metavar="PATH",
               help="task folder (task.toml or MLAgentBench layout) or bundled task name "
@@ -101,7 +125,7 @@ def budget_options(stage: str = "the run") -> tuple[Option, Option, Option]:
     )
 
 
-EXPERIMENT_SHARED = (TASK, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT)
+EXPERIMENT_SHARED = (TASK, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT, *SANDBOX_SHARED)
 EXPERIMENT_BUDGETS = budget_options("the experiment run")
 
 
@@ -138,6 +162,7 @@ BATCH_SHARED = (
            help="a metric reported several times in a notebook: keep the last value "
                 "(default) or the max / min (e.g. the best node of a record notebook)"),
     Option(("--no-progress",), action="store_true", help="no progress bar"),
+    *SANDBOX_SHARED,
 )
 
 

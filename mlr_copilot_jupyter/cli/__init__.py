@@ -15,7 +15,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from .._version import __version__
 from ..errors import MLRCopilotError
@@ -73,8 +73,16 @@ class Interrupted(KeyboardInterrupt):
         self.line = line
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (which option, what it accepts) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
+                     f"(see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mlr-copilot",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -96,9 +104,12 @@ def ignore_ctrl_c() -> None:
 
 def settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line (None values are left to the environment)."""
+    from ..options_spec import sandbox_choice
+
     names = ("backend", "model", "base_url", "temperature", "request_timeout", "max_retries",
              "run_dir")
-    return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
+    out = {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
+    return {**out, **sandbox_choice(args)}
 
 
 class _WarningLine(logging.Handler):

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..options_spec import SANDBOX_SHARED, add_to_parser
 from .experiment_cmd import add_metric_options
 
 
@@ -28,6 +29,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=3, help="runs per task, seeds 0..N-1 (default 3)")
     p.add_argument("--max-steps", type=int, help="search steps after the baseline (default 10)")
     add_metric_options(p)
+    add_to_parser(p, SANDBOX_SHARED)  # through the settings (cli.settings_overrides)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and results")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
@@ -38,9 +40,11 @@ def command_line(args: argparse.Namespace, tasks: list[str]) -> str:
     parts = ["mlr-copilot", "bench", *tasks, "--seeds", str(args.seeds)]
     if args.max_steps is not None:
         parts += ["--max-steps", str(args.max_steps)]
-    for flag in ("metric", "direction"):
+    for flag in ("metric", "direction", "sandbox"):
         if getattr(args, flag, None):
             parts += [f"--{flag}", str(getattr(args, flag))]
+    if getattr(args, "allow_network", False):
+        parts.append("--allow-network")
     for flag, name in (("--backend", "backend"), ("--model", "model"), ("--base-url", "base_url")):
         if getattr(args, name, None):
             parts += [flag, str(getattr(args, name))]

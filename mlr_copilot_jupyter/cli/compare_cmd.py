@@ -9,7 +9,7 @@ import sys
 from types import FrameType
 from typing import Any
 
-from ..options_spec import COMPARE_SHARED, add_to_parser
+from ..options_spec import COMPARE_SHARED, SANDBOX_SHARED, add_to_parser
 from .outcome import report_failures
 
 EPILOG = """\
@@ -43,6 +43,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="task folder, task.toml or bundled task name (e.g. wine, digits)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the comparison")
     add_to_parser(p, COMPARE_SHARED)  # --workers, --scheduler, --seeds (as %mlr_experiment's)
+    add_to_parser(p, SANDBOX_SHARED)  # through the settings, to every worker's Copilot
     p.add_argument("--max-steps", type=int, metavar="N",
                    help="search steps after the baseline, per idea (default 10)")
     p.add_argument("--cell-timeout", type=float, metavar="S", help="seconds per cell")

@@ -19,6 +19,7 @@ from ..options_spec import (
     MAX_STEPS,
     METRIC,
     MODE,
+    SANDBOX_SHARED,
     SEED,
     TASK,
     add_to_parser,
@@ -45,7 +46,8 @@ def budget_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 def add_run_options(p: argparse.ArgumentParser, *, task_required: bool = True) -> None:
     task = TASK.but(required=task_required,
                     help=TASK.help + ("" if task_required else "; not needed with --resume"))
-    add_to_parser(p, (task, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT))
+    add_to_parser(p, (task, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT,
+                      *SANDBOX_SHARED))
     p.add_argument("--memory-limit-mb", type=int, help="address-space limit of the kernel")
     p.add_argument("--no-verify", action="store_true",
                    help="skip re-running the best lineage in a fresh kernel")

