@@ -49,6 +49,9 @@ def mlr_batch(self: Any, line: str) -> Any:
     from .types import BatchInterrupted
 
     args = parse_argstring(mlr_batch, line)
+    if not args.sandbox and getattr(self, "copilot", None) is not None:
+        args.sandbox = self.copilot.settings.sandbox  # %config MLRCopilot.sandbox
+        args.allow_network = args.allow_network or self.copilot.settings.sandbox_network
     try:
         result = Copilot.batch_from_options(args, lambda warning: print(f"warning: {warning}", file=sys.stderr))
     except BatchInterrupted as stop:

@@ -147,10 +147,17 @@ def run_options(options: Any, warn: Callable[[str], None]) -> BatchResult:
     notebooks = [check_notebook(nb) for nb in options.notebooks]
     for warning in check_parameters(notebooks, grid):
         warn(warning)
+    mode = getattr(options, "sandbox", None)
+    if not mode:  # not given: the setting ($MLR_COPILOT_SANDBOX, %config MLRCopilot.sandbox)
+        from ..config import MLRCopilot
+
+        mode = MLRCopilot().sandbox
     return run_batch(notebooks, grid, options.out, workers=options.workers,
                      scheduler=options.scheduler, kernel_name=options.kernel,
                      timeout=options.timeout, retries=options.retries,
-                     progress=not options.no_progress, metric_agg=options.metric_agg)
+                     progress=not options.no_progress, metric_agg=options.metric_agg,
+                     sandbox=mode, sandbox_network=bool(getattr(options, "allow_network", False)),
+                     warn=warn)
 
 
 def plan(notebooks: Sequence[Path], grid: Grid, out_dir: Path) -> list[Execution]:
@@ -189,7 +196,9 @@ def _table_value(value: Any) -> Any:
 def run_batch(notebooks: Sequence[str | Path], grid: Grid | Mapping[str, Any] | None,
               out_dir: str | Path, *, workers: int = 2, scheduler: str | None = None,
               kernel_name: str | None = None, timeout: float | None = None, retries: int = 0,
-              progress: bool = True, metric_agg: str = "last") -> BatchResult:
+              progress: bool = True, metric_agg: str = "last", sandbox: str = "auto",
+              sandbox_network: bool = False,
+              warn: Callable[[str], None] | None = None) -> BatchResult:
     """Execute every notebook with every parameter dict of ``grid``; write and return the results.
 
     ``scheduler``: None runs a local process pool of ``workers``; ``"local"`` a new Dask
@@ -197,9 +206,15 @@ def run_batch(notebooks: Sequence[str | Path], grid: Grid | Mapping[str, Any] | 
     scheduler (its workers must see the same paths). ``timeout`` is seconds per cell.
     ``retries`` re-runs a failed execution up to that many times. ``metric_agg`` reduces metrics
     reported several times in one notebook ("last", "max" or "min"; see :mod:`.results`).
-    Raises :class:`BatchInterrupted` (a KeyboardInterrupt) after saving, on Ctrl-C.
+    ``sandbox`` (auto, require, off) confines each kernel with bubblewrap, the notebook's folder
+    its only writable place (see :mod:`..kernels.sandbox`); ``warn`` gets the line saying why
+    ``auto`` runs unconfined. Raises :class:`BatchInterrupted` (a KeyboardInterrupt) after
+    saving, on Ctrl-C.
     """
     from tqdm.auto import tqdm
+
+    from ..errors import SandboxError
+    from ..kernels.sandbox import SandboxUnavailable, resolve
 
     if workers < 1:
         raise InputError(f"workers must be >= 1, got {workers}")
@@ -212,6 +227,14 @@ def run_batch(notebooks: Sequence[str | Path], grid: Grid | Mapping[str, Any] | 
     if not notebooks:
         raise InputError("no notebook given")
     paths = [check_notebook(nb) for nb in notebooks]
+    try:
+        confined = resolve(sandbox, network=sandbox_network)
+    except SandboxUnavailable as exc:
+        raise SandboxError(str(exc)) from None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if not confined.active and confined.mode == "auto" and warn is not None:
+        warn(confined.warning_line())
     grid = normalise_grid(grid)
     if kernel_name and scheduler in (None, "local"):
         check_kernel(kernel_name)
@@ -229,7 +252,7 @@ def run_batch(notebooks: Sequence[str | Path], grid: Grid | Mapping[str, Any] | 
     def submit(execution: Execution) -> None:
         attempts[execution.index] += 1
         job = job_for(execution.notebook, execution.output, execution.parameters, kernel_name,
-                      timeout)
+                      timeout, sandbox=confined)
         try:
             future = executor.submit(execute_job, job)
         except Exception as exc:  # e.g. a broken process pool

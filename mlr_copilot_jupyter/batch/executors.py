@@ -17,9 +17,12 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..kernels.sandbox import SandboxStatus
 
 #: Seconds the local pool's workers get to shut their kernels down after Ctrl-C.
 SHUTDOWN_GRACE = 5.0
@@ -122,7 +125,7 @@ def execute_job(job: Mapping[str, Any]) -> dict[str, Any]:
             # worker's kernel from taking another's TCP port. The kernel's own stderr (warnings,
             # tornado's noise when shut down mid-message) goes to the log beside the notebook,
             # not to the terminal, whose contract is progress and one line per error.
-            kernel_manager_class=logged_kernel_manager(kernel_log),
+            kernel_manager_class=logged_kernel_manager(kernel_log, job.get("sandbox")),
             **_timeout_options(job.get("timeout")),
         )
     except PapermillExecutionError as exc:
@@ -282,9 +285,17 @@ def check_kernel(kernel_name: str) -> None:
 
 
 def job_for(input_path: Path, output_path: Path, parameters: Mapping[str, Any],
-            kernel_name: str | None, timeout: float | None) -> dict[str, Any]:
-    """The picklable description of one execution that :func:`execute_job` runs."""
+            kernel_name: str | None, timeout: float | None,
+            sandbox: SandboxStatus | None = None) -> dict[str, Any]:
+    """The picklable description of one execution that :func:`execute_job` runs.
+
+    With an active ``sandbox`` the kernel runs in bubblewrap, the notebook's folder (its working
+    folder) the only place it may write."""
+    cwd = str(input_path.parent.resolve())
+    confined = None
+    if sandbox is not None and sandbox.active:
+        confined = {"bwrap": sandbox.bwrap, "network": sandbox.network, "writable": [cwd]}
     return {
         "input": str(input_path), "output": str(output_path), "parameters": dict(parameters),
-        "kernel_name": kernel_name, "timeout": timeout, "cwd": str(input_path.parent),
+        "kernel_name": kernel_name, "timeout": timeout, "cwd": cwd, "sandbox": confined,
     }

@@ -195,9 +195,12 @@ class KernelExecutor:
             await client.async_start_new_kernel_client()
         except Exception as exc:
             await self._teardown(now=True)
+            said = self._last_log_line()
             raise ExecutionError(
-                f"could not start the {self.kernel_name!r} kernel in {self.cwd}: {exc}",
-                hint="check `jupyter kernelspec list` and the resource limits",
+                f"could not start the {self.kernel_name!r} kernel in {self.cwd}: {exc}"
+                + (f"; its log ends: {said}" if said else ""),
+                hint="check `jupyter kernelspec list`, the resource limits"
+                     + (" and the sandbox (--sandbox off runs unconfined)" if self.sandbox else ""),
             ) from exc
         for what, code in (("prelude", REPORT_METRIC_PRELUDE),
                            *(("setup cell", c) for c in self.setup_code)):
@@ -211,6 +214,15 @@ class KernelExecutor:
                     evalue=prelude.evalue,
                     traceback=prelude.traceback,
                 )
+
+    def _last_log_line(self) -> str:
+        """The kernel log's last line (bwrap or the kernel saying why it could not start)."""
+        try:
+            lines = self.kernel_log.read_text(errors="replace").splitlines() if self.kernel_log else []
+        except OSError:
+            return ""
+        last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+        return _one_line(last, 200)
 
     async def _reboot(self) -> None:
         await self._teardown(now=True)

@@ -18,6 +18,7 @@ import pytest
 
 from mlr_copilot_jupyter.experiment.executor import KernelExecutor
 from mlr_copilot_jupyter.experiment.result import CellResult
+from mlr_copilot_jupyter.kernels.sandbox import resolve
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GOLDEN = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -48,9 +49,15 @@ def check(result: CellResult | str, elapsed: float, expect: dict[str, Any]) -> l
     return problems
 
 
-async def run_notebook(path: Path, run_dir: Path) -> list[str]:
+async def run_notebook(path: Path, run_dir: Path, *, sandbox: bool = True) -> list[str]:
+    """Run the golden notebook; in the bubblewrap sandbox unless ``sandbox`` is False (every
+    kernel that runs generated code is sandboxed, so that is the behaviour that matters)."""
     nb = nbformat.read(path, as_version=4)
-    options = nb.metadata.get("mlr_copilot_executor", {})
+    options = dict(nb.metadata.get("mlr_copilot_executor", {}))
+    if sandbox:  # the real sandbox: a machine without a working bwrap fails here, never skips
+        status = resolve("require")
+        options["sandbox"] = {"bwrap": status.bwrap, "network": False,
+                              "writable": [str(run_dir)]}
     problems: list[str] = []
     async with KernelExecutor(run_dir, startup_timeout=120, **options) as ex:
         for index, cell in enumerate(nb.cells):
@@ -90,6 +97,9 @@ def test_check_reports_differences() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.stem)
 def test_golden_notebook(path: Path, tmp_path: Path) -> None:
+    """Timeouts, interrupts, an ignored interrupt and a dying kernel behave the same inside the
+    bubblewrap sandbox (signals reach the kernel's group there; a death is reported by its
+    signal, not bwrap's 128+N exit status)."""
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     problems = asyncio.run(asyncio.wait_for(run_notebook(path, run_dir), 180))
