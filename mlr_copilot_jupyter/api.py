@@ -138,6 +138,8 @@ class Copilot(IdeaAgentMethods):
         (one row per execution; ``out=`` is the output folder, see :func:`batch.batch`)."""
         from .batch import batch
 
+        kwargs.setdefault("sandbox", self.settings.sandbox)  # the MCP server's require, ...
+        kwargs.setdefault("sandbox_network", self.settings.sandbox_network)
         return batch([Path(n) for n in notebooks], params, **kwargs)
 
     @staticmethod

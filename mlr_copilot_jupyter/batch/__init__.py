@@ -345,7 +345,8 @@ def batch(notebooks: str | Path | Sequence[str | Path],
           out: str | Path, grid_file: str | Path | None = None, workers: int = 2,
           scheduler: str | None = None, kernel_name: str | None = None,
           timeout: float | None = None, retries: int = 0, metric_agg: str = "last",
-          progress: bool = True) -> pd.DataFrame:
+          progress: bool = True, sandbox: str = "auto", sandbox_network: bool = False
+          ) -> pd.DataFrame:
     """Run notebooks over a grid and return the results table (one row per execution).
 
     ``params`` is ``{name: [values]}`` (cartesian product; a scalar is one value) or a list of
@@ -359,4 +360,5 @@ def batch(notebooks: str | Path | Sequence[str | Path],
         grid = cross(load_grid(grid_file), grid, source=f"grid file {grid_file}")
     return run_batch(list(notebooks), grid, out, workers=workers, scheduler=scheduler,
                      kernel_name=kernel_name, timeout=timeout, retries=retries,
-                     progress=progress, metric_agg=metric_agg).table
+                     progress=progress, metric_agg=metric_agg, sandbox=sandbox,
+                     sandbox_network=sandbox_network).table
