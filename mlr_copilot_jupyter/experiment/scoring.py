@@ -12,7 +12,7 @@ from pathlib import Path
 from ..kernels.environment import scrub_environ
 from .task import Task
 
-# Runs under `python -I`, so nothing in the workspace (e.g. a generated pandas.py) can shadow a
+# Runs under `python -I -B`, so nothing in the workspace (e.g. a generated pandas.py) can shadow a
 # module eval.py imports; the score line carries a nonce that generated code cannot know.
 _EVAL_RUNNER = """
 import importlib.util, os, sys
@@ -38,7 +38,8 @@ async def eval_score(task: Task, workspace: Path, timeout: float = 300.0,
     script = (task.root / task.eval_script).resolve()
     nonce = secrets.token_hex(8)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-I", "-c", _EVAL_RUNNER, str(script), str(workspace), nonce,
+        # -B: no eval.cpython-*.pyc left in the user's task folder
+        sys.executable, "-I", "-B", "-c", _EVAL_RUNNER, str(script), str(workspace), nonce,
         cwd=str(workspace), env=scrub_environ(dict(os.environ), deny=env_deny),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
