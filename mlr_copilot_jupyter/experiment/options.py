@@ -78,10 +78,11 @@ class RunOptions:
             raise InputError(f"--memory-limit-mb must be at least 256 (a kernel needs that much "
                              f"address space), got {self.memory_limit_mb}")
         check_max_steps(self.max_steps)
-        from ..kernels.sandbox import MODES
+        from ..options_spec import SANDBOX_MODES
 
-        if self.sandbox not in MODES:
-            raise InputError(f"--sandbox must be one of {', '.join(MODES)}, got {self.sandbox!r}")
+        if self.sandbox not in SANDBOX_MODES:
+            raise InputError(f"--sandbox must be one of {', '.join(SANDBOX_MODES)}, "
+                             f"got {self.sandbox!r}")
         if self.mode not in ("auto", "approve"):
             raise InputError(f"--mode must be auto or approve, got {self.mode!r}")
         self.limits()  # refuses a non-positive budget or a cost budget without prices
