@@ -46,6 +46,10 @@ class RunRef(BaseModel):
     baseline_test_metric: float | None = None  # the held-out test split (or eval.py)
     best_test_metric: float | None = None
     metric_name: str = ""
+    #: which sandbox ran the run's kernels ("bubblewrap: no network, workspace-only writes",
+    #: "none: <reason>"; "" when not known) and whether it confined them (None: not known)
+    sandbox: str = ""
+    sandbox_active: bool | None = None
     updated: str = Field(default_factory=now_iso)
 
 

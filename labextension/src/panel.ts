@@ -30,6 +30,10 @@ export interface IRunSummary {
   metric_name: string | null;
   idea_id: string | null;
   record_path: string | null;
+  /** Which sandbox ran the run's kernels ("bubblewrap: no network, ..." or "none: <reason>"). */
+  sandbox: string | null;
+  /** Whether that sandbox confined them (null: not known). */
+  sandbox_active: boolean | null;
 }
 
 /** What the panel shows of a research state. */
@@ -84,6 +88,9 @@ export function summarizeState(state: unknown): IStateSummary {
       best = best.value ?? best.score;
     }
     const runKey = r.id ?? r.run_id;
+    // a RunRef has `sandbox` (its description) and `sandbox_active`; a journal, the dict
+    const sandbox = fields(r.sandbox);
+    const active = r.sandbox_active ?? sandbox.active;
     return {
       id: str(runKey) ?? '',
       status: str(r.status),
@@ -94,7 +101,9 @@ export function summarizeState(state: unknown): IStateSummary {
         r.record_path ??
           (isFields(s.record_paths) ? recordPaths[String(runKey)] : null) ??
           s.record_path
-      )
+      ),
+      sandbox: str(isFields(r.sandbox) ? sandbox.description : r.sandbox) || null,
+      sandbox_active: typeof active === 'boolean' ? active : null
     };
   });
   return {
@@ -136,6 +145,29 @@ function renderIdeas(ideas: IIdeaSummary[]): HTMLElement {
   );
 }
 
+/** "Sandbox: <description>", a warning when the run's kernels were not confined. */
+function renderSandbox(run: IRunSummary): HTMLElement | null {
+  if (run.sandbox === null) {
+    return null; // not known (a run from before sandboxing)
+  }
+  const active = run.sandbox_active === true;
+  return el(
+    'div',
+    {
+      class: `mlr-copilot-run-sandbox${active ? '' : ' mlr-copilot-warning'}`,
+      'data-field': 'sandbox',
+      'data-sandbox-active': active ? 'true' : 'false',
+      title: active
+        ? "the run's kernels ran confined by this sandbox"
+        : "the run's kernels ran unconfined: model-written code could reach your files and network",
+      style: active
+        ? 'font-size: var(--jp-ui-font-size0); color: var(--jp-ui-font-color2)'
+        : 'font-size: var(--jp-ui-font-size0); color: var(--jp-warn-color0); font-weight: bold'
+    },
+    `${active ? '' : '⚠ '}Sandbox: ${run.sandbox}`
+  );
+}
+
 function renderRuns(runs: IRunSummary[]): HTMLElement {
   const runList = el('div', { class: 'mlr-copilot-runs' });
   for (const run of runs) {
@@ -165,6 +197,7 @@ function renderRuns(runs: IRunSummary[]): HTMLElement {
             run.best !== null ? (run.metric_name ? `${run.metric_name}=${run.best}` : run.best) : '—'
           )
         ),
+        renderSandbox(run),
         el(
           'div',
           { class: 'mlr-copilot-actions' },

@@ -57,7 +57,7 @@ describe('summarizeState', () => {
     ]);
     expect(s.runs).toEqual([
       { id: 'run-1', status: 'done', best: '0.9123', metric_name: 'acc', idea_id: null,
-        record_path: '/r/run-1/experiment.ipynb' }
+        record_path: '/r/run-1/experiment.ipynb', sandbox: null, sandbox_active: null }
     ]);
     expect(s.comparisons.map(c => c.comparison_id)).toEqual(['cmp-1']);
     expect(s.comparisons[0].entries[2]).toMatchObject({ run_id: null, best_metric: null, error: 'ValueError: bad' });
@@ -72,6 +72,45 @@ describe('summarizeState', () => {
     expect(summarizeState({ problem: 'plain text task', hypotheses: [{ summary: 's' }] })).toMatchObject({
       task_definition: 'plain text task', ideas: [{ title: 's', id: null, overall: null }]
     });
+  });
+});
+
+describe('the sandbox of a run', () => {
+  const BWRAP = 'bubblewrap: no network, workspace-only writes';
+  const runs = [
+    // as the kernel's RunRef sends it
+    { run_id: 'boxed', status: 'done', sandbox: BWRAP, sandbox_active: true },
+    { run_id: 'open', status: 'running', sandbox: 'none: bubblewrap not found', sandbox_active: false },
+    // a run from before sandboxing: nothing is said
+    { run_id: 'old', status: 'done', sandbox: '', sandbox_active: null },
+    // a journal's sandbox dict
+    { run_id: 'journal', status: 'done', sandbox: { description: BWRAP, active: true, mode: 'auto' } }
+  ];
+
+  it('reads the description and whether it was active', () => {
+    expect(summarizeState({ runs }).runs.map(r => [r.id, r.sandbox, r.sandbox_active])).toEqual([
+      ['boxed', BWRAP, true],
+      ['open', 'none: bubblewrap not found', false],
+      ['old', null, null],
+      ['journal', BWRAP, true]
+    ]);
+  });
+
+  it('shows it under each run, as a warning when the kernels were not confined', () => {
+    const root = document.createElement('div');
+    root.append(...renderState({ runs }));
+    const line = (id: string) => root.querySelector(`[data-run-id="${id}"] [data-field="sandbox"]`) as HTMLElement | null;
+    const boxed = line('boxed')!;
+    expect(boxed.textContent).toBe(`Sandbox: ${BWRAP}`);
+    expect(boxed.getAttribute('data-sandbox-active')).toBe('true');
+    expect(boxed.classList.contains('mlr-copilot-warning')).toBe(false);
+    const open = line('open')!;
+    expect(open.textContent).toBe('⚠ Sandbox: none: bubblewrap not found');
+    expect(open.getAttribute('data-sandbox-active')).toBe('false');
+    expect(open.classList.contains('mlr-copilot-warning')).toBe(true);
+    expect(open.getAttribute('style')).toContain('--jp-warn-color0');
+    expect(line('old')).toBeNull();
+    expect(line('journal')!.textContent).toBe(`Sandbox: ${BWRAP}`);
   });
 });
 

@@ -54,6 +54,7 @@ class ExperimentMonitor(ErrorArea):
                             layout=w.Layout(width="auto"))
 
         self.header_html = w.HTML()
+        self.sandbox_html = w.HTML()
         self.status_html = w.HTML()
         self.error_html = w.HTML()
         self.code_html = w.HTML()
@@ -86,9 +87,9 @@ class ExperimentMonitor(ErrorArea):
         self.reject_button.on_click(self._guarded(lambda: self.decide("reject")))
         controls = w.HBox([self.stop_button, self.feedback_input, self.send_button])
         self.widget = w.VBox(
-            [self.header_html, self.status_html, self.error_html, self.approval_box, controls,
-             self.note_html, self.summary_html, self.plot, self.table_html, self.code_html,
-             self.output_html],
+            [self.header_html, self.sandbox_html, self.status_html, self.error_html,
+             self.approval_box, controls, self.note_html, self.summary_html, self.plot,
+             self.table_html, self.code_html, self.output_html],
             layout=w.Layout(border="1px solid #ccc", padding="6px"))
         run.add_listener(self.on_event)
         self.refresh()
@@ -143,9 +144,23 @@ class ExperimentMonitor(ErrorArea):
                if run.journal.metric_evidence else "")
             + "".join(f"<div style='color:#b71c1c;font-weight:bold'>⚠ {esc(w)}</div>"
                       for w in run.journal.warnings))
+        self.sandbox_html.value = self.sandbox_block()
         self._render_status()
         self._render_table()
         self._update_plot()
+
+    def sandbox_text(self) -> str:
+        """"Sandbox: <what confined the run's kernels>" (from the journal, as report.md says it)."""
+        described = (self.run.journal.sandbox or {}).get("description")
+        return f"Sandbox: {described or 'not recorded (a run from before sandboxing)'}"
+
+    def sandbox_block(self) -> str:
+        """The sandbox line; a warning (red, ⚠) when the run's kernels were not confined."""
+        text = esc(self.sandbox_text())
+        if (self.run.journal.sandbox or {}).get("active"):
+            return f"<div data-sandbox='active' style='color:#2e7d32'>{text}</div>"
+        return (f"<div data-sandbox='inactive' style='color:#b71c1c;font-weight:bold'>⚠ {text}"
+                "</div>")
 
     def _render_status(self) -> None:
         run, node = self.run, self._current

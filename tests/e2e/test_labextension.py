@@ -8,7 +8,9 @@ the run's screenshot is also copied to docs/screenshots/experiment_run.png.
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -149,14 +151,44 @@ def test_cells_inserted_and_state_shown_in_side_panel(
     assert page.evaluate(KERNEL_PRINT, [NOTEBOOK, "print(bridge.available)"]).strip() == "True"
 
 
+# Appended to the wine baseline: what the experiment's kernel itself sees of its confinement.
+SANDBOX_PROBE = """
+import os as _os
+print("probe sandbox:", _os.environ.get("MLR_COPILOT_SANDBOX", "unset"))
+print("probe home has .jupyter:", _os.path.isdir(_os.path.expanduser("~/.jupyter")))
+print("probe notebook visible:", _os.path.exists({notebook!r}))
+"""
+BWRAP = "bubblewrap: no network, workspace-only writes"
+
+
+def probe_task(root: Path, notebook: Path) -> Path:
+    """A copy of the bundled wine task whose baseline also prints what its kernel sees, in the
+    lab's root as ``wine``: ``--task wine`` in a notebook there runs this folder (a path is
+    looked up before the bundled names), so the magic's line reads as it does for users."""
+    from mlr_copilot_jupyter.experiment.task import TASKS_DIR
+
+    task = root / "wine"
+    shutil.copytree(TASKS_DIR / "wine", task)
+    baseline = task / "baseline.py"
+    baseline.write_text(baseline.read_text() + SANDBOX_PROBE.format(notebook=str(notebook)))
+    return task
+
+
 def test_experiment_magic_inserts_node_cells_and_panel_shows_the_run(
     lab_server: LabServer, lab_page: Any, tmp_path: Path  # noqa: F811
 ) -> None:
+    """... and its kernels run sandboxed (bubblewrap), which the panel says."""
     page = lab_page
     path = "experiment_magic.ipynb"
     open_notebook(page, lab_server.root, path, 2)
+    probe_task(lab_server.root, lab_server.root / path)
 
     run_cell(page, 0, "%load_ext mlr_copilot_jupyter", path)
+    # the notebook's own kernel is not sandboxed: it sees the lab's HOME and no sandbox variable
+    outside = page.evaluate(KERNEL_PRINT, [path, (
+        "import os; print(os.environ.get('MLR_COPILOT_SANDBOX', 'unset'), "
+        "os.path.isdir(os.path.expanduser('~/.jupyter')))")])
+    assert outside.split() == ["unset", "True"], outside
     page.evaluate(RUN_CELL, [path, 1, "%mlr_experiment --task wine --max-steps 1 --insert --wait"])
     cells = wait_for(
         page, f"(path) => {{ const c = ({CELLS})(path); "
@@ -169,11 +201,33 @@ def test_experiment_magic_inserts_node_cells_and_panel_shows_the_run(
     assert all(c["metadata"]["mlr_copilot"].get("run_id") for c in inserted)
     assert any(c["type"] == "code" and "report_metric" in c["source"] for c in inserted)
 
+    # The experiment's kernels ran under bubblewrap: the run says so, and the baseline's kernel
+    # saw the sandbox's variable, a private HOME and not the notebook next to its workspace.
+    (run_id,) = {c["metadata"]["mlr_copilot"]["run_id"] for c in inserted}
+    run_dir = lab_server.root / "runs" / run_id
+    journal = json.loads((run_dir / "journal.json").read_text())
+    assert journal["sandbox"]["active"] is True and journal["sandbox"]["description"] == BWRAP
+    record = json.loads((run_dir / "experiment.ipynb").read_text())
+    assert record["metadata"]["mlr_copilot"]["sandbox"]["description"] == BWRAP
+    baseline = next(n for n in journal["nodes"] if n["kind"] == "baseline")
+    assert baseline["status"] == "ok", baseline
+    for line in ("probe sandbox: bubblewrap", "probe home has .jupyter: False",
+                 "probe notebook visible: False"):
+        assert line in baseline["output"], baseline["output"]
+    # ... and so does the baseline's cell in the record (its outputs as the kernel sent them)
+    (record_cell,) = [c for c in record["cells"] if c["cell_type"] == "code"
+                      and c["metadata"].get("mlr_copilot", {}).get("node_id") == baseline["id"]]
+    assert "probe sandbox: bubblewrap" in output_text(record_cell), record_cell["outputs"]
+
     page.evaluate("window.jupyterapp.commands.execute('mlr-copilot:toggle-panel')")
     panel = "#mlr-copilot-panel"
     page.wait_for_selector(f"{panel} div.mlr-copilot-run[data-status='done']", timeout=60_000)
-    best = page.inner_text(f"{panel} div.mlr-copilot-run [data-field='best']")
+    run_row = f"{panel} div.mlr-copilot-run[data-run-id='{run_id}']"
+    best = page.inner_text(f"{run_row} [data-field='best']")
     assert re.search(r"accuracy=[0-9.]+", best), best
+    sandbox = f"{run_row} [data-field='sandbox']"
+    assert page.inner_text(sandbox) == f"Sandbox: {BWRAP}"
+    assert page.get_attribute(sandbox, "data-sandbox-active") == "true"
     shot = tmp_path / "experiment_run.png"
     page.screenshot(path=str(shot))
     keep_screenshot(shot)

@@ -67,6 +67,25 @@ def test_monitor_follows_a_run_to_its_summary(tmp_path: Path) -> None:
     assert "step 2 / 2" in monitor.status_html.value
     assert monitor.stop_button.disabled and monitor.send_button.disabled
     assert copilot.state.runs[-1].status == "done"  # recorded in the research state
+    # which sandbox ran the kernels: the journal's, on the monitor and in the panel's state
+    sandbox = run.journal.sandbox
+    assert sandbox["description"]
+    assert f"Sandbox: {sandbox['description']}" in monitor.sandbox_html.value
+    assert monitor.sandbox_html.value.startswith(
+        "<div data-sandbox='active'" if sandbox["active"] else "<div data-sandbox='inactive'")
+    ref = copilot.state.summary()["runs"][-1]
+    assert (ref["sandbox"], ref["sandbox_active"]) == (sandbox["description"], sandbox["active"])
+
+
+def test_monitor_flags_an_unconfined_run(tmp_path: Path) -> None:
+    copilot, run, monitor = start(tmp_path, max_steps=0, verify=False, sandbox="off")
+    assert "Sandbox: none: --sandbox off" in monitor.sandbox_html.value
+    assert "data-sandbox='inactive'" in monitor.sandbox_html.value
+    assert "⚠" in monitor.sandbox_html.value and "#b71c1c" in monitor.sandbox_html.value
+    finish(run)
+    assert "Sandbox: none: --sandbox off" in monitor.sandbox_html.value  # still there when done
+    ref = copilot.state.runs[-1]
+    assert (ref.sandbox, ref.sandbox_active) == ("none: --sandbox off", False)
 
 
 # a human's edit of the cell: it writes its own submission (the held-out protocol) and reports 0.5
