@@ -325,7 +325,7 @@ def sandbox_environ(env: dict[str, str], cwd: str) -> dict[str, str]:
     # polling off; --die-with-parent ends the sandbox with the launcher instead.
     out["JPY_PARENT_PID"] = "1"
     out["MLR_COPILOT_RUN_DIR"] = cwd
-    out["MLR_COPILOT_SANDBOX"] = "bubblewrap"
+    out["MLR_COPILOT_IN_SANDBOX"] = "bubblewrap"  # for code that wants to know (not a setting)
     return out
 
 

@@ -154,7 +154,7 @@ def test_cells_inserted_and_state_shown_in_side_panel(
 # Appended to the wine baseline: what the experiment's kernel itself sees of its confinement.
 SANDBOX_PROBE = """
 import os as _os
-print("probe sandbox:", _os.environ.get("MLR_COPILOT_SANDBOX", "unset"))
+print("probe sandbox:", _os.environ.get("MLR_COPILOT_IN_SANDBOX", "unset"))
 print("probe home has .jupyter:", _os.path.isdir(_os.path.expanduser("~/.jupyter")))
 print("probe notebook visible:", _os.path.exists({notebook!r}))
 """
@@ -186,7 +186,7 @@ def test_experiment_magic_inserts_node_cells_and_panel_shows_the_run(
     run_cell(page, 0, "%load_ext mlr_copilot_jupyter", path)
     # the notebook's own kernel is not sandboxed: it sees the lab's HOME and no sandbox variable
     outside = page.evaluate(KERNEL_PRINT, [path, (
-        "import os; print(os.environ.get('MLR_COPILOT_SANDBOX', 'unset'), "
+        "import os; print(os.environ.get('MLR_COPILOT_IN_SANDBOX', 'unset'), "
         "os.path.isdir(os.path.expanduser('~/.jupyter')))")])
     assert outside.split() == ["unset", "True"], outside
     page.evaluate(RUN_CELL, [path, 1, "%mlr_experiment --task wine --max-steps 1 --insert --wait"])
