@@ -72,6 +72,7 @@ class ComparisonEntry(BaseModel):
     steps: int | None = None
     tokens: int | None = None
     elapsed_s: float | None = None
+    sandbox: str = ""  # which sandbox ran its kernels (the run summary's "sandbox")
 
 
 class ComparisonRef(BaseModel):

@@ -75,7 +75,9 @@ def prepare_comparison(copilot: Any, ideas: str | Sequence[str | Idea],
                         status=entry.status, record_path=entry.record_path,
                         metric_name=snapshot.metric_name, baseline_metric=entry.baseline_metric,
                         best_metric=entry.best_metric, best_test_metric=entry.best_test_metric,
-                        baseline_test_metric=entry.baseline_test_metric))
+                        baseline_test_metric=entry.baseline_test_metric, sandbox=entry.sandbox,
+                        sandbox_active=entry.sandbox.startswith("bubblewrap")
+                        if entry.sandbox else None))
             copilot.save_state()
         if on_update is not None:
             on_update(snapshot)

@@ -128,6 +128,7 @@ def apply_outcome(entry: ComparisonEntry, outcome: Mapping[str, Any]) -> None:
         entry.baseline_test_metric = summary.get("baseline_test_metric")
         entry.steps = summary.get("steps")
         entry.tokens = summary.get("tokens")
+        entry.sandbox = str(summary.get("sandbox") or "")
         if entry.status == "done" and entry.best_metric is None:
             entry.status, entry.error = "failed", "no verified result (no working code)"
 

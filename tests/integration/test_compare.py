@@ -63,6 +63,7 @@ def test_cli_compares_three_ideas_on_a_dask_local_cluster_with_seed_reruns(
         assert record.metadata["mlr_copilot"]["idea"]["id"] == idea_id
         journal = json.loads((out / "runs" / idea_id / "journal.json").read_text())
         assert journal["status"] == "done" and journal["best_node"]
+        assert journal["sandbox"]["active"], journal["sandbox"]  # Dask workers' kernels too
     table = pd.read_csv(out / "comparison.csv")
     assert list(table["idea_id"]) == ids
     assert (table["status"] == "done").all()
@@ -125,6 +126,10 @@ def test_process_pool_one_crashing_idea_and_the_state_follows(ideas_file: Path,
     assert comparison["status"] == "done" and comparison["winner_idea_id"] == ideas[0].id
     assert comparison["notebook"].endswith("compare.ipynb")
     assert ok.run_id in {r["run_id"] for r in saved["runs"]}  # %mlr_experiment --insert-run
+    # the pool workers' kernels ran in the sandbox, and the state (the side panel) says so
+    assert ok.sandbox == "bubblewrap: no network, workspace-only writes"
+    [run] = [r for r in saved["runs"] if r["run_id"] == ok.run_id]
+    assert run["sandbox"] == ok.sandbox and run["sandbox_active"] is True
     nbformat.validate(nbformat.read(out / "runs" / ideas[0].id / "experiment.ipynb", 4))
     assert json.loads(json.dumps(result.to_dict()))["rows"][1]["status"] == "failed"
     assert "<table" in result._repr_html_()
