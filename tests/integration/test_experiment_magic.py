@@ -40,6 +40,29 @@ def test_wait_runs_to_the_end_and_writes_the_record(
     assert f"{run.summary['relative_improvement']:+.1%}" in shown  # the Markdown summary
 
 
+def test_sandbox_option_and_config_choose_the_runs_sandbox(
+    ip: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--sandbox`` / ``--allow-network`` on the magic, ``%config MLRCopilot.sandbox`` for every
+    run; ``require`` without bubblewrap is one UsageError line and starts nothing."""
+    ip.run_line_magic("mlr_experiment", f"--task wine --max-steps 1 --wait --allow-network "
+                                        f"--out {tmp_path / 'net'}")
+    sandbox = Journal.load(tmp_path / "net" / "journal.json").sandbox
+    assert sandbox["active"] and sandbox["description"] == (
+        "bubblewrap: network allowed, workspace-only writes")
+    ip.run_line_magic("config", 'MLRCopilot.sandbox = "off"')
+    ip.run_line_magic("mlr_experiment", f"--task wine --max-steps 1 --wait --out {tmp_path / 'off'}")
+    assert Journal.load(tmp_path / "off" / "journal.json").sandbox["description"] == (
+        "none: --sandbox off")
+    with pytest.raises(UsageError, match="invalid choice: 'bogus'"):
+        ip.run_line_magic("mlr_experiment", "--task wine --wait --sandbox bogus")
+    monkeypatch.setenv("MLR_COPILOT_BWRAP", str(tmp_path / "no-bwrap-here"))
+    with pytest.raises(UsageError, match="--sandbox require: no working bubblewrap"):
+        ip.run_line_magic("mlr_experiment", f"--task wine --wait --sandbox require "
+                                            f"--out {tmp_path / 'req'}")
+    assert not (tmp_path / "req").exists()
+
+
 def test_cell_body_is_the_plan(ip: InteractiveShell, tmp_path: Path) -> None:
     out = tmp_path / "run2"
     ip.run_cell_magic("mlr_experiment", f"--task wine --max-steps 1 --wait --out {out}", PLAN + "\n")
