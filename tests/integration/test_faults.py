@@ -205,9 +205,10 @@ def test_unbounded_allocation_is_a_memory_error_and_the_run_continues(
 def test_cell_that_tampers_with_the_run_folder_cannot_corrupt_the_record(
     llm_env: ChatServer, tmp_path: Path,
 ) -> None:
-    """Generated code runs with the user's rights: it can write the run folder, delete data and
-    start processes. The agent must notice, restore the data, rewrite the record and journal
-    from memory, and leave no process of the kernel behind when the run ends."""
+    """Unconfined (``--sandbox off``; sandboxed, the run folder is not even visible: see
+    test_sandbox_escape.py), generated code runs with the user's rights: it can write the run
+    folder, delete data and start processes. The agent must notice, restore the data, rewrite the
+    record and journal from memory, and leave no process of the kernel behind when the run ends."""
     tamper = (
         "import os, subprocess\n"
         "run_dir = os.environ['MLR_COPILOT_RUN_DIR']\n"
@@ -221,7 +222,7 @@ def test_cell_that_tampers_with_the_run_folder_cannot_corrupt_the_record(
     )
     llm_env.responder = StepScript(codes={1: tamper})
     out = tmp_path / "run"
-    result = run_cli(*experiment_args(out, steps=2))
+    result = run_cli(*experiment_args(out, "--sandbox", "off", steps=2))
     assert result.returncode == 0, result.stderr[-3000:]
     journal = assert_valid_run(out)
     n1 = journal.node("n1")
