@@ -189,11 +189,11 @@ class Copilot(IdeaAgentMethods):
         if resume is not None and context:
             raise InputError("--context applies to a new run; a resumed run keeps its own")
         limits = self._limits(options)
-        options.update(self.sandbox_options(options))
+        sandbox = self.sandbox_options(options)
+        options.update(sandbox)
         if resume is not None:  # the sandbox is chosen afresh: this process's kernels
             return resume_run(Path(resume), self.backend, hooks=hooks,
-                              max_steps=options.get("max_steps"),
-                              limits={**limits, **self.sandbox_options(options)})
+                              max_steps=options.get("max_steps"), limits={**limits, **sandbox})
         loaded = load_task(os.fspath(task)).with_metric(metric, direction)
         if options.get("max_steps") is None:  # task.toml's [budget] max_steps, else its default
             options["max_steps"] = loaded.budget.max_steps
