@@ -77,7 +77,10 @@ class Judge:
             review = await self._review(node, result)
             verdict.review = review.summary
             if value is None and review.metric is not None:
-                verdict.metric, verdict.source = float(review.metric), review.source
+                # an unsure reading is kept but marked, in the node's metric source (the record)
+                unsure = getattr(review, "unsure", "")
+                verdict.metric = float(review.metric)
+                verdict.source = f"{review.source} (unsure)" if unsure else review.source
             if not result.metrics:
                 verdict.bug = _bug(review)
         if verdict.metric is None:
