@@ -109,9 +109,9 @@ def numbers_in(line: str) -> list[Printed]:
         if not (m.group("int") or m.group("frac")) or not free(m.start(), m.end()):
             continue
         digits = (m.group("int") or "0").replace(m.group("sep") or "\0", "")
-        number = f"{digits}{m.group('frac') or ''}" + (f"e{m.group('exp')}" if m.group("exp")
-                                                       else "")
-        value = float(number) * (-1 if m.group("sign") in ("-", "\u2212") else 1)
+        literal = f"{digits}{m.group('frac') or ''}" + (f"e{m.group('exp')}" if m.group("exp")
+                                                        else "")
+        value = float(literal) * (-1 if m.group("sign") in ("-", "\u2212") else 1)
         percent = bool(m.group("pct"))
         found.append(Printed(value / 100 if percent else value, m.group(0).strip(), m.start(),
                              m.end(), percent=percent))
