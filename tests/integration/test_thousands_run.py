@@ -62,3 +62,27 @@ def test_a_baseline_printing_thousands_separators_is_read_right(tmp_path: Path) 
     assert summary["selection"] == "validation"
     report = (out / "report.md").read_text()
     assert f"{summary['relative_improvement']:+.1%}" in report
+
+
+def test_validation_and_test_figures_100x_apart_raise_a_loud_warning(tmp_path: Path) -> None:
+    """Issue #24 must-show 3: the baseline prints its validation MAE in hundreds (a unit slip)
+    while eval.py scores in units: 100x apart. The record and the CLI summary say so loudly."""
+    task = _task_in_hundredths(tmp_path)
+    train = (task / "env" / "train.py").read_text()
+    train = train.replace("model.predict(valid[FEATURES])):,.0f}", "model.predict(valid[FEATURES]))"
+                          " / 100:.3f}")
+    assert "/ 100:.3f}" in train
+    (task / "env" / "train.py").write_text(train)
+    out = tmp_path / "run"
+    done = subprocess.run([*cli_command(), "experiment", "--task", str(task), "--backend",
+                           "offline", "--max-steps", "1", "--out", str(out)],
+                          capture_output=True, text=True, timeout=400, env=subprocess_env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    warnings = [ln for ln in done.stdout.splitlines() if ln.strip().startswith("WARNING:")]
+    loud = [w for w in warnings if "held-out test" in w and "differ by" in w]
+    assert loud and "the baseline" in loud[0], done.stdout
+    ratio = float(loud[0].split("differ by ")[1].split("x")[0].replace(",", ""))
+    assert 50 < ratio < 200
+    record = (out / "experiment.ipynb").read_text()
+    assert "differ by" in record and "probably misread" in record
+    assert "differ by" in (out / "report.md").read_text()
