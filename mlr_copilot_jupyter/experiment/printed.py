@@ -23,7 +23,7 @@ __all__ = ["Printed", "labelled_numbers", "numbers_in", "split_of"]
 _NUMBER = re.compile(
     r"(?<![\w.\u202f\u00a0'])"
     r"(?P<sign>[-+\u2212])?"
-    r"(?P<int>\d{1,3}(?P<sep>[,\u202f\u00a0\u2009'])\d{3}(?:(?P=sep)\d{3})*(?![\d])|\d+)?"
+    r"(?P<int>[1-9]\d{0,2}(?P<sep>[,\u202f\u00a0\u2009'])\d{3}(?:(?P=sep)\d{3})*(?![\d])|\d+)?"
     r"(?P<frac>\.\d+)?"
     r"(?:[eE](?P<exp>[-+]?\d+))?"
     r"(?P<pct>\s?%)?"
@@ -32,8 +32,9 @@ _NUMBER = re.compile(
 # "18 450" with plain spaces: as the value right after a label's ":" or "=", or the line's last.
 _SPACED = re.compile(r"(?:(?<=[:=])\s*|(?<=\s))(?P<num>\d{1,3}(?: \d{3})+(?:\.\d+)?)"
                      r"(?:(?![\d.,])(?<=[:=]\S)|(?=\s*(?:%|[a-zA-Z]{0,3})\s*$))")
-# "0,85" or "12,5": a decimal comma, or a list without spaces. Read as a decimal, unsure.
-_DECIMAL_COMMA = re.compile(r"(?<![\w.,])(?P<int>\d+),(?P<frac>\d{1,2}|0\d*)(?![\d.,])")
+# "0,85", "12,5" or "0,850" (no valid thousands grouping): a decimal comma, or a pair without
+# spaces. Read as a decimal, unsure.
+_DECIMAL_COMMA = re.compile(r"(?<![\w.,])(?P<int>\d+),(?P<frac>\d+)(?![\d.,])")
 _PLUS_MINUS = re.compile(r"\s*(?:±|\+/-|\+-)\s*")
 # Noise whose digits are no results: timestamps, clock times, tqdm bars and rates, dates.
 _NOISE = re.compile(

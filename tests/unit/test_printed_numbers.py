@@ -113,3 +113,10 @@ def test_numbers_in_a_line() -> None:
     assert [n.value for n in numbers_in("sizes 1,500 and 2,000; lr 1e-4")] == [1500, 2000, 0.0001]
     assert [n.value for n in numbers_in("0.85 \u00b1 0.02")] == [0.85]
     assert [n.value for n in numbers_in("1,2,3")] == [1, 2, 3]
+
+
+def test_a_comma_that_is_no_thousands_separator_is_read_as_decimal_and_unsure() -> None:
+    (number,) = numbers_in("0,850")
+    assert number.value == 0.85 and number.unsure
+    (number,) = numbers_in("1,850")
+    assert number.value == 1850 and not number.unsure
