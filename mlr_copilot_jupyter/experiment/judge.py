@@ -77,7 +77,10 @@ class Judge:
             review = await self._review(node, result)
             verdict.review = review.summary
             if value is None and review.metric is not None:
-                verdict.metric, verdict.source = float(review.metric), review.source
+                # an unsure reading is kept but marked, in the node's metric source (the record)
+                unsure = getattr(review, "unsure", "")
+                verdict.metric = float(review.metric)
+                verdict.source = f"{review.source} (unsure)" if unsure else review.source
             if not result.metrics:
                 verdict.bug = _bug(review)
         if verdict.metric is None:
@@ -96,6 +99,20 @@ class Judge:
         else:
             return None, "the task has no held-out test split and no eval.py"
         return value, message
+
+    def cross_check(self, node: Node, what: str) -> None:
+        """A loud warning (journal, record, report, monitor, CLI) when ``node``'s validation and
+        held-out test figures cannot both be right (see :mod:`.crosscheck`)."""
+        from .crosscheck import implausible
+
+        why = implausible(self.task.metric.name, node.metric, node.test_metric)
+        if why is None:
+            return
+        warning = (f"the {what} (node {node.id}): {why}; one of them is probably misread or "
+                   f"computed on the wrong data (read from {node.metric_source or 'its output'}"
+                   "). Check the node's output before trusting the selection")
+        if warning not in self.journal.warnings:
+            self.journal.warnings.append(warning)
 
     async def score_reference(self, node: Node, result: CellResult, before: Snapshot,
                               after: Snapshot, workspace: Path) -> None:
@@ -116,6 +133,8 @@ class Judge:
                 selection = "test"
                 verdict = Verdict(test, self.journal.test_source, reason=message)
         node.metric, node.metric_source = verdict.metric, verdict.source
+        if selection == "validation":
+            self.cross_check(node, "baseline")
         if node.metric is None:
             node.status, node.message = "no_metric", verdict.reason
             return

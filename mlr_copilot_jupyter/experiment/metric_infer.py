@@ -74,6 +74,9 @@ _TIERS: tuple[tuple[_Rule, ...], ...] = (
     ),
     (
         (r"\bspeed-?up\b", "speedup", "maximize"),  # the noun; "speed up" is a request
+        # requests: "make it faster", "speed up the script", "reduce the run time" -> a time
+        (r"\bfaster\b|\bspeed(?:s|ing)? up\b|\bspeed (?:it|this|the \w+) up\b", "runtime",
+         "minimize"),
         (r"\bruntime\b|\brun[ -]time\b|\b(?:execution|running|inference|wall(?:[ -]clock)?|"
          r"total|generation|elapsed) time\b|\btime (?:taken|per|in seconds)\b", "runtime",
          "minimize"),
@@ -179,6 +182,47 @@ def elapsed_time_evidence(eval_source: str) -> str | None:
     return None
 
 
+#: What ``1 - x`` is, by what ``x`` is: the complement of an error is an accuracy, and so on.
+_COMPLEMENTS: dict[str, tuple[str, Direction]] = {"error": ("accuracy", "maximize"),
+                                                  "score": ("error", "minimize")}
+
+
+def _complement_kind(expression: str) -> str | None:
+    """Whether the ``x`` of a returned ``1 - x`` names an error or a score (None: neither)."""
+    operand = expression.split("-", 1)[1] if "-" in expression else expression
+    if re.search(r"err|mistake|wrong|loss|miss", operand, re.I):
+        return "error"
+    if re.search(r"acc|score|auc|f1|precision|recall|correct|r2", operand, re.I):
+        return "score"
+    return None
+
+
+def complement_evidence(eval_source: str) -> str | None:
+    """``get_score`` returns ``1 - x`` (or ``100 - x``): a complement, higher is better (an
+    accuracy when ``x`` is an error rate). The quoted expression, else None."""
+    try:
+        tree = ast.parse(eval_source)
+    except SyntaxError:
+        return None
+    function = next((n for n in ast.walk(tree)
+                     if isinstance(n, ast.FunctionDef) and n.name == "get_score"), None)
+    if function is None:
+        return None
+    assigned = {n.targets[0].id: n.value for n in ast.walk(function)
+                if isinstance(n, ast.Assign) and len(n.targets) == 1
+                and isinstance(n.targets[0], ast.Name)}
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.Return) and node.value is not None):
+            continue
+        value, seen = node.value, 0
+        while isinstance(value, ast.Name) and value.id in assigned and seen < 5:
+            value, seen = assigned[value.id], seen + 1
+        if (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Sub)
+                and isinstance(value.left, ast.Constant) and value.left.value in (1, 1.0, 100)):
+            return ast.unparse(value)
+    return None
+
+
 def _call_name(call: ast.Call) -> str:
     func = call.func
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
@@ -200,22 +244,44 @@ def _timer_call(function: ast.FunctionDef) -> str | None:
     return None
 
 
+def _is_timer_call(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    name = _call_name(node)
+    short = name.rsplit(".", 1)[-1]
+    return short in _TIMERS and (name == short or name.startswith("time."))
+
+
 def _elapsed_expression(function: ast.FunctionDef, value: ast.expr, timer: str) -> str | None:
-    """Source of the returned subtraction / timeit value (through one assignment), else None."""
+    """Source of the returned elapsed time, else None.
+
+    The returned value is followed through assignments (and ``float``/``round``/... wrappers)
+    to a subtraction whose operands come from a timer call (``end - start`` where
+    ``start = time.perf_counter()``), a ratio of one, or a ``timeit`` call. Any other
+    subtraction (``1.0 - error``) is not a time, even when the function also times itself.
+    """
     assigned: dict[str, ast.expr] = {}
     for node in ast.walk(function):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
             if isinstance(target, ast.Name):
                 assigned[target.id] = node.value
-    seen = 0
-    while isinstance(value, ast.Name) and value.id in assigned and seen < 3:
-        value, seen = assigned[value.id], seen + 1
+
+    def resolve(expr: ast.expr) -> ast.expr:
+        seen = 0
+        while isinstance(expr, ast.Name) and expr.id in assigned and seen < 5:
+            expr, seen = assigned[expr.id], seen + 1
+        return expr
+
+    def from_timer(expr: ast.expr) -> bool:
+        return _is_timer_call(resolve(expr))
+
+    value = resolve(value)
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.args:
         if value.func.id in {"float", "min", "round", "abs", "mean"}:
             return _elapsed_expression(function, value.args[0], timer)
     if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Sub):
-        return ast.unparse(value)
+        return ast.unparse(value) if from_timer(value.left) or from_timer(value.right) else None
     if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Div):
         inner = _elapsed_expression(function, value.left, timer)
         return ast.unparse(value) if inner else None
@@ -232,6 +298,14 @@ def infer_folder_metric(folder: Path, eval_text: str, problem_text: str) -> Metr
         if timed is not None:
             return MetricInference("runtime", "minimize",
                                    f"eval.py: get_score returns {timed} (elapsed time) -> minimize")
+        complement = complement_evidence(eval_text)
+        kind = _complement_kind(complement) if complement else None
+        flipped = _COMPLEMENTS.get(kind) if kind else None
+        if flipped is not None:  # "1.0 - error" is an accuracy; "1 - accuracy" an error rate
+            name, direction = flipped
+            return MetricInference(name, direction,
+                                   f'eval.py: get_score returns "{_quote(complement or "")}" '
+                                   f"(a complement) -> {name} ({direction})")
         texts.append(("eval.py", eval_text))
     texts.append(("research_problem.txt", problem_text))
     for rel in PROBLEM_FILES[1:]:

@@ -20,6 +20,7 @@ from ..errors import LLMAuthError, LLMError, LLMModelNotFound
 from ..kernels.metric_line import strip_ansi
 from ..llm.base import Backend
 from ..llm.prompts import compile_prompt_to_md
+from .printed import labelled_numbers, numbers_in
 from .result import truncate_middle
 from .task import METRIC_ALIASES, Task, canonical_metric
 
@@ -37,6 +38,8 @@ class ExecutionReview(BaseModel):
     metric: float | None = None
     metric_name: str | None = None
     source: str
+    #: why the metric may be misread ("" when the reading is certain), kept in the record
+    unsure: str = ""
 
 
 class ReviewReply(BaseModel):
@@ -140,39 +143,35 @@ def _checked(parsed: ReviewReply, output: str) -> ExecutionReview:
                            source=LLM_SOURCE)
 
 
-_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(%?)")
-
-
 def printed_in(value: float, output: str) -> bool:
     """Whether ``value`` is one of the numbers printed in ``output`` (to its printed precision).
 
-    ``91.2%`` matches 0.912; a reviewer that rounds ``0.912345`` to ``0.9123`` matches too.
+    Numbers are read as people print them (:mod:`.printed`): ``18,450`` matches 18450, ``91.2%``
+    matches 0.912; a reviewer that rounds ``0.912345`` to ``0.9123`` matches too.
     """
     shown = repr(float(value))
     value_decimals = len(shown.split(".")[1]) if "." in shown and "e" not in shown else 0
-    for match in _NUMBER.finditer(output):
-        text = match.group(0).rstrip("%")
-        if not _usable(text):
-            continue
-        number = float(text)
-        mantissa = text.lower().split("e")[0]
-        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-        tolerance = 0.5 * 10.0 ** -decimals + 1e-12
-        candidates = [number, number / 100] if match.group(1) else [number]
-        for candidate, tol in zip(candidates, (tolerance, tolerance / 100), strict=False):
-            if abs(candidate - value) <= tol:
-                return True
-            if value_decimals >= 2 and round(candidate, value_decimals) == value:
-                return True
+    for line in strip_ansi(output).splitlines():
+        for number in numbers_in(line):
+            mantissa = number.text.rstrip("% ").lower().split("e")[0]
+            decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+            tolerance = 0.5 * 10.0 ** -decimals + 1e-12
+            printed = number.value * 100 if number.percent else number.value
+            candidates = [(printed, tolerance)] + (
+                [(number.value, tolerance / 100)] if number.percent else [])
+            for candidate, tol in candidates:
+                if abs(candidate - value) <= tol:
+                    return True
+                if value_decimals >= 2 and round(candidate, value_decimals) == value:
+                    return True
     return False
 
 
 # -- heuristic readout (no LLM) -------------------------------------------------------------------
-_VALIDATION = re.compile(
-    r"(?<![a-z])(val|valid|validation|validated|dev|development|holdout|hold-out|held-out|"
-    r"cv|cross-validation|cross-validated|crossval|oof|out-of-fold)(?![a-z])")
-_TEST = re.compile(r"(?<![a-z])test")
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w*Error: ", re.MULTILINE)
+# A label ending in a counter: "epoch 3", "fold 2/5", "DataLoader 0", "n=1,000" are no results.
+_COUNTER = re.compile(r"(?:^|[\s_(])(?:epochs?|steps?|iter(?:ation)?s?|batch(?:es)?|folds?|"
+                      r"dataloader|n|seeds?|rounds?|trials?|samples|rows|size|k|top)$")
 
 
 def metric_words(name: str) -> list[str]:
@@ -184,73 +183,57 @@ def metric_words(name: str) -> list[str]:
     return sorted((w for w in words if w), key=len, reverse=True)
 
 
-def _named_at(line: str, words: list[str]) -> int | None:
-    """Where the last mention of the metric in ``line`` ends, or None when it is not named."""
-    ends = [m.end() for w in words for m in re.finditer(rf"(?<![a-z]){re.escape(w)}(?![a-z])", line)]
-    return max(ends) if ends else None
+def _names(label: str, words: list[str]) -> bool:
+    """Whether ``label`` names the metric (``val_mae``, ``Validation MAE``, ``mae on dev``)."""
+    return any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", label.replace("_", " "))
+               or re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", label) for w in words)
 
 
 def heuristic_review(output: str, task: Task) -> ExecutionReview:
-    """Read the validation metric from lines like ``Validation MAE: 53.1`` or ``val_acc=0.91``.
+    """Read the validation metric from what a script prints (see :mod:`.printed`).
 
-    A line counts when it names a validation split and holds a number; lines naming a test split
-    are never read. A line that also names the task's metric is preferred; the value is the last
-    number on the line (a trailing ``%`` is read as a fraction).
+    A number counts when its label, or a heading or earlier label of its line, names a
+    validation split; numbers labelled as train or test are never read, nor counters (epoch,
+    fold, step). A number whose label names the task's metric is preferred; the last one
+    printed wins (the final epoch). A reading that could be wrong is returned with ``unsure``
+    set, and the summary says so: a decimal comma, or a line of several unlabelled validation
+    numbers none of which names the metric.
     """
     text = strip_ansi(output)
     words = metric_words(task.metric.name)
-    found: list[tuple[bool, str, float, bool]] = []  # (names the metric, line, value, percent)
-    for raw in text.splitlines():
-        line = raw.strip().lower()
-        if not line or _TEST.search(line) or not _VALIDATION.search(line):
-            continue
-        numbers = [m for m in _NUMBER.finditer(line) if _usable(m.group(0))]
-        if not numbers:
-            continue
-        at = _named_at(line, words)
-        after = [m for m in numbers if at is not None and m.start() >= at]
-        chosen = after[0] if after else numbers[-1]
-        percent = bool(chosen.group(1))
-        value = float(chosen.group(0).rstrip("%"))
-        found.append((at is not None, raw.strip(), value / 100 if percent else value, percent))
+    found = [p for p in labelled_numbers(text)
+             if p.split == "validation" and not _COUNTER.search(p.label)]
     bug = bool(_TRACEBACK.search(text))
     if not found:
         return ExecutionReview(
             is_bug=bug, source=HEURISTIC_SOURCE,
             summary="Heuristic readout (no LLM): no output line reports a validation metric "
-                    "(lines naming a test split are ignored)"
+                    "(numbers labelled as train or test, and counters, are ignored)"
                     + ("; the output shows an error." if bug else "."))
-    named = [f for f in found if f[0]]
-    names_metric, line, value, percent = (named or found)[-1]
-    metric_name = task.metric.name if names_metric else _label_of(line)
-    note = " (a percentage, read as a fraction)" if percent else ""
+    named = [p for p in found if _names(p.label, words)]
+    chosen = (named or found)[-1]
+    unsure = chosen.unsure
+    if not named:
+        alike = {p.value for p in found if p.line == chosen.line}
+        if len(alike) > 1 and not unsure:
+            unsure = (f"the line prints {len(alike)} validation numbers and none is labelled "
+                      f"{task.metric.name}; took the last")
+    metric_name = task.metric.name if named else _label_words(chosen.label)
+    note = f" (printed {chosen.text!r}, a percentage read as a fraction)" if chosen.percent else (
+        f" (printed {chosen.text!r})" if chosen.text != f"{chosen.value:g}" else "")
     return ExecutionReview(
-        is_bug=bug, metric=value, metric_name=metric_name, source=HEURISTIC_SOURCE,
-        summary=f"Heuristic readout (no LLM): validation {metric_name} = {value:g}{note}, read "
-                f"from the output line {line[:160]!r}."
-                + ("" if names_metric else f" The line does not name {task.metric.name}.")
-                + (" The output also shows an error." if bug else ""))
+        is_bug=bug, metric=chosen.value, metric_name=metric_name, source=HEURISTIC_SOURCE,
+        unsure=unsure,
+        summary=(f"Heuristic readout (no LLM): validation {metric_name} = {chosen.value:g}{note}, "
+                 f"read from the output line {chosen.line[:160]!r}."
+                 + ("" if named else f" The line does not name {task.metric.name}.")
+                 + (f" UNSURE: {unsure}." if unsure else "")
+                 + (" The output also shows an error." if bug else "")))
 
 
-def _usable(token: str) -> bool:
-    value = token.rstrip("%")
-    try:
-        return math.isfinite(float(value))
-    except ValueError:
-        return False
-
-
-def _label_of(line: str) -> str:
-    """The words from the validation word to the last number: ``valid score 0.5`` -> ``valid score``.
-
-    ``loss: 0.5 - val_loss: 0.4`` gives ``val_loss``.
-    """
-    numbers = list(_NUMBER.finditer(line))
-    before = line[: numbers[-1].start()] if numbers else line
-    marks = list(_VALIDATION.finditer(before))
-    if marks:
-        before = before[marks[-1].start():]
-    words = re.findall(r"[a-z][\w\-]*", before)
+def _label_words(label: str) -> str:
+    """The last words of a label, from its validation word on: ``valid score`` -> ``valid score``."""
+    words = re.findall(r"[a-z][\w\-]*", label)
     return " ".join(words[-4:]) or "validation metric"
 
 

@@ -173,8 +173,13 @@ class Task(BaseModel):
         except (OSError, SyntaxError):
             return []
         originals = set(self.workspace_files())
+        # the pieces of an f-string (f"{lang}_test.csv") name no file on their own
+        fragments = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+                     for part in node.values}
         names: list[str] = []
         for node in ast.walk(tree):
+            if id(node) in fragments:
+                continue
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 literal = node.value.strip().removeprefix("./")
                 if literal in names:

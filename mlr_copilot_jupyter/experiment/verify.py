@@ -33,6 +33,7 @@ async def verify_best(agent: ExperimentAgent) -> None:
                               and abs(reproduced - candidate.metric) <= tolerance)
         if candidate.verified and test is not None and candidate.id != j.reference:
             candidate.test_metric, candidate.test_message = test
+            agent.judge.cross_check(candidate, "best node")
         elif not candidate.verified and not error:
             candidate.verify_error = (f"the replay gave {reproduced} instead of "
                                       f"{candidate.metric:.6g}" if reproduced is not None else

@@ -413,3 +413,17 @@ def test_eval_artifacts_of_an_mlagentbench_task(tmp_path: Path) -> None:
     assert task.eval_artifacts() == ["submission.csv"]
     assert not task.heldout and task.validation_file() is None
     assert task.train_file() == "data/train.csv"
+
+
+def test_an_f_string_fragment_in_eval_py_is_no_artifact(tmp_path: Path) -> None:
+    """Issue #24 item 4: f"{lang}_test.csv" (a data file that exists before the run) is not a
+    file a node must write; the submission it scores is."""
+    eval_py = (
+        "import os\nimport pandas as pd\n\n"
+        "def get_score(submission_folder='../env', lang='eng'):\n"
+        "    gold = pd.read_csv(os.path.join(submission_folder, 'data', lang, f'{lang}_test.csv'))\n"
+        "    sub = pd.read_csv(os.path.join(submission_folder, 'submission.csv'))\n"
+        "    return float((sub.score - gold.score).abs().mean())\n"
+    )
+    folder = _mlagentbench(tmp_path, eval_py=eval_py)
+    assert load_task(folder).eval_artifacts() == ["submission.csv"]

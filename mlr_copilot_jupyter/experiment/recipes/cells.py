@@ -228,6 +228,8 @@ def load_code(task: Task, artifacts: Mapping[str, str] | None = None) -> str:
         for frame in frames:
             lines.append(f"X_{frame} = {frame}[TEXT_COLUMNS].fillna('').astype(str)")
         return "\n".join(lines)
+    lines += _column_preparation(data, frames)
+    drop += list(data.dropped) + [column for column, _, _ in data.codes]
     lines.append("# One-hot encode categorical columns and fill gaps with training medians.")
     lines.append(f"X_train = pd.get_dummies(train.drop(columns={drop!r}, errors='ignore'))")
     for frame in frames[1:]:
@@ -237,6 +239,32 @@ def load_code(task: Task, artifacts: Mapping[str, str] | None = None) -> str:
     for frame in frames:
         lines.append(f"X_{frame} = X_{frame}.fillna(medians)")
     return "\n".join(lines)
+
+
+def _column_preparation(data: DataLayout, frames: list[str]) -> list[str]:
+    """Lines that treat wide string columns as a practitioner would (and say so in comments)."""
+    lines: list[str] = []
+    if data.dropped:
+        lines.append(f"# near-unique text columns (IDs, names) are dropped: {list(data.dropped)}")
+    for column, sep, parts in data.codes:
+        lines.append(f"# {column!r} is a structured code ({sep!r}-separated, {parts} parts): "
+                     "split into its parts")
+        for frame in frames:
+            lines += [f"_parts = {frame}[{column!r}].astype(str).str.split({sep!r}, n={parts - 1}, "
+                      "expand=True, regex=False)",
+                      f"for _i in range({parts}):",
+                      "    _part = _parts[_i] if _i in _parts else None",
+                      f"    {frame}[f'{column}_{{_i}}'] = (pd.to_numeric(_part, errors='coerce') "
+                      f"if _part is not None and pd.to_numeric(_part, errors='coerce').notna()"
+                      f".mean() > 0.9 else _part)"]
+    if data.capped:
+        lines.append("# many categories: all but the 20 most frequent (in train) become 'other'")
+        for column in data.capped:
+            lines.append(f"_top = train[{column!r}].value_counts().index[:20]")
+            for frame in frames:
+                lines.append(f"{frame}[{column!r}] = {frame}[{column!r}].where("
+                             f"{frame}[{column!r}].isin(_top), 'other')")
+    return lines
 
 
 def evaluate_code(task: Task, artifacts: Mapping[str, str] | None = None) -> str:

@@ -58,6 +58,12 @@ class DataLayout:
     text: tuple[str, ...]
     kind: str  # classification / regression
     label_values: int
+    #: string columns a practitioner would not one-hot encode whole (see :func:`wide_columns`):
+    #: near-unique ones dropped (IDs, names), structured codes split on their separator
+    #: (column, separator, parts), high-cardinality categories capped to their top values
+    dropped: tuple[str, ...] = ()
+    codes: tuple[tuple[str, str, int], ...] = ()
+    capped: tuple[str, ...] = ()
 
     @property
     def shape(self) -> str:
@@ -120,6 +126,59 @@ def _ids(frame: pd.DataFrame, target: str) -> tuple[str, ...]:
         if name in ID_NAMES or (name.endswith("_id") and frame[column].is_unique):
             found.append(str(column))
     return tuple(found)
+
+
+#: A string column with more distinct values than this share of its rows is an ID or a name.
+_NEAR_UNIQUE = 0.5
+#: More categories than this are capped to the most frequent ones.
+_MAX_CATEGORIES = 50
+_CODE_SEPARATORS = ("/", "-", "_", ":", "|")
+
+
+def _code_parts(values: pd.Series) -> tuple[str, int] | None:
+    """(separator, parts) when ``values`` are structured codes like ``B/0/P`` whose parts
+    repeat: every value splits into the same number (2-5) of parts and one part has few values."""
+    for sep in _CODE_SEPARATORS:
+        split = values.str.split(sep, regex=False)
+        counts = split.str.len()
+        k = int(counts.mode().iloc[0]) if not counts.empty else 0
+        if not 2 <= k <= 5 or (counts == k).mean() < 0.95:
+            continue
+        parts = split[counts == k]
+        distinct = [parts.str[i].nunique() for i in range(k)]
+        if min(distinct) <= _MAX_CATEGORIES and max(distinct) < len(parts):
+            return sep, k
+    return None
+
+
+def wide_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()
+                 ) -> tuple[tuple[str, ...], tuple[tuple[str, str, int], ...], tuple[str, ...]]:
+    """String columns one-hot encoding would blow up: (dropped, codes, capped).
+
+    Near-unique columns (IDs like ``0001_01``, names) are dropped, unless they are structured
+    codes (``B/0/P``: deck / number / side), which are split into their parts; other columns with
+    more than :data:`_MAX_CATEGORIES` categories are capped to their most frequent values.
+    """
+    dropped: list[str] = []
+    codes: list[tuple[str, str, int]] = []
+    capped: list[str] = []
+    for column in frame.columns:
+        if column in exclude or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        values = frame[column].dropna().astype(str)
+        if len(values) < 20:
+            continue
+        distinct = values.nunique()
+        if distinct <= _MAX_CATEGORIES:
+            continue
+        code = _code_parts(values)
+        if code is not None:
+            codes.append((str(column), *code))
+        elif distinct / len(values) > _NEAR_UNIQUE:
+            dropped.append(str(column))
+        else:
+            capped.append(str(column))
+    return tuple(dropped), tuple(codes), tuple(capped)
 
 
 def text_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -269,10 +328,11 @@ def _inspect(task: Task, artifacts: Mapping[str, str] | None) -> DataLayout | st
         submission = None
     label = train_frame[target]
     ids = _ids(train_frame if test_frame is None else test_frame, target)
+    text = text_columns(train_frame, exclude=(target, *ids))
+    dropped, codes, capped = wide_columns(train_frame, exclude=(target, *ids, *text))
     return DataLayout(
         train=train, evaluate=test if legacy else evaluate, test=None if legacy else test,
         legacy=legacy, submission=submission, submission_columns=columns,
-        submission_header=header, target=target, ids=ids,
-        text=text_columns(train_frame, exclude=(target, *ids)), kind=_kind(task, label),
-        label_values=int(label.nunique()),
+        submission_header=header, target=target, ids=ids, text=text, kind=_kind(task, label),
+        label_values=int(label.nunique()), dropped=dropped, codes=codes, capped=capped,
     )
