@@ -213,8 +213,7 @@ def run_batch(notebooks: Sequence[str | Path], grid: Grid | Mapping[str, Any] | 
     """
     from tqdm.auto import tqdm
 
-    from ..errors import SandboxError
-    from ..kernels.sandbox import SandboxUnavailable, resolve
+    from ..kernels.sandbox import confine
 
     if workers < 1:
         raise InputError(f"workers must be >= 1, got {workers}")
@@ -228,13 +227,9 @@ def run_batch(notebooks: Sequence[str | Path], grid: Grid | Mapping[str, Any] | 
         raise InputError("no notebook given")
     paths = [check_notebook(nb) for nb in notebooks]
     try:
-        confined = resolve(sandbox, network=sandbox_network)
-    except SandboxUnavailable as exc:
-        raise SandboxError(str(exc)) from None
-    except ValueError as exc:
+        confined = confine(sandbox, sandbox_network, warn=warn)
+    except ValueError as exc:  # an unknown mode given through the Python API
         raise InputError(str(exc)) from None
-    if not confined.active and confined.mode == "auto" and warn is not None:
-        warn(confined.warning_line())
     grid = normalise_grid(grid)
     if kernel_name and scheduler in (None, "local"):
         check_kernel(kernel_name)

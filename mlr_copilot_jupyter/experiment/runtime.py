@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import SandboxError
-from ..kernels.sandbox import SandboxStatus, SandboxUnavailable, resolve
+from ..kernels.sandbox import SandboxStatus, confine
 from .result import CellResult
 from .task import Task
 
@@ -173,13 +172,7 @@ def run_sandbox(mode: str, network: bool = False, *, warn: bool = False) -> Sand
     exit status 2); ``auto`` then runs unconfined and, with ``warn``, says so in one warning line
     on the ``mlr_copilot`` logger (the CLI prints it, the record and report keep it).
     """
-    try:
-        status = resolve(mode, network=network)
-    except SandboxUnavailable as exc:
-        raise SandboxError(str(exc)) from None
-    if warn and not status.active and status.mode == "auto":
-        logging.getLogger("mlr_copilot").warning(status.warning_line())
-    return status
+    return confine(mode, network, warn=logging.getLogger("mlr_copilot").warning if warn else None)
 
 
 class TaskRuntime:
@@ -208,9 +201,9 @@ class TaskRuntime:
         if workspace.resolve() != self.workspace.resolve() and setup:
             seed = _seed_of(setup[0])
             setup[0] = parameters_source(seed, str(workspace))  # its cells run in that copy
+        confined = self.sandbox_config(workspace)
         return KernelExecutor(
-            workspace if self.sandbox_config(workspace) else self.run_dir,
-            sandbox=self.sandbox_config(workspace),
+            workspace if confined else self.run_dir, sandbox=confined,
             kernel_name=self.kernel_name, cell_timeout=self.cell_timeout,
             memory_limit_mb=self.memory_limit_mb, cpu_time_limit_s=self.cpu_time_limit_s,
             env_deny=self.env_deny, kernel_log=self.run_dir / f"kernel-{label}.log"

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,10 +41,11 @@ from typing import Any
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Bool, List, Unicode
 
+from ..errors import SandboxError
 from ..options_spec import SANDBOX_MODES as MODES
 
 __all__ = ["MODES", "PROVISIONER_NAME", "SandboxProvisioner", "SandboxStatus", "SandboxUnavailable",
-           "bwrap_args", "find_bwrap", "probe", "resolve"]
+           "bwrap_args", "confine", "find_bwrap", "probe", "resolve"]
 
 PROVISIONER_NAME = "mlr-copilot-sandbox"
 #: Names a user may set to pick the ``bwrap`` binary: a path, or a name looked up on ``PATH``.
@@ -61,12 +62,8 @@ _DROPPED_ENV = ("XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DAT
                 "MPLCONFIGDIR", "PYTHONSTARTUP")
 
 
-class SandboxUnavailable(Exception):
-    """``--sandbox require`` and no working bubblewrap (the message is one line with the fix).
-
-    Not an :class:`~..errors.MLRCopilotError` here (this layer imports nothing above it); the
-    facade turns it into one whose exit status is 2.
-    """
+class SandboxUnavailable(SandboxError):
+    """``--sandbox require`` and no working bubblewrap: one line with the fix, exit status 2."""
 
     def __init__(self, status: SandboxStatus) -> None:
         self.status = status
@@ -213,6 +210,16 @@ def resolve(mode: str = "auto", *, network: bool = False) -> SandboxStatus:
     status = _RESOLVED[key]
     if mode == "require" and not status.active:
         raise SandboxUnavailable(status)
+    return status
+
+
+def confine(mode: str, network: bool = False, *,
+            warn: Callable[[str], object] | None = None) -> SandboxStatus:
+    """:func:`resolve`, and ``warn`` the one line saying why ``auto`` runs unconfined: what a
+    run, a batch or a comparison calls before it starts a kernel."""
+    status = resolve(mode, network=network)
+    if warn is not None and not status.active and status.mode == "auto":
+        warn(status.warning_line())
     return status
 
 
