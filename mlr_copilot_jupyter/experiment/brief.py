@@ -315,9 +315,19 @@ def scorer_section(task: Task) -> str:
             tail = source[-EVAL_CHARS // 2:].split("\n", 1)[-1]
             omitted = source.count("\n") - head.count("\n") - tail.count("\n")
             source = f"{head}\n# [... {omitted} lines of eval.py omitted here ...]\n{tail}"
-        return (f"After each cell the copilot calls `get_score(<workspace>)` from "
-                f"`{task.eval_script}` (outside the workspace; you cannot run it). It scores only "
-                f"files your cell wrote. Its source:\n```python\n{source.rstrip()}\n```")
+        answers = task.answer_files() if hasattr(task, "answer_files") else []
+        plan = task.validation_plan() if hasattr(task, "validation_plan") else None
+        held = "".join(
+            f" `{a.rel}` holds the test rows with column {', '.join(f'`{c}`' for c in a.labels)} "
+            "blanked: the answers are held out, and eval.py reads the originals." for a in answers)
+        where = (f"the labelled dev file `{plan.dev}`" if plan is not None and plan.dev else
+                 f"a validation split you carve out of `{plan.train}`" if plan is not None
+                 else "a validation split of the training data")
+        return (f"The copilot calls `get_score(<workspace>)` from `{task.eval_script}` (outside "
+                f"the workspace; you cannot run it) on the files your cell wrote, for the "
+                f"baseline and the verified best node. The search compares nodes by the "
+                f"VALIDATION metric your cell reports, computed on {where} (never on the test "
+                f"rows).{held} Its source:\n```python\n{source.rstrip()}\n```")
     if getattr(task, "heldout", False):
         return ("The copilot scores your test predictions against held-out labels that are not in "
                 "the workspace, once, for the verified best node. The search compares nodes by the "

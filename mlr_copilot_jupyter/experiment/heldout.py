@@ -38,24 +38,46 @@ def score_heldout(task: Task, workspace: Path) -> tuple[float | None, str]:
     if metric not in SUPPORTED:
         return None, (f"cannot score metric {task.metric.name!r} on the held-out split; "
                       f"supported: {', '.join(SUPPORTED)}")
-    submission = Path(workspace) / task.submission
+    labels_path = task.root / task.test_file
     try:
-        labels_header, labels = _read_csv(task.root / task.test_file, "held-out file")
+        labels_header, labels = _read_csv(labels_path, "held-out file")
+    except _Reject as exc:
+        return None, str(exc)
+    value, message = score_rows(task.metric.name, labels_header, labels, task.target,
+                                Path(workspace) / task.submission, truth_label=task.test_file)
+    if value is None:
+        return None, message
+    return value, (f"held-out {metric} of {task.submission} on {task.test_file} "
+                   f"({len(labels)} rows)")
+
+
+def score_rows(metric_name: str, truth_header: list[str], truth: list[list[str]], target: str,
+               submission: Path, *, truth_label: str) -> tuple[float | None, str]:
+    """Score the predictions in ``submission`` against the rows ``truth`` (column ``target``).
+
+    The submission is aligned by an ``id`` column when both have one, else by row order; its
+    prediction column is named like ``target``, ``prediction``, or is its only non-id column.
+    Returns (value, message); None with the one-line reason when it cannot be scored.
+    """
+    metric = canonical_metric(metric_name)
+    if metric not in SUPPORTED:
+        return None, (f"cannot score metric {metric_name!r} with the copilot's scorer; "
+                      f"supported: {', '.join(SUPPORTED)}")
+    try:
         header, rows = _read_csv(submission, "submission")
-        y_true = _column(labels_header, labels, task.target, task.test_file)
-        rows = _align(labels_header, labels, header, rows, task.submission)
+        y_true = _column(truth_header, truth, target, truth_label)
+        rows = _align(truth_header, truth, header, rows, submission.name)
         if metric == "log_loss":
-            value = _log_loss(y_true, header, rows, task.submission)
+            value = _log_loss(y_true, header, rows, submission.name)
         else:
-            name = _prediction_column(header, task.target, task.submission)
-            y_pred = _column(header, rows, name, task.submission)
+            name = _prediction_column(header, target, submission.name)
+            y_pred = _column(header, rows, name, submission.name)
             value = _METRICS[metric](y_true, y_pred)
     except _Reject as exc:
         return None, str(exc)
     if not math.isfinite(value):
-        return None, f"{metric} of {task.submission} is not a finite number"
-    return value, (f"held-out {metric} of {task.submission} on {task.test_file} "
-                   f"({len(y_true)} rows)")
+        return None, f"{metric} of {submission.name} is not a finite number"
+    return value, f"{metric} of {submission.name} on {truth_label} ({len(y_true)} rows)"
 
 
 # --- reading and aligning ------------------------------------------------------------------

@@ -111,6 +111,10 @@ class Journal(BaseModel):
     artifacts: list[str] = Field(default_factory=list, description="Files the scorer reads; "
                                  "set aside before each node's cell.")
     test_source: str = Field(default="", description="'eval.py' or 'held-out split'.")
+    answers_held_out: list[str] = Field(default_factory=list, description="Answer files of "
+                                        "env/ whose labels the agent's copy has blanked.")
+    validation: str = Field(default="", description="Where the baseline's validation score came "
+                            "from when it printed none (a dev file, or carved rows and seed).")
     verify_usage: Spend = Field(default_factory=Spend, description="LLM usage of verification "
                                 "(the reviews of the replays).")
     stopped_by: str = Field(default="", description="The limit that ended the search: "

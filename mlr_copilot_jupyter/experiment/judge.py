@@ -130,8 +130,22 @@ class Judge:
             if self.runtime.has_heldout or verdict.metric is not None:
                 selection = "validation"
             else:
-                selection = "test"
-                verdict = Verdict(test, self.journal.test_source, reason=message)
+                # never select on the test split: score the baseline on validation data itself
+                value, how = await self.runtime.validation_replay(node.code, self.artifacts.required
+                                                                  or self.artifacts.files)
+                if value is not None:
+                    selection, verdict = "validation", Verdict(value, how)
+                    self.journal.validation = how.removeprefix("validation replay: ")
+                else:
+                    selection = "test"
+                    verdict = Verdict(test, self.journal.test_source, reason=message)
+                    warning = (f"SELECTED ON THE TEST SPLIT: the baseline prints no validation "
+                               f"metric and none could be computed ({how}); every node is "
+                               "compared by eval.py's test score, so the reported gain is "
+                               "optimistic. Print a validation metric in the baseline, or add a "
+                               "labelled dev file")
+                    if warning not in self.journal.warnings:
+                        self.journal.warnings.append(warning)
         node.metric, node.metric_source = verdict.metric, verdict.source
         if selection == "validation":
             self.cross_check(node, "baseline")

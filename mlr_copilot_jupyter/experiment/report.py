@@ -87,6 +87,8 @@ def run_summary(journal: Journal, run_dir: Path) -> RunSummary:
         "sandbox": sandbox_line(journal.sandbox),
         "selection": selection,
         "selection_note": SELECTION_NOTES.get(selection or "", "no working baseline"),
+        "validation": journal.validation,
+        "answers_held_out": list(journal.answers_held_out),
         "baseline_node": ref.id if ref else None,
         "baseline_fixed": bool(ref and base and ref.id != base.id),
         "baseline_error": (base.error or base.message) if base and not base.is_good else "",
@@ -174,8 +176,14 @@ def summary_markdown(journal: Journal, summary: dict[str, Any]) -> str:
                      f"{journal.stop_reason}")
     lines += [f"- **Warning:** {w}" for w in journal.warnings]
     lines.append(f"- **Sandbox:** {summary['sandbox']}")
+    if summary["answers_held_out"]:
+        lines.append("- **Answers kept out of the workspace:** "
+                     + "; ".join(summary["answers_held_out"])
+                     + ": the agent's copy has them blanked; eval.py scores with the originals")
     lines += [
-        f"- **Selection:** {summary['selection_note']}",
+        f"- **Selection:** {summary['selection_note']}"
+        + (f"; the baseline prints no validation metric, so it was scored on "
+           f"{summary['validation']}" if summary["validation"] else ""),
         f"- **Baseline:** {which}{fmt(summary['baseline_metric'])}"
         + (f" (node {summary['baseline_node']}, the first working version of the baseline; "
            f"the original failed: {summary['baseline_error']})" if summary["baseline_fixed"] else ""),

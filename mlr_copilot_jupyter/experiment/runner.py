@@ -54,6 +54,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
         raise InputError(f"{run_dir} already holds a run", hint="use --resume to continue it")
     sandbox = run_sandbox(options.sandbox, options.sandbox_network, warn=True)  # before any file
     workspace = task.prepare_workspace(run_dir)
+    held_out = [a.describe() for a in task.answer_files()]
     model = backend.model_name
     meta = {
         "run_id": run_id,
@@ -67,6 +68,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
         "problem": problem.model_dump(exclude={"related_works"}) if problem else None,
         "backend": backend.name, "model": model, "engine": backend.describe(),
         "sandbox": sandbox.to_dict(),
+        "answers_held_out": held_out,
         "versions": versions(),
     }
     title = f"Experiment {run_id}"
@@ -77,6 +79,9 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
              f"{evidence}).\n\n"
              + "".join(f"**Warning:** {w}\n\n" for w in warnings) +
              f"**Testing:** {what}\n\n**Sandbox:** {sandbox.describe()}.\n\n"
+             + (f"**Answers kept out of the workspace:** {'; '.join(held_out)}: the agent's "
+                "copy has them blanked, eval.py scores with the originals.\n\n"
+                if held_out else "") +
              f"**Engine:** {backend.describe()}. Generated cells carry "
              "`mlr_copilot` metadata; failed attempts are kept as raw cells.")
     record = RecordNotebook.create(run_dir / RECORD_FILE, title=title, intro=intro, metadata=meta,
@@ -86,7 +91,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     journal = Journal(run_id=run_id, task=task.name, metric_name=task.metric.name,
                       direction=task.metric.direction, metric_evidence=evidence,
                       metric_origin=task.metric_origin, warnings=warnings,
-                      sandbox=sandbox.to_dict(),
+                      sandbox=sandbox.to_dict(), answers_held_out=held_out,
                       settings={"task_path": str(task.root), "options": dataclasses.asdict(options),
                                 "metric": {**task.metric.model_dump(),
                                            "origin": task.metric_origin},

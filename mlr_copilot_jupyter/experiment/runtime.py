@@ -77,6 +77,12 @@ class Runtime(Protocol):
         """The copilot's own score of the submission on the held-out test split."""
         ...
 
+    async def validation_replay(self, code: str, submission: Sequence[str]
+                                ) -> tuple[float | None, str]:
+        """A baseline's score on validation data when it prints none: (value, how), or (None,
+        why not). Only for an ``eval.py`` task (see :meth:`TaskRuntime.validation_replay`)."""
+        ...
+
 
 def snapshot(workspace: Path) -> Snapshot:
     """Size and modification time of every file under ``workspace`` (caches skipped)."""
@@ -192,6 +198,9 @@ class TaskRuntime:
         self.has_eval = task.eval_script is not None
         self.has_heldout = task.heldout
         self._originals: set[str] | None = None
+        #: answer files of env/ (labels blanked in the workspace, restored for eval.py only)
+        self.answers = task.answer_files() if self.has_eval else []
+        self._replays: dict[str, tuple[float | None, str]] = {}
 
     def executor(self, workspace: Path, *, label: str) -> Executor:
         from .executor import KernelExecutor
@@ -243,10 +252,16 @@ class TaskRuntime:
         return self.task.eval_artifacts()
 
     def restore_original(self, workspace: Path, rel: str) -> None:
+        from .answers import write_blanked
+
         source = self.task.workspace_root / rel
         if source.is_file():
             (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, workspace / rel)
+            answers = {a.rel: a for a in self.answers}
+            if rel in answers:  # the agent's copy of an answer file has its labels blanked
+                write_blanked(source, workspace / rel, answers[rel].labels)
+            else:
+                shutil.copy2(source, workspace / rel)
 
     def read_only_changes(self, workspace: Path) -> list[str]:
         if workspace.resolve() == self.workspace.resolve():
@@ -258,10 +273,79 @@ class TaskRuntime:
             self.restore_original(workspace, rel)
 
     async def eval_score(self, workspace: Path) -> tuple[float | None, str]:
+        from .answers import scoring_mirror
         from .scoring import eval_score
 
-        return await eval_score(self.task, workspace, timeout=max(self.cell_timeout, 60.0),
-                                env_deny=self.env_deny)
+        timeout = max(self.cell_timeout, 60.0)
+        if not self.answers:
+            return await eval_score(self.task, workspace, timeout=timeout, env_deny=self.env_deny)
+        # eval.py reads answers from the workspace: it scores a mirror with the originals in place
+        mirror = scoring_mirror(workspace, self.task.workspace_root, self.answers,
+                                self.run_dir / "scoring" / workspace.name)
+        try:
+            return await eval_score(self.task, mirror, timeout=timeout, env_deny=self.env_deny)
+        finally:
+            shutil.rmtree(mirror, ignore_errors=True)
+            if not any(mirror.parent.iterdir()):
+                mirror.parent.rmdir()
+
+    async def validation_replay(self, code: str, submission: Sequence[str]
+                                ) -> tuple[float | None, str]:
+        """Score a baseline that prints no validation metric on validation data.
+
+        Its code runs once more in a fresh kernel and workspace where the file it predicts for
+        holds the validation rows (labels blanked; see :func:`.answers.validation_plan`); its
+        submission is scored against their labels: by ``eval.py`` when the answers sit in the
+        workspace (a mirror with the validation labels in their place), else by the copilot's
+        scorer. Returns (value, what was done) or (None, why not). Cached per code.
+        """
+        if code not in self._replays:
+            self._replays[code] = await self._validation_replay(code, submission)
+        return self._replays[code]
+
+    async def _validation_replay(self, code: str, submission: Sequence[str]
+                                 ) -> tuple[float | None, str]:
+        from .answers import scoring_mirror, stage_validation, write_table
+        from .heldout import score_rows
+        from .scoring import eval_score
+
+        plan = self.task.validation_plan()
+        if plan is None:
+            return None, ("no labelled dev/valid file, and no training file with the test file's "
+                          "columns to carve validation rows from")
+        workspace = self.fresh_workspace("validation")
+        executor = self.executor(workspace, label="validation")
+        scratch = self.run_dir / "scoring"
+        try:
+            truth_header, truth = stage_validation(plan, self.task.workspace_root, workspace)
+            where = plan.describe(len(truth))
+            await executor.astart()
+            result = await executor.arun(code)
+            if not result.ok:
+                what = f"{result.ename}: {result.evalue}" if result.ename else result.message
+                return None, f"the baseline failed on {where}: {what}"[:400]
+            if plan.answer_in_workspace:
+                labels = scratch / "validation-labels" / plan.test_input
+                write_table(labels, truth_header, truth)
+                mirror = scoring_mirror(workspace, self.task.workspace_root, self.answers,
+                                        scratch / "validation", substitutes={plan.test_input: labels})
+                value, message = await eval_score(self.task, mirror,
+                                                  timeout=max(self.cell_timeout, 60.0),
+                                                  env_deny=self.env_deny)
+                scorer = "eval.py"
+            else:
+                name = next(iter(submission), self.task.submission)
+                value, message = score_rows(self.task.metric.name, truth_header, truth,
+                                            plan.labels[0], workspace / name,
+                                            truth_label=plan.dev or plan.train or "validation")
+                scorer = "the copilot's scorer"
+            if value is None:
+                return None, f"scoring the baseline on {where} failed: {message}"[:400]
+            return value, f"validation replay: the baseline rerun on {where}, scored by {scorer}"
+        finally:
+            await executor.ashutdown()
+            self.discard_workspace(workspace)
+            shutil.rmtree(scratch, ignore_errors=True)
 
     async def heldout_score(self, workspace: Path) -> tuple[float | None, str]:
         import asyncio

@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..errors import TaskError
+from .answers import AnswerFile, ValidationPlan, find_answer_files, validation_plan, write_blanked
 from .metric_infer import (
     DIRECTIONS,
     KNOWN_METRICS,
@@ -197,17 +198,40 @@ class Task(BaseModel):
                 names.append(literal)
         return names
 
+    def answer_files(self) -> list[AnswerFile]:
+        """Files of an MLAgentBench ``env/`` that ``eval.py`` reads the answers from (label
+        columns named); the workspace gets them with those columns blanked (see
+        :mod:`.answers`)."""
+        if self.layout != "mlagentbench" or self.eval_script is None:
+            return []
+        try:
+            source = (self.root / self.eval_script).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+        return find_answer_files(source, self.workspace_root, self.workspace_files())
+
+    def validation_plan(self) -> ValidationPlan | None:
+        """Validation data for a baseline that prints no validation metric (see :mod:`.answers`):
+        a labelled dev file, else rows carved out of the training file. Held-out and eval-less
+        tasks need none."""
+        if self.layout != "mlagentbench" or self.eval_script is None:
+            return None
+        return validation_plan(self.workspace_root, self.workspace_files(), self.answer_files(),
+                               target=self.target)
+
     def prepare_workspace(self, run_dir: str | Path, *, workspace: Path | None = None) -> Path:
         """Copy the task's files into ``run_dir/workspace`` (or ``workspace``).
 
         Files already there are overwritten with the task's originals. A held-out task also
         gets the features-only copy of its test split (target column removed, row order kept);
-        the labelled test file itself is never copied. The read-only manifest is written only
+        the labelled test file itself is never copied. Answer files inside an MLAgentBench
+        ``env/`` are copied with their label columns blanked. The read-only manifest is written only
         for the default workspace.
         """
         run_dir = Path(run_dir)
         target_dir = Path(workspace) if workspace is not None else run_dir / "workspace"
         labelled = (self.root / self.test_file).resolve() if self.test_file else None
+        answers = {a.rel: a for a in self.answer_files()}
         for rel in self.workspace_files():
             source = self.workspace_root / rel
             if not source.is_file():
@@ -217,7 +241,10 @@ class Task(BaseModel):
                                 "listed as a workspace file; remove it from data_files")
             destination = target_dir / rel
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination)
+            if rel in answers:
+                write_blanked(source, destination, answers[rel].labels)
+            else:
+                shutil.copy2(source, destination)
         target_dir.mkdir(parents=True, exist_ok=True)
         if labelled is not None:
             self._write_features(labelled, target_dir / self.test_features)

@@ -115,6 +115,11 @@ class FakeRuntime:
             return None, "no submission.csv"
         return float(path.read_text()) - 0.05, "scored on the held-out split"
 
+    async def validation_replay(self, code: str, submission: list[str]
+                                ) -> tuple[float | None, str]:
+        self.log.append("validation replay")
+        return None, "the fake task has no validation data"
+
 
 @dataclass
 class Review:

@@ -1,0 +1,102 @@
+"""Task folders that look like the world's (issue #24 item 7), written by the project, seeded.
+
+- :func:`pair_task_with_answers_in_env`: the MLR-Copilot SemEval layout. ``eval.py`` reads the
+  test labels from ``<folder>/data/<lang>/<lang>_test.csv`` (an f-string path) inside ``env/``;
+  a labelled ``<lang>_dev.csv`` sits beside it; the baseline (``train.py``) prints only train
+  and test figures (no validation) and writes ``submission.csv`` (sentence1, sentence2, label).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+
+_WORDS = ("river bank money loan water boat fish bridge city road car train station ticket "
+          "music song piano guitar drum dance party night morning coffee tea bread cheese "
+          "garden flower tree leaf forest mountain snow winter summer beach sand wave ocean "
+          "school teacher student book paper pencil lesson exam doctor nurse hospital medicine "
+          "market shop price seller buyer phone screen email letter office meeting report").split()
+
+PAIR_EVAL = '''import os
+
+import pandas as pd
+
+
+def get_score(submission_folder="../env"):
+    """Spearman correlation of the predicted relatedness with the gold labels."""
+    submission = pd.read_csv(os.path.join(submission_folder, "submission.csv"))
+    preds = [float(p) for p in submission["label"].tolist()]
+    lang = "eng"
+    test_data_path = os.path.join(submission_folder, "data", lang, f"{lang}_test.csv")
+    gold = [float(s) for s in pd.read_csv(test_data_path)["label"].tolist()]
+    return float(pd.Series(gold).corr(pd.Series(preds), method="spearman"))
+
+
+if __name__ == "__main__":
+    print(get_score())
+'''
+
+PAIR_BASELINE = '''import os
+
+import numpy as np
+import pandas as pd
+
+
+def load(split, lang="eng"):
+    return pd.read_csv(os.path.join("data", lang, f"{lang}_{split}.csv"))
+
+
+def overlap(a, b):
+    a, b = set(str(a).split()), set(str(b).split())
+    return len(a & b) / max(1, len(a | b))
+
+
+train, test = load("train"), load("test")
+train_pred = [overlap(a, b) for a, b in zip(train["sentence1"], train["sentence2"])]
+test_pred = [overlap(a, b) for a, b in zip(test["sentence1"], test["sentence2"])]
+train_corr = pd.Series(train["label"]).corr(pd.Series(train_pred), method="spearman")
+test_corr = pd.Series(test["label"].astype(float)).corr(pd.Series(test_pred), method="spearman")
+print(f"Train Spearman correlation: {train_corr:.3f}, Test Spearman correlation: {test_corr:.3f}")
+pd.DataFrame({"sentence1": test["sentence1"], "sentence2": test["sentence2"],
+              "label": test_pred}).to_csv("submission.csv", index=False)
+print("Results saved to submission.csv")
+'''
+
+
+def _pairs(rng: random.Random, n: int, start: int) -> pd.DataFrame:
+    rows = []
+    for k in range(n):
+        first = [rng.choice(_WORDS) for _ in range(9)]
+        changed = rng.randint(0, 9)
+        second = list(first)
+        for pos in rng.sample(range(9), changed):
+            second[pos] = rng.choice(_WORDS)
+        rng.shuffle(second)
+        label = round(min(1.0, max(0.0, 1 - changed / 9 + rng.gauss(0, 0.08))), 3)
+        rows.append({"PairID": f"eng-{start + k}", "sentence1": " ".join(first),
+                     "sentence2": " ".join(second), "label": label})
+    return pd.DataFrame(rows)
+
+
+def pair_task_with_answers_in_env(root: Path, *, seed: int = 7, train_rows: int = 900,
+                                  dev_rows: int = 250, test_rows: int = 300) -> Path:
+    """Write the SemEval-style task folder under ``root``; its path."""
+    rng = random.Random(seed)
+    data = root / "env" / "data" / "eng"
+    data.mkdir(parents=True)
+    _pairs(rng, train_rows, 0).to_csv(data / "eng_train.csv", index=False)
+    _pairs(rng, dev_rows, train_rows).to_csv(data / "eng_dev.csv", index=False)
+    _pairs(rng, test_rows, train_rows + dev_rows).to_csv(data / "eng_test.csv", index=False)
+    (root / "env" / "train.py").write_text(PAIR_BASELINE)
+    scripts = root / "scripts"
+    scripts.mkdir()
+    (scripts / "eval.py").write_text(PAIR_EVAL)
+    (scripts / "research_problem.txt").write_text(
+        "Semantic textual relatedness: predict how related two English sentences are (column "
+        "label, 0 to 1) from data/eng/eng_train.csv. The baseline train.py scores word overlap. "
+        "Improve it: the score is the Spearman correlation of submission.csv with the gold "
+        "labels of the test split; higher is better.\n")
+    (scripts / "read_only_files.txt").write_text("data/*\n")
+    return root
