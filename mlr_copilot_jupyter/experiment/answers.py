@@ -51,6 +51,8 @@ class AnswerFile:
 
     rel: str
     labels: tuple[str, ...]
+    #: eval.py opens this file (else it scores answers kept elsewhere, and this is a labelled copy)
+    opened: bool = True
 
     def describe(self) -> str:
         return f"{self.rel} (label column {', '.join(self.labels)})"
@@ -161,7 +163,12 @@ def _named_in(rel: str, literals: set[str], patterns: list[str]) -> bool:
 
 
 def find_answer_files(eval_source: str, env: Path, files: Sequence[str]) -> list[AnswerFile]:
-    """The files of ``env`` (``files``, env-relative) that ``eval.py`` reads the answers from."""
+    """The files of ``env`` (``files``, env-relative) that hold the answers ``eval.py`` scores.
+
+    A file ``eval.py`` opens, named like test/answer/gold, with a column ``eval.py`` reads that is
+    no id; or a test file ``eval.py`` does not open that carries such a column (a labelled
+    ``test.csv`` beside answers ``eval.py`` keeps elsewhere).
+    """
     literals, patterns = _eval_names(eval_source)
     found = []
     for rel in files:
@@ -170,14 +177,15 @@ def find_answer_files(eval_source: str, env: Path, files: Sequence[str]) -> list
         tokens = _tokens(rel)
         if not tokens & set(ANSWER_WORDS) or tokens & set(DEV_WORDS + TRAIN_WORDS):
             continue
-        if not _named_in(rel, literals, patterns):
-            continue
         header = _header(env / rel)
         named = [c for c in header if c in literals and not is_id_like(c)]
+        opened = _named_in(rel, literals, patterns)
+        if not opened and not ("test" in tokens and named):
+            continue  # a test file eval.py never opens holds answers only in the columns it scores
         if not named and tokens & {"answer", "answers", "gold", "solution", "solutions", "truth"}:
             named = [c for c in header if c.lower() in LABEL_NAMES] or header[-1:]
         if named:
-            found.append(AnswerFile(rel, tuple(named)))
+            found.append(AnswerFile(rel, tuple(named), opened))
     return found
 
 
@@ -244,7 +252,7 @@ def validation_plan(env: Path, files: Sequence[str], answers: Sequence[AnswerFil
     and the labels, else from the training file. None when neither exists.
     """
     if answers:
-        test_input, labels, inside = answers[0].rel, answers[0].labels, True
+        test_input, labels, inside = answers[0].rel, answers[0].labels, answers[0].opened
     else:
         tests = [f for f in _pick(files, ("test",)) if not _tokens(f) & set(DEV_WORDS + TRAIN_WORDS)]
         if not tests:

@@ -100,19 +100,44 @@ class Judge:
             return None, "the task has no held-out test split and no eval.py"
         return value, message
 
-    def cross_check(self, node: Node, what: str) -> None:
+    def cross_check(self, node: Node, what: str, *, consequence: str = "") -> bool:
         """A loud warning (journal, record, report, monitor, CLI) when ``node``'s validation and
-        held-out test figures cannot both be right (see :mod:`.crosscheck`)."""
+        held-out test figures cannot both be right (see :mod:`.crosscheck`); True then."""
         from .crosscheck import implausible
 
         why = implausible(self.task.metric.name, node.metric, node.test_metric)
         if why is None:
-            return
+            return False
         warning = (f"the {what} (node {node.id}): {why}; one of them is probably misread or "
                    f"computed on the wrong data (read from {node.metric_source or 'its output'}"
-                   "). Check the node's output before trusting the selection")
+                   f"). {consequence or 'Check the node output before trusting the selection'}")
         if warning not in self.journal.warnings:
             self.journal.warnings.append(warning)
+        return True
+
+    async def reread_reference(self, node: Node) -> None:
+        """The baseline's validation figure disagrees with its test score: re-read it by scoring
+        the baseline on validation data itself (a validation replay) rather than select on a
+        suspect value; when that cannot be done, the value is marked suspect."""
+        from .crosscheck import implausible
+
+        value, how = None, "the task has a held-out split scored by the copilot"
+        if self.runtime.has_eval and not self.runtime.has_heldout:
+            value, how = await self.runtime.validation_replay(
+                node.code, self.artifacts.required or self.artifacts.files)
+        printed = node.metric
+        if value is not None and implausible(self.task.metric.name, value, node.test_metric) is None:
+            node.metric = value
+            node.metric_source = f"{how} (re-read: the printed {printed:.6g} disagreed with the test)"
+            self.journal.validation = how.removeprefix("validation replay: ")
+            self.journal.warnings.append(
+                f"the baseline's printed validation figure {printed:.6g} was replaced by its "
+                f"validation replay, {value:.6g}, which agrees with its test score")
+            return
+        node.metric_source = f"{node.metric_source} (suspect)"
+        self.journal.warnings.append(
+            f"the baseline's validation figure {printed:.6g} could not be re-read ({how}); the "
+            "search compares nodes against a suspect reference")
 
     async def score_reference(self, node: Node, result: CellResult, before: Snapshot,
                               after: Snapshot, workspace: Path) -> None:
@@ -147,8 +172,9 @@ class Judge:
                     if warning not in self.journal.warnings:
                         self.journal.warnings.append(warning)
         node.metric, node.metric_source = verdict.metric, verdict.source
-        if selection == "validation":
-            self.cross_check(node, "baseline")
+        if selection == "validation" and self.cross_check(
+                node, "baseline", consequence="Re-reading it from a validation replay"):
+            await self.reread_reference(node)
         if node.metric is None:
             node.status, node.message = "no_metric", verdict.reason
             return

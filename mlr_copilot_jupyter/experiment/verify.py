@@ -33,7 +33,11 @@ async def verify_best(agent: ExperimentAgent) -> None:
                               and abs(reproduced - candidate.metric) <= tolerance)
         if candidate.verified and test is not None and candidate.id != j.reference:
             candidate.test_metric, candidate.test_message = test
-            agent.judge.cross_check(candidate, "best node")
+            if agent.judge.cross_check(candidate, "best node", consequence="It is not selected; "
+                                       "the next best node is tried"):
+                candidate.verified = False  # never select on a suspect value
+                candidate.verify_error = ("its validation and test figures disagree (see the "
+                                          "warning); not selected on a suspect value")
         elif not candidate.verified and not error:
             candidate.verify_error = (f"the replay gave {reproduced} instead of "
                                       f"{candidate.metric:.6g}" if reproduced is not None else

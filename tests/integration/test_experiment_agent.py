@@ -183,10 +183,20 @@ def test_mlagentbench_layout_scored_by_eval_py(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
     nb, journal = check_record(out)
-    assert all(n["metric_source"] == "eval.py" for n in journal["nodes"] if n["metric"] is not None)
+    # the baseline prints no validation metric and the task has no dev file: it is scored on
+    # rows carved out of train.csv (stated), never on eval.py's test score (issue #24 item 3)
     baseline = journal["nodes"][0]
     assert baseline["kind"] == "baseline" and 0.5 < baseline["metric"] < 0.95
+    assert "validation replay" in baseline["metric_source"] and "carved" in journal["validation"]
+    assert "train.csv" in journal["validation"] and "seed 0" in journal["validation"]
+    assert journal["selection"] == "validation" and baseline["test_metric"] is not None
+    assert all(n["metric_source"] == "MLR_METRIC" for n in journal["nodes"][1:]
+               if n["metric"] is not None)
     assert summary["verified"] and summary["best_metric"] > baseline["metric"]
+    # test.csv ships its labels beside the answers eval.py keeps: the agent's copy has them blanked
+    staged = (out / "workspace" / "test.csv").read_text().splitlines()
+    header = staged[0].split(",")
+    assert "target" in header and {r.split(",")[header.index("target")] for r in staged[1:]} == {""}
     # the read-only data files are untouched
     assert (out / "workspace" / "train.csv").read_bytes() == (task / "env" / "train.csv").read_bytes()
 

@@ -116,17 +116,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 train, test = pd.read_csv("train.csv"), pd.read_csv("test.csv")
+valid = train.iloc[200:]
 features = [c for c in train.columns if c != "target"][:{k}]
 clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-clf.fit(train[features], train["target"])
+clf.fit(train[features].iloc[:200], train["target"].iloc[:200])
 '''
-WRITE = '''pd.DataFrame({"prediction": clf.predict(test[features])}).to_csv("submission.csv", index=False)
+# the search compares nodes by the validation metric they report (issue #24: never on test)
+WRITE = '''report_metric("accuracy", float((clf.predict(valid[features]) == valid["target"]).mean()))
+pd.DataFrame({"prediction": clf.predict(test[features])}).to_csv("submission.csv", index=False)
 print("wrote submission.csv")
 '''
 GOOD = FIT.replace("{k}", "10") + WRITE  # a fair model on ten features
 FITS_THEN_FAILS = FIT.replace("{k}", "30") + 'raise RuntimeError("plotting failed")\n'
 REUSES = '''import pandas as pd
-test = pd.read_csv("test.csv")
+test, valid = pd.read_csv("test.csv"), pd.read_csv("train.csv").iloc[200:]
 features = [c for c in test.columns if c != "target"][:30]
 ''' + WRITE.replace("wrote", "reused the fitted model, wrote")  # `clf` comes from n3 only
 
@@ -137,7 +140,7 @@ def test_scores_are_a_nodes_own_and_replays_name_the_missing_variable(
     from tests.support.experiments import make_mlagentbench_task
 
     task = make_mlagentbench_task(tmp_path / "mlab")
-    llm_env.responder = Scripted({"draft": [GOOD, 'print("skipping: nothing to do")\n',
+    llm_env.responder = Scripted({"draft": [GOOD, 'print("skipping: nothing to do")\nreport_metric("accuracy", 0.99)\n',
                                             FITS_THEN_FAILS],
                                   "debug": [REUSES]})
     out = tmp_path / "run"

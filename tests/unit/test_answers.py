@@ -142,3 +142,19 @@ def test_no_test_file_means_no_plan(tmp_path: Path) -> None:
     env = tmp_path / "env"
     _csv(env / "train.csv", ["x", "y"], [[1, 2]])
     assert validation_plan(env, ["train.csv"], []) is None
+
+
+def test_a_labelled_test_file_eval_py_never_opens_is_blanked_but_scored_elsewhere(
+        tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    _csv(env / "train.csv", ["f1", "target"], [[k, k % 2] for k in range(20)])
+    _csv(env / "test.csv", ["f1", "target"], [[k, k % 2] for k in range(5)])
+    source = ('import os, pandas as pd\ndef get_score(folder):\n'
+              '    a = pd.read_csv(os.path.join(os.path.dirname(__file__), "answers.csv"))\n'
+              '    s = pd.read_csv(os.path.join(folder, "submission.csv"))\n'
+              '    return float((s["prediction"].values == a["target"].values).mean())\n')
+    found = find_answer_files(source, env, ["train.csv", "test.csv"])
+    assert [(a.rel, a.labels, a.opened) for a in found] == [("test.csv", ("target",), False)]
+    plan = validation_plan(env, ["train.csv", "test.csv"], found)
+    # eval.py cannot be pointed at other labels: the replay is scored by the copilot's scorer
+    assert plan is not None and plan.train == "train.csv" and not plan.answer_in_workspace
