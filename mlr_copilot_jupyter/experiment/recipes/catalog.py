@@ -12,6 +12,7 @@ from ...errors import TaskError
 from ..task import Task
 from .cells import (
     evaluate_code,
+    layout,
     load_code,
     needs_proba,
     scoring_code,
@@ -19,12 +20,18 @@ from .cells import (
     task_kind,
     unsupported_reason,
 )
+from .sizing import SIZING_MIN_ROWS, cell_code, train_rows
 
 # Log loss scores probabilities; models without predict_proba (SVMs) get Platt scaling.
 _CALIBRATE = """if not hasattr(model, "predict_proba"):
     from sklearn.calibration import CalibratedClassifierCV
 
     model = CalibratedClassifierCV(model, ensemble=False)
+"""
+
+_SIZING_NOTE = """# Sized to the data and the time: the recipe is timed on two small subsamples and, when
+# the full fit would take more than half of the cell timeout, made cheaper (cheaper validation,
+# lighter models, fewer rows) until it fits; one `sizing:` line says what was done.
 """
 
 #: named code fragments a recipe template may use as ``$name`` (besides ``$scoring``)
@@ -71,12 +78,16 @@ class Recipe:
     def supports(self, task: Task) -> bool:
         return task_kind(task) in self.models and self.available()
 
-    def code(self, task: Task, *, seed: int = 0, artifacts: Mapping[str, str] | None = None) -> str:
+    def code(self, task: Task, *, seed: int = 0, artifacts: Mapping[str, str] | None = None,
+             cell_timeout: float | None = None) -> str:
         """A self-contained code cell: load data, fit, ``report_metric`` on the validation split
         (legacy tasks: the labelled test file), then write the submission when one is due.
 
         ``artifacts`` (file the baseline wrote -> its first lines) sets the submission format of
-        eval.py-scored tasks.
+        eval.py-scored tasks. When the training file has more than
+        :data:`~.sizing.SIZING_MIN_ROWS` rows the cell sizes the model to ``cell_timeout`` (the
+        executor's per-cell limit; default the task's ``budget.cell_timeout_s``) before fitting
+        it, see :mod:`.sizing`; a ``cell_timeout`` variable in the kernel overrides it.
         """
         kind = task_kind(task)
         if kind is None or kind not in self.models:
@@ -95,6 +106,15 @@ class Recipe:
         model = template.substitute(values)
         if needs_proba(task):
             model = model.rstrip() + "\n" + _CALIBRATE
+        timeout = float(cell_timeout or task.budget.cell_timeout_s)
+        rows = train_rows(task.workspace_root / layout(task, artifacts).train)
+        sized = rows is None or rows > SIZING_MIN_ROWS
+        fit = "model.fit(X_train, y_train)\n"
+        if sized:
+            fit = (f"{_SIZING_NOTE}{cell_code()}\n"
+                   "model, X_fit, y_fit = size_to_budget(model, X_train, y_train, CELL_TIMEOUT, "
+                   "seed=SEED)\n"
+                   "model.fit(X_fit, y_fit)\n")
         return (
             f"# {self.title} [{self.family}]\n"
             "import numpy as np\n"
@@ -102,9 +122,11 @@ class Recipe:
             # the record's parameters cell defines `seed` (papermill -p seed N changes it)
             f"SEED = int(globals().get('seed', {int(seed)}))\n"
             "np.random.seed(SEED)\n"
-            f"{load_code(task, artifacts)}\n\n"
+            + (f"CELL_TIMEOUT = float(globals().get('cell_timeout', {timeout:g}))  # seconds\n"
+               if sized else "")
+            + f"{load_code(task, artifacts)}\n\n"
             f"{model.strip()}\n\n"
-            "model.fit(X_train, y_train)\n"
+            f"{fit}"
             f"{evaluate_code(task, artifacts)}\n"
             + (f"\n{submission_code(task, artifacts)}\n" if submission_code(task, artifacts)
                else "")
