@@ -272,17 +272,30 @@ def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print):
             coefficients = sizing_coefficients(t1, t2, m1, m2, exponent)
         return coefficients, exponent, sizing_estimate(coefficients, exponent, rows)
 
+    forced = []
+    if wide and any(_sizing_loo_ridge(path, part) for path, part in sizing_parts(model)):
+        # leave-one-out on sparse/wide features is n x n work the small pilots hardly see
+        from sklearn.base import clone
+
+        model = clone(model)
+        for path, part in sizing_parts(model):
+            if _sizing_loo_ridge(path, part):
+                part.set_params(cv=3)
+        forced = ["RidgeCV 3-fold over its alphas instead of leave-one-out (n x n work on wide "
+                  "features)"]
     first = cost(model)
     if first is None:
-        log(f"sizing: {shape}: the timing fit on {m2:,} rows failed; fitting as written")
+        log(f"sizing: {shape}: the timing fit on {m2:,} rows failed; fitting "
+            + ("with " + forced[0] if forced else "as written"))
         return model, X, y
     full = first[2]
     if full <= budget:
-        log(f"sizing: {shape}: ~{full:,.0f} s of a {timeout:,.0f} s cell; fitting as written")
+        log(f"sizing: {shape}: " + (f"using {forced[0]}; " if forced else "")
+            + f"~{full:,.0f} s of a {timeout:,.0f} s cell; fitting as written")
         return model, X, y
     head = (f"sizing: {shape}: {_sizing_name(model)} would take ~{full:,.0f} s of a "
             f"{timeout:,.0f} s cell; ")
-    current, changes, estimate = model, [], first
+    current, changes, estimate = model, list(forced), first
     kernel = any(_sizing_kernel(part) for _, part in sizing_parts(model))
     for level in (1, 2):
         if level == 2 and kernel:
@@ -299,7 +312,7 @@ def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print):
         measured = cost(candidate)
         if measured is None:
             continue
-        current, changes, estimate = candidate, done, measured
+        current, changes, estimate = candidate, forced + done, measured
         if estimate[2] <= budget:
             log(head + "using " + "; ".join(changes) + f" (~{estimate[2]:,.0f} s)")
             return current, X, y
