@@ -24,6 +24,9 @@ def _scrub_caller_environment() -> None:
 
 
 _scrub_caller_environment()
+# In-process fits (the recipe cost tests) share 2 cores with kernels and CLI subprocesses; OpenMP
+# threads that busy-wait stall each other there (see kernels.launcher.kernel_environ).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(autouse=True)

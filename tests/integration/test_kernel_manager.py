@@ -40,6 +40,10 @@ def test_kernel_environ(tmp_path: Path) -> None:
     assert "OPENAI_API_KEY" not in env and "MY_VAR" not in env
     assert env["MLR_COPILOT_RUN_DIR"] == str(tmp_path) and env["MALLOC_ARENA_MAX"] == "2"
     assert "MALLOC_ARENA_MAX" not in kernel_environ(environ, tmp_path)
+    # OpenMP threads wait passively (busy-waiting ones stall each other on shared cores) ...
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE"
+    # ... unless the user says otherwise
+    assert kernel_environ({**environ, "OMP_WAIT_POLICY": "active"}, tmp_path)["OMP_WAIT_POLICY"] == "active"
     assert kernel_resources(tmp_path) == {"metadata": {"path": str(tmp_path)}}
 
 
