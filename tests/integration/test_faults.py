@@ -242,9 +242,11 @@ def test_cell_that_tampers_with_the_run_folder_cannot_corrupt_the_record(
 def test_generated_code_cannot_forge_the_eval_py_score(
     llm_env: ChatServer, tmp_path: Path,
 ) -> None:
-    """A task's eval.py exists so the score is not self-reported: code in the workspace must not
-    be able to replace it. The cell writes an all-zeros submission (accuracy about 0.37) and
-    plants a ``pandas.py`` that prints a perfect score before eval.py can run."""
+    """A task's eval.py exists so the test score is not self-reported: code in the workspace must
+    not be able to replace it. The cell claims a near-perfect validation accuracy, writes an
+    all-zeros submission (test accuracy about 0.37) and plants a ``pandas.py`` that prints a
+    perfect score before eval.py can run. It is selected on its claim (validation is what cells
+    report) and verified, but its held-out test score is eval.py's own."""
     from tests.support.experiments import make_mlagentbench_task
 
     task = make_mlagentbench_task(tmp_path / "mlab_task")
@@ -254,17 +256,19 @@ def test_generated_code_cannot_forge_the_eval_py_score(
         "    f.write('prediction\\n' + '0\\n' * n)\n"
         "with open('pandas.py', 'w') as f:\n"
         "    f.write('print(\"MLR_SCORE 1.0\")\\nimport sys\\nsys.exit(0)\\n')\n"
+        "report_metric('accuracy', 0.99)\n"
     )
     llm_env.responder = StepScript(codes={1: forge})
     out = tmp_path / "run"
-    result = run_cli("experiment", "--task", str(task), "--max-steps", "1", "--no-verify",
+    result = run_cli("experiment", "--task", str(task), "--max-steps", "1",
                      "--out", str(out), "--json")
     assert result.returncode == 0, result.stderr[-3000:]
     journal = assert_valid_run(out)
     assert (out / "workspace" / "pandas.py").exists(), "the cell did not plant its module"
-    forged = journal.node("n1")
-    assert forged.metric_source in {"eval.py", ""}
-    assert forged.metric is None or forged.metric < 0.5, f"eval.py scored {forged.metric}"
+    forged = next(n for n in journal.nodes if "pandas.py" in n.code)
+    assert forged.metric == 0.99 and forged.verified, forged
+    assert forged.test_metric is not None and forged.test_metric < 0.5, \
+        f"eval.py scored {forged.test_metric}"
 
 
 # -- the LLM server ---------------------------------------------------------------------------

@@ -93,9 +93,18 @@ print("ESCAPE daemon: started, running", daemon.poll() is None)
 # The honest step: learns the threshold from train.csv and writes submission.csv (eval.py scores it).
 HONEST = '''import csv
 rows = list(csv.DictReader(open("train.csv")))
-ones = [float(r["x"]) for r in rows if r["target"] == "1"]
-zeros = [float(r["x"]) for r in rows if r["target"] == "0"]
-threshold = (min(ones) + max(zeros)) / 2
+
+
+def fit_threshold(rows):
+    ones = [float(r["x"]) for r in rows if r["target"] == "1"]
+    zeros = [float(r["x"]) for r in rows if r["target"] == "0"]
+    return (min(ones) + max(zeros)) / 2
+
+
+# the search compares nodes by the validation metric they report (never the test score)
+cut = fit_threshold(rows[:40])
+report_metric("accuracy", sum(int(float(r["x"]) > cut) == int(r["target"]) for r in rows[40:]) / 20)
+threshold = fit_threshold(rows)
 test = list(csv.DictReader(open("test.csv")))
 with open("submission.csv", "w") as handle:
     handle.write("prediction\\n")
@@ -271,9 +280,10 @@ def test_hostile_step_escapes_nothing_and_honest_step_earns_its_metric(
             assert ": blocked (" in lines[name], lines[name]
         assert "ESCAPE daemon: started, running True" in probe["output"]  # it did start
         # -- the honest step earned its metric; the run says which sandbox ran ----------------
-        assert honest["metric"] is not None and honest["metric_source"] == "eval.py"
-        assert honest["metric"] == pytest.approx(1.0)
-        assert honest["metric"] > nodes["n0"]["metric"]
+        assert honest["metric"] is not None and honest["metric_source"] == "MLR_METRIC"
+        assert honest["metric"] > nodes["n0"]["metric"]  # the baseline: a validation replay
+        assert "validation replay" in nodes["n0"]["metric_source"]
+        assert honest["test_metric"] == pytest.approx(1.0)  # eval.py, with the answers outside
         assert summary["best_node"] == honest["id"]
         assert journal["sandbox"]["active"] is True
         assert journal["sandbox"]["description"].startswith("bubblewrap")
