@@ -127,7 +127,8 @@ def propose_recipe(request: StepRequest) -> RecipeDraft:
     state.tried.add(recipe.key)
     plan = f"{why}\n\n*Offline engine (no LLM): recipe `{recipe.key}`.*"
     return RecipeDraft(title=recipe.title, plan=plan,
-                       code=recipe.code(request.task, seed=0, artifacts=request.artifacts),
+                       code=recipe.code(request.task, seed=0, artifacts=request.artifacts,
+                                        cell_timeout=request.cell_timeout),
                        recipe=recipe.key, retrieval=retrieval)
 
 
