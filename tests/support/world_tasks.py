@@ -100,3 +100,86 @@ def pair_task_with_answers_in_env(root: Path, *, seed: int = 7, train_rows: int 
         "labels of the test split; higher is better.\n")
     (scripts / "read_only_files.txt").write_text("data/*\n")
     return root
+
+
+TABLE_EVAL = '''import os
+
+import pandas as pd
+
+
+def get_score(submission_folder="../env"):
+    """Mean absolute error of the predicted prices in submission.csv (id, price)."""
+    answers = pd.read_csv(os.path.join(os.path.dirname(os.path.abspath(__file__)), "answers.csv"))
+    submission = pd.read_csv(os.path.join(submission_folder, "submission.csv"))
+    merged = answers.merge(submission, on="id", how="left", suffixes=("", "_pred"))
+    if merged["price_pred"].isna().any():
+        raise ValueError("submission.csv needs a price for every test id")
+    return float((merged["price"] - merged["price_pred"]).abs().mean())
+'''
+
+TABLE_BASELINE = '''import numpy as np
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import train_test_split
+
+data = pd.read_csv("train.csv")
+features = ["rooms", "area"]
+train, valid = train_test_split(data, test_size=0.2, random_state=0)
+model = LinearRegression().fit(train[features], train["price"])
+error = valid["price"] - model.predict(valid[features])
+mae, rmse = np.abs(error).mean(), np.sqrt((error ** 2).mean())
+r2 = 1 - (error ** 2).sum() / ((valid["price"] - valid["price"].mean()) ** 2).sum()
+print(f"Training rows: {len(train):,} | validation rows: {len(valid):,}")
+print(f"Validation RMSE: {rmse:,.0f} | Validation MAE: {mae:,.0f} | R2: {r2:.3f}")
+model.fit(data[features], data["price"])
+test = pd.read_csv("test.csv")
+pd.DataFrame({"id": test["id"], "price": model.predict(test[features])}).to_csv(
+    "submission.csv", index=False)
+'''
+
+_FIRST = "Ada Alan Grace Linus Ken Barbara Edsger Donald Margaret Tim Vint Radia Frances John".split()
+_LAST = "Lovelace Turing Hopper Torvalds Thompson Liskov Dijkstra Knuth Hamilton Lee Cerf".split()
+
+
+def table_task_10k(root: Path, *, seed: int = 3, rows: int = 10_000, test_rows: int = 2_000) -> Path:
+    """A 10,000-row house-price table (MLAgentBench layout) with an ID column, a free-text
+    name column, a structured code column (``B/123/P``) and missing values; prices in the
+    hundreds of thousands, so the baseline prints its MAE with thousands separators, beside
+    an RMSE and an R2 on one line. eval.py keeps the answers beside itself."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = rows + test_rows
+    deck = rng.choice(list("ABCDEFG"), n)
+    side = rng.choice(["P", "S"], n)
+    frame = pd.DataFrame({
+        "id": [f"{k:05d}_{rng.integers(1, 4):02d}" for k in range(n)],
+        "owner": [f"{rng.choice(_FIRST)} {rng.choice(_LAST)}-{k}" for k in range(n)],
+        "plot": [f"{d}/{rng.integers(1, 1800)}/{s}" for d, s in zip(deck, side, strict=True)],
+        "district": rng.choice(["north", "south", "east", "west", "centre"], n),
+        "rooms": rng.integers(1, 8, n),
+        "area": rng.normal(95, 30, n).clip(20, 300).round(1),
+        "age": rng.integers(0, 90, n).astype(float),
+    })
+    frame.loc[rng.random(n) < 0.05, "age"] = np.nan
+    premium = {"A": 90_000, "B": 60_000, "C": 30_000, "D": 0, "E": -10_000, "F": -20_000,
+               "G": -30_000}
+    price = (1_800 * frame["area"] + 12_000 * frame["rooms"] + frame["plot"].str[0].map(premium)
+             + np.where(frame["district"] == "centre", 80_000, 0)
+             - 900 * frame["age"].fillna(40) + np.where(side == "S", 25_000, 0)
+             + rng.normal(0, 15_000, n))
+    frame["price"] = price.round(0)
+    env, scripts = root / "env", root / "scripts"
+    env.mkdir(parents=True)
+    scripts.mkdir()
+    frame.iloc[:rows].to_csv(env / "train.csv", index=False)
+    frame.iloc[rows:].drop(columns="price").to_csv(env / "test.csv", index=False)
+    frame.iloc[rows:][["id", "price"]].to_csv(scripts / "answers.csv", index=False)
+    (env / "train.py").write_text(TABLE_BASELINE)
+    (scripts / "eval.py").write_text(TABLE_EVAL)
+    (scripts / "research_problem.txt").write_text(
+        "Predict the sale price of each house in test.csv (column price) from train.csv. "
+        "The baseline train.py fits a linear regression on rooms and area. Improve it: the "
+        "score is the mean absolute error (MAE) of submission.csv (id, price); lower is better.\n")
+    (scripts / "read_only_files.txt").write_text("train.csv\ntest.csv\n")
+    return root
