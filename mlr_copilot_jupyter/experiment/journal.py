@@ -111,6 +111,8 @@ class Journal(BaseModel):
     artifacts: list[str] = Field(default_factory=list, description="Files the scorer reads; "
                                  "set aside before each node's cell.")
     test_source: str = Field(default="", description="'eval.py' or 'held-out split'.")
+    required_artifacts: list[str] = Field(default_factory=list, description="The artifacts a "
+                                          "node must write itself to be scored.")
     answers_held_out: list[str] = Field(default_factory=list, description="Answer files of "
                                         "env/ whose labels the agent's copy has blanked.")
     validation: str = Field(default="", description="Where the baseline's validation score came "

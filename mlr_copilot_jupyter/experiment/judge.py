@@ -53,7 +53,8 @@ class Judge:
     def __init__(self, task: Task, journal: Journal, runtime: Runtime, policy: Any) -> None:
         self.task, self.journal, self.runtime, self.policy = task, journal, runtime, policy
         named = runtime.named_artifacts()
-        self.artifacts = Artifacts(list(journal.artifacts) or list(named), list(named))
+        self.artifacts = Artifacts(list(journal.artifacts) or list(named),
+                                   list(journal.required_artifacts) or list(named))
 
     @property
     def file_scored(self) -> bool:
@@ -148,6 +149,7 @@ class Judge:
         node.review = verdict.review
         self.artifacts = baseline_artifacts(self.runtime, before, after)
         self.journal.artifacts = list(self.artifacts.files)
+        self.journal.required_artifacts = list(self.artifacts.required)
         selection: Selection = "reported"
         if self.file_scored:
             test, message = await self.test(workspace)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,8 +59,9 @@ class Runtime(Protocol):
         """Workspace-relative files the task ships (everything else was written by cells)."""
         ...
 
-    def named_artifacts(self) -> list[str]:
-        """Files the scorer reads by name (``submission.csv``, names in ``eval.py``)."""
+    def named_artifacts(self, rewritten: Collection[str] = ()) -> list[str]:
+        """Files the scorer reads by name (``submission.csv``, names in ``eval.py``); shipped
+        files it names count when the baseline rewrote them (``rewritten``)."""
         ...
 
     def restore_original(self, workspace: Path, rel: str) -> None: ...
@@ -158,7 +159,8 @@ def baseline_artifacts(runtime: Runtime, before: Snapshot, after: Snapshot) -> A
     Files the baseline created are included only when the task is scored from files (an
     ``eval.py`` or a held-out split); logs and caches a baseline writes are harmless to clear.
     """
-    required = list(dict.fromkeys(runtime.named_artifacts()))
+    changed = written(before, after) & runtime.original_files()
+    required = list(dict.fromkeys(runtime.named_artifacts(rewritten=changed)))
     names = list(required)
     if runtime.has_eval or runtime.has_heldout:
         created = sorted(set(after) - set(before) - runtime.original_files())
@@ -248,8 +250,8 @@ class TaskRuntime:
                 self._originals.add(self.task.test_features)
         return self._originals
 
-    def named_artifacts(self) -> list[str]:
-        return self.task.eval_artifacts()
+    def named_artifacts(self, rewritten: Collection[str] = ()) -> list[str]:
+        return self.task.eval_artifacts(rewritten)
 
     def restore_original(self, workspace: Path, rel: str) -> None:
         from .answers import write_blanked

@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -156,13 +157,15 @@ class Task(BaseModel):
         """Workspace path of the validation file (valid/validation/val/dev.csv), else None."""
         return _first_named(self.data_files, VALIDATION_NAMES)
 
-    def eval_artifacts(self) -> list[str]:
+    def eval_artifacts(self, rewritten: Collection[str] = ()) -> list[str]:
         """Workspace files the scorer reads that a node must write itself.
 
         The submission of a held-out task; for an MLAgentBench task, the file names quoted in
         ``eval.py`` that are neither workspace data nor files beside ``eval.py``, plus the
         workspace's code files that ``eval.py`` runs or times (``inference.py`` of a speed-up
         task): a node must write its own version of those, or it is credited with the original.
+        A file the task ships that ``eval.py`` names is an input, unless the baseline rewrote it
+        (``rewritten``: a stale ``submission.csv`` shipped in ``env/``).
         """
         if self.heldout:
             return [self.submission]
@@ -190,6 +193,11 @@ class Task(BaseModel):
                     names.append(literal)  # the scorer runs this workspace code
                     continue
                 if not _ARTIFACT_RE.fullmatch(literal):
+                    continue
+                shipped = [rel for rel in rewritten if rel == literal
+                            or PurePosixPath(rel).name == PurePosixPath(literal).name]
+                if shipped and shipped[0] not in self.read_only_files:
+                    names.append(shipped[0])  # shipped, but the baseline writes its own
                     continue
                 if literal in originals or PurePosixPath(literal).name in originals:
                     continue

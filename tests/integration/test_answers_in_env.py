@@ -65,5 +65,7 @@ def test_answers_inside_env_stay_out_and_selection_uses_the_dev_file(tmp_path: P
     assert "selected on the test metric" not in report
     assert "eng_dev.csv" in report and "data/eng/eng_test.csv (label column label)" in report
     assert journal["answers_held_out"] == ["data/eng/eng_test.csv (label column label)"]
+    # env/ ships a stale submission.csv that the baseline rewrites: a node must write its own
+    assert journal["required_artifacts"] == ["submission.csv"]
     record = (out / "experiment.ipynb").read_text()
     assert "Answers kept out of the workspace" in record and "validation replay" in record

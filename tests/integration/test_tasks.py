@@ -398,6 +398,25 @@ def test_with_metric_overrides_name_and_direction(toy_task: Path) -> None:
         task.with_metric("3 x", None)
 
 
+def test_a_shipped_file_eval_py_names_is_an_artifact_only_when_the_baseline_rewrites_it(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "shipped"
+    (folder / "env").mkdir(parents=True)
+    (folder / "scripts").mkdir()
+    (folder / "env" / "train.py").write_text("print(1)\n")
+    (folder / "env" / "test.csv").write_text("id,x\n1,2\n")
+    (folder / "env" / "submission.csv").write_text("id,label\n1,0\n")  # stale, shipped
+    (folder / "scripts" / "research_problem.txt").write_text("Predict label; accuracy.")
+    (folder / "scripts" / "eval.py").write_text(
+        "import os, pandas as pd\n"
+        "def get_score(folder):\n"
+        "    ids = pd.read_csv(os.path.join(folder, 'test.csv'))['id']\n"
+        "    return float(pd.read_csv(os.path.join(folder, 'submission.csv'))['label'].mean())\n")
+    task = load_task(folder)
+    assert task.eval_artifacts() == []  # both files ship with the task: inputs
+    assert task.eval_artifacts({"submission.csv"}) == ["submission.csv"]  # the baseline rewrote it
+
+
 def test_eval_artifacts_of_an_mlagentbench_task(tmp_path: Path) -> None:
     eval_py = (
         "import os\nimport pandas as pd\n\n"

@@ -4,6 +4,7 @@
   test labels from ``<folder>/data/<lang>/<lang>_test.csv`` (an f-string path) inside ``env/``;
   a labelled ``<lang>_dev.csv`` sits beside it; the baseline (``train.py``) prints only train
   and test figures (no validation) and writes ``submission.csv`` (sentence1, sentence2, label).
+  Relatedness is word overlap, halved by a "not" that word overlap cannot see: headroom.
 """
 
 from __future__ import annotations
@@ -74,7 +75,11 @@ def _pairs(rng: random.Random, n: int, start: int) -> pd.DataFrame:
         for pos in rng.sample(range(9), changed):
             second[pos] = rng.choice(_WORDS)
         rng.shuffle(second)
-        label = round(min(1.0, max(0.0, 1 - changed / 9 + rng.gauss(0, 0.08))), 3)
+        related = 1 - changed / 9
+        if rng.random() < 0.35:  # a negation the word overlap cannot see halves relatedness
+            second.insert(rng.randint(0, len(second)), "not")
+            related *= 0.5
+        label = round(min(1.0, max(0.0, related + rng.gauss(0, 0.08))), 3)
         rows.append({"PairID": f"eng-{start + k}", "sentence1": " ".join(first),
                      "sentence2": " ".join(second), "label": label})
     return pd.DataFrame(rows)
@@ -88,7 +93,11 @@ def pair_task_with_answers_in_env(root: Path, *, seed: int = 7, train_rows: int 
     data.mkdir(parents=True)
     _pairs(rng, train_rows, 0).to_csv(data / "eng_train.csv", index=False)
     _pairs(rng, dev_rows, train_rows).to_csv(data / "eng_dev.csv", index=False)
-    _pairs(rng, test_rows, train_rows + dev_rows).to_csv(data / "eng_test.csv", index=False)
+    test = _pairs(rng, test_rows, train_rows + dev_rows)
+    test.to_csv(data / "eng_test.csv", index=False)
+    # a stale submission ships in env/, as in the real task: the baseline overwrites it
+    test[["sentence1", "sentence2"]].assign(label=0.5).to_csv(root / "env" / "submission.csv",
+                                                               index=False)
     (root / "env" / "train.py").write_text(PAIR_BASELINE)
     scripts = root / "scripts"
     scripts.mkdir()

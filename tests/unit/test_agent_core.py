@@ -91,7 +91,7 @@ class FakeRuntime:
     def original_files(self) -> set[str]:
         return {p.name for p in self.original.iterdir()}
 
-    def named_artifacts(self) -> list[str]:
+    def named_artifacts(self, rewritten: object = ()) -> list[str]:
         return ["submission.csv"]
 
     def restore_original(self, workspace: Path, rel: str) -> None:
