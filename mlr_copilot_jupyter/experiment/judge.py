@@ -174,8 +174,10 @@ class Judge:
                     if warning not in self.journal.warnings:
                         self.journal.warnings.append(warning)
         node.metric, node.metric_source = verdict.metric, verdict.source
+        replayable = self.runtime.has_eval and not self.runtime.has_heldout
         if selection == "validation" and self.cross_check(
-                node, "baseline", consequence="Re-reading it from a validation replay"):
+                node, "baseline", consequence="Re-reading it from a validation replay"
+                if replayable else "Its value is marked suspect"):
             await self.reread_reference(node)
         if node.metric is None:
             node.status, node.message = "no_metric", verdict.reason

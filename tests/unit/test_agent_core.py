@@ -157,14 +157,15 @@ WRITE = 'open(ws / "submission.csv", "w").write("{}")\nprint("wrote")\n'
 
 def make_agent(tmp_path: Path, policy: ScriptedPolicy, *, baseline: str, direction: str = "maximize",
                heldout: bool = False, max_steps: int = 4, num_drafts: int = 2,
-               eval_: bool = True) -> tuple[ExperimentAgent, FakeRuntime]:
+               eval_: bool = True, runtime_class: type[FakeRuntime] | None = None,
+               ) -> tuple[ExperimentAgent, FakeRuntime]:
     original = tmp_path / "task"
     original.mkdir()
     (original / "train.py").write_text(baseline)
     (original / "data.csv").write_text("x,y\n1,2\n")
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    runtime = FakeRuntime(run_dir, original, eval_=eval_, heldout=heldout)
+    runtime = (runtime_class or FakeRuntime)(run_dir, original, eval_=eval_, heldout=heldout)
     task = Task(name="fake", description="a fake task", data_files=["data.csv"],
                 baseline="train.py", metric=MetricSpec(name="score", direction=direction),
                 budget=Budget(), root=original, eval_script=None)
@@ -314,3 +315,58 @@ def test_files_the_baseline_leaves_are_cleared_but_only_named_ones_are_required(
     assert journal.node("n1").metric == 0.6  # wrote no features.npy: still scored
     second = journal.node("n2")  # relied on the baseline cache: set aside before it ran
     assert second.status == "error" and "FileNotFoundError" in second.error
+
+
+class ReplayRuntime(FakeRuntime):
+    """A task with validation data: the baseline's validation replay gives ``replayed``."""
+
+    replayed: float | None = 0.5
+
+    async def validation_replay(self, code: str, submission: list[str]
+                                ) -> tuple[float | None, str]:
+        self.log.append("validation replay")
+        return self.replayed, "validation replay: the baseline rerun on dev.csv"
+
+
+REPORT = 'report_metric("score", {})\n' + WRITE
+
+
+def test_a_baseline_without_validation_is_replayed_and_the_search_never_sees_a_test_score(
+        tmp_path: Path) -> None:
+    policy = ScriptedPolicy({"draft": [REPORT.format(0.7, 0.7), REPORT.format(0.6, 0.99)]})
+    agent, runtime = make_agent(tmp_path, policy, baseline=WRITE.format(0.4), max_steps=2,
+                                runtime_class=ReplayRuntime)
+    journal = run(agent)
+    assert runtime.log.count("validation replay") == 1
+    assert journal.selection == "validation" and journal.validation == "the baseline rerun on dev.csv"
+    assert journal.node("n0").metric == 0.5 and "validation replay" in journal.node("n0").metric_source
+    # n2's submission would score 0.99 on test, but it reports 0.6 on validation: n1 is selected
+    assert journal.best_node == "n1" and journal.node("n2").test_metric is None
+    assert not any("TEST SPLIT" in w for w in journal.warnings)
+
+
+def test_a_suspect_baseline_is_re_read_rather_than_selected_on(tmp_path: Path) -> None:
+    """The baseline reports 50 on validation while eval.py scores its submission 0.4 (125x
+    apart): the warning is loud and the baseline is re-read by its validation replay (0.5)."""
+    policy = ScriptedPolicy({"draft": [REPORT.format(0.7, 0.7)]})
+    agent, runtime = make_agent(tmp_path, policy, baseline=REPORT.format(50.0, 0.4), max_steps=1,
+                                runtime_class=ReplayRuntime)
+    journal = run(agent)
+    base = journal.node("n0")
+    assert base.metric == 0.5 and "re-read: the printed 50 disagreed" in base.metric_source
+    assert any("differ by" in w and "Re-reading" in w for w in journal.warnings)
+    assert any("replaced by its validation replay, 0.5" in w for w in journal.warnings)
+    assert journal.best_node == "n1" and journal.improvement(0.7) == pytest.approx(0.4)
+
+
+def test_a_suspect_baseline_that_cannot_be_re_read_is_marked(tmp_path: Path) -> None:
+    policy = ScriptedPolicy({"draft": [REPORT.format(0.7, 0.7)]})
+    ReplayRuntime.replayed = None
+    try:
+        agent, _ = make_agent(tmp_path, policy, baseline=REPORT.format(50.0, 0.4), max_steps=1,
+                              runtime_class=ReplayRuntime)
+        journal = run(agent)
+    finally:
+        ReplayRuntime.replayed = 0.5
+    assert journal.node("n0").metric == 50.0 and journal.node("n0").metric_source.endswith("(suspect)")
+    assert any("could not be re-read" in w for w in journal.warnings)
