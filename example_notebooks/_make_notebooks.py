@@ -298,8 +298,10 @@ my_task/
   scripts/read_only_files.txt       # files the agent must not change
 ```
 
-When `eval.py` exists, every node is scored by its `get_score`, not by what the cell prints. This
-notebook builds such a folder from scikit-learn's bundled breast cancer data (no download)."""),
+`eval.py` holds the test labels, so the search never sees its score: nodes are compared on a
+validation metric, and `eval.py` scores the baseline and the verified best node once, on the
+held-out test. This notebook builds such a folder from scikit-learn's bundled breast cancer data
+(no download)."""),
     md("""
 ## 1. Data: a fixed train/test split
 
@@ -360,9 +362,12 @@ sorted(str(p.relative_to(TASK)) for p in TASK.rglob("*") if p.is_file())"""),
     md("""
 ## 5. Run the experiment on the folder
 
-`--task` takes the folder. The baseline node runs `train.py` as it is; later nodes change the
-approach; each node's `submission.csv` is scored by `eval.py`. (As in notebook 03, this notebook
-keeps its research state in its own `run_dir`.)"""),
+`--task` takes the folder. The baseline node runs `train.py` as it is. It prints no validation
+metric, and the task has no dev file, so the copilot reruns it once with 20% of `train.csv`
+carved out as validation rows (seed 0) in place of `test.csv` and scores what it predicts. Later
+nodes report their own validation metric (`report_metric()`); `eval.py` scores the submissions
+of the baseline and of the verified best node. (As in notebook 03, this notebook keeps its
+research state in its own `run_dir`.)"""),
     code("""\
 %load_ext mlr_copilot_jupyter
 %config MLRCopilot.run_dir = "runs/04_state"
@@ -370,8 +375,9 @@ keeps its research state in its own `run_dir`.)"""),
     md("""
 ## 6. Who scored the nodes?
 
-`journal.json` is the search tree. Its `metric_source` field says where each metric came from:
-`eval.py` here (otherwise `MLR_METRIC`, the line `report_metric()` prints)."""),
+`journal.json` is the search tree. Its `metric_source` field says where each validation metric
+came from: the baseline's validation replay, else `MLR_METRIC` (the line `report_metric()`
+prints); `test_metric` is `eval.py`'s score, for the baseline and the verified best node only."""),
     code("""\
 import json
 
@@ -380,10 +386,14 @@ import pandas as pd
 summary = _mlr_run.summary
 journal = json.loads(Path(summary["journal"]).read_text())
 nodes = pd.DataFrame(journal["nodes"])
-display(nodes[["id", "kind", "parent", "title", "status", "metric", "metric_source"]])
-print("metric sources:", ", ".join(sorted(set(nodes["metric_source"].dropna()))))
-print(f"baseline {summary['baseline_metric']:.4f} -> best verified {summary['best_metric']:.4f}: "
-      f"improvement {summary['relative_improvement']:+.1%}")""", "check-eval"),
+display(nodes[["id", "kind", "parent", "title", "status", "metric", "metric_source", "test_metric"]])
+print("selected on:", journal["selection"], "-", journal["validation"])
+print("metric sources:", ", ".join(sorted(set(nodes["metric_source"].dropna()) - {""})))
+print(f"validation: baseline {summary['baseline_metric']:.4f} -> best verified "
+      f"{summary['best_metric']:.4f}: improvement {summary['relative_improvement']:+.1%}")
+print(f"held-out test (eval.py): baseline {summary['baseline_test_metric']:.4f} -> best "
+      f"{summary['best_test_metric']:.4f}: improvement {summary['test_improvement']:+.1%}")""",
+         "check-eval"),
     md("""
 The data files listed in `read_only_files.txt` are checked: the run's workspace copy is compared
 with the original after every cell (`read_only.sha256.json` in the run folder)."""),
