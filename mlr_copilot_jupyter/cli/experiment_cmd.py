@@ -219,6 +219,10 @@ def print_summary(summary: dict[str, Any], as_json: bool) -> None:
     print(f"  metric: {summary['metric']} ({summary['direction']}); "
           f"{summary.get('metric_evidence') or 'given by the task'}")
     print(f"  selection: {summary.get('selection_note', '')}")
+    if summary.get("validation"):
+        print(f"  validation of the baseline: {summary['validation']}")
+    if summary.get("answers_held_out"):
+        print(f"  answers kept out of the workspace: {'; '.join(summary['answers_held_out'])}")
     print(f"  baseline {which}{summary['metric']}: {fmt(summary['baseline_metric'])}")
     print(f"  best verified {which}{summary['metric']}: {fmt(summary['best_metric'])} "
           f"(node {summary['best_node']})"
