@@ -112,8 +112,7 @@ class Judge:
         warning = (f"the {what} (node {node.id}): {why}; one of them is probably misread or "
                    f"computed on the wrong data (read from {node.metric_source or 'its output'}"
                    f"). {consequence or 'Check the node output before trusting the selection'}")
-        if warning not in self.journal.warnings:
-            self.journal.warnings.append(warning)
+        self._warn(warning)
         return True
 
     async def reread_reference(self, node: Node) -> None:
@@ -131,14 +130,17 @@ class Judge:
             node.metric = value
             node.metric_source = f"{how} (re-read: the printed {printed:.6g} disagreed with the test)"
             self.journal.validation = how.removeprefix("validation replay: ")
-            self.journal.warnings.append(
-                f"the baseline's printed validation figure {printed:.6g} was replaced by its "
-                f"validation replay, {value:.6g}, which agrees with its test score")
+            self._warn(f"the baseline's printed validation figure {printed:.6g} was replaced by "
+                       f"its validation replay, {value:.6g}, which agrees with its test score")
             return
         node.metric_source = f"{node.metric_source} (suspect)"
-        self.journal.warnings.append(
-            f"the baseline's validation figure {printed:.6g} could not be re-read ({how}); the "
-            "search compares nodes against a suspect reference")
+        self._warn(f"the baseline's validation figure {printed:.6g} could not be re-read ({how}); "
+                   "the search compares nodes against a suspect reference")
+
+    def _warn(self, warning: str) -> None:
+        """A loud warning, once (a verification replay of the baseline scores it again)."""
+        if warning not in self.journal.warnings:
+            self.journal.warnings.append(warning)
 
     async def score_reference(self, node: Node, result: CellResult, before: Snapshot,
                               after: Snapshot, workspace: Path) -> None:
@@ -171,8 +173,7 @@ class Judge:
                                "compared by eval.py's test score, so the reported gain is "
                                "optimistic. Print a validation metric in the baseline, or add a "
                                "labelled dev file")
-                    if warning not in self.journal.warnings:
-                        self.journal.warnings.append(warning)
+                    self._warn(warning)
         node.metric, node.metric_source = verdict.metric, verdict.source
         replayable = self.runtime.has_eval and not self.runtime.has_heldout
         if selection == "validation" and self.cross_check(
