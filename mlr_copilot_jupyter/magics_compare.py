@@ -13,6 +13,10 @@ from IPython.core.error import UsageError
 from IPython.display import display
 
 
+def _unquote(value: str | None) -> str | None:
+    return value.strip("'\"") if value else value
+
+
 def compare_magic(magics: Any, args: Any) -> Any:
     """Start (and with ``--wait``, finish) a comparison from parsed ``%mlr_experiment`` args."""
     from .errors import MLRCopilotError
@@ -28,10 +32,16 @@ def compare_magic(magics: Any, args: Any) -> Any:
     if current is not None and not current.done:
         raise UsageError(f"comparison {current.comparison_id} is still running: "
                          "_mlr_compare.stop() it or wait for it to finish")
+    if args.mode == "approve":
+        raise UsageError("--mode approve does not go with --ideas: a comparison runs its ideas "
+                         "unattended in worker processes; run one idea at a time to approve steps")
     publish = getattr(magics, "publish_state", None)
+    # every run option of %mlr_experiment reaches each idea's run (none is dropped silently)
     options = {k: v for k, v in {"cell_timeout": args.cell_timeout,
                                  "token_budget": args.token_budget,
-                                 "deadline": args.deadline, "mode": "auto"}.items()
+                                 "cost_budget": args.cost_budget, "deadline": args.deadline,
+                                 "seed": args.seed, "metric": _unquote(args.metric),
+                                 "direction": args.direction, "mode": "auto"}.items()
                if v is not None}
     from .options_spec import sandbox_choice
 

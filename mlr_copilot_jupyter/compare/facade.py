@@ -46,6 +46,9 @@ def prepare_comparison(copilot: Any, ideas: str | Sequence[str | Idea],
                        **options: Any) -> tuple[str, Work]:
     """Check everything, publish the comparison as ``running``; the id and the work to do."""
     check_numbers(workers, seeds, max_steps)
+    from ..experiment.task import check_metric_override
+
+    check_metric_override(options.get("metric"), options.get("direction"))  # here, not per idea
     options.update(copilot.sandbox_options(options))  # --sandbox require fails here, not per idea
     chosen = resolve_ideas(copilot, ideas)
     task = os.fspath(task)
