@@ -31,7 +31,7 @@ import random
 import re
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 TABLE_SUFFIXES = (".csv", ".tsv")
@@ -74,7 +74,6 @@ class ValidationPlan:
     fraction: float = CARVE_FRACTION
     seed: int = CARVE_SEED
     answer_in_workspace: bool = False
-    notes: tuple[str, ...] = field(default=())
 
     def describe(self, rows: int | None = None) -> str:
         many = f"{rows} rows of " if rows else ""
