@@ -3,7 +3,7 @@
  *
  * Registers the comm target `mlr_copilot` on notebook kernels, keeps one record per kernel
  * (its live comm and last research state) and handles the kernel's messages (see
- * `protocol.ts` and `mlr_copilot_jupyter/comm_protocol.schema.json`).  JupyterLab services
+ * `protocol.ts` and `mlr_copilot_jupyter/jupyter_ui/comm_protocol.schema.json`).  JupyterLab services
  * that need a running application (notifications, running cells) come in through
  * `IBridgeHost`, so that the message handling can be tested without one.
  */

@@ -3,7 +3,7 @@
  *
  * - Registers the comm target `mlr_copilot` on every notebook kernel (`bridge.ts`).  The
  *   Python side (mlr_copilot_jupyter) opens a comm to that target and sends JSON messages
- *   `{"action": ...}`; the protocol is `mlr_copilot_jupyter/comm_protocol.schema.json`
+ *   `{"action": ...}`; the protocol is `mlr_copilot_jupyter/jupyter_ui/comm_protocol.schema.json`
  *   (typed in `protocol.ts`).
  * - Adds the "MLR Copilot" side panel (id `mlr-copilot-panel`, `panel.ts`) to the right
  *   area, showing the last research `state` sent by the current notebook's kernel.

@@ -2,7 +2,7 @@
  * The `mlr_copilot` comm protocol, in TypeScript.
  *
  * The protocol is defined once, as a JSON Schema shipped in the Python package
- * (`mlr_copilot_jupyter/comm_protocol.schema.json`); these types and guards mirror it, and
+ * (`mlr_copilot_jupyter/jupyter_ui/comm_protocol.schema.json`); these types and guards mirror it, and
  * `test/protocol.test.ts` checks that the guards accept and reject the same examples as the
  * schema.  Every message is a JSON object whose `action` field names it.
  */

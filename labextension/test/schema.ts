@@ -10,7 +10,7 @@ import Ajv2020 from 'ajv/dist/2020';
 const root = resolve(__dirname, '..', '..');
 
 export const schema: { $defs: { [name: string]: { oneOf?: { $ref: string }[] } } } = JSON.parse(
-  readFileSync(resolve(root, 'mlr_copilot_jupyter', 'comm_protocol.schema.json'), 'utf8')
+  readFileSync(resolve(root, 'mlr_copilot_jupyter', 'jupyter_ui', 'comm_protocol.schema.json'), 'utf8')
 );
 
 export interface IExamples {

@@ -2,7 +2,7 @@
 
 A JupyterLab server is started on 127.0.0.1 (see tests/support/lab_server.py); the notebook runs
 ``%load_ext mlr_copilot_jupyter`` and then a cell that inserts cells and pushes a research
-state through :class:`~mlr_copilot_jupyter.comm.FrontendBridge`. With ``MLR_SAVE_SCREENSHOTS=1``
+state through :class:`~mlr_copilot_jupyter.jupyter_ui.comm.FrontendBridge`. With ``MLR_SAVE_SCREENSHOTS=1``
 the run's screenshot is also copied to docs/screenshots/experiment_run.png.
 """
 
@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 INSERT_AND_STATE = """\
-from mlr_copilot_jupyter.comm import FrontendBridge
+from mlr_copilot_jupyter.jupyter_ui.comm import FrontendBridge
 bridge = FrontendBridge.for_shell(get_ipython())
 clicked = []
 bridge.on_action("stop_run", lambda msg: clicked.append(msg.get("run_id")))

@@ -172,7 +172,7 @@ def test_run_all_nodes_go_below_the_starting_cell_while_later_user_cells_run(
 
 
 GONE_ANCHOR = """\
-from mlr_copilot_jupyter.comm import FrontendBridge
+from mlr_copilot_jupyter.jupyter_ui.comm import FrontendBridge
 bridge = FrontendBridge.for_shell(get_ipython())
 def node(n):
     meta = {"mlr_copilot": {"node_id": n, "run_id": "run-gone"}}

@@ -401,8 +401,8 @@ def shell() -> Iterator[object]:
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.core.magic import Magics, line_magic, magics_class
 
-    from mlr_copilot_jupyter import magics_batch
-    from mlr_copilot_jupyter.magics import user_errors
+    from mlr_copilot_jupyter.jupyter_ui import magics_batch
+    from mlr_copilot_jupyter.jupyter_ui.magics import user_errors
 
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "mlr_copilot_jupyter")

@@ -3,7 +3,7 @@
 Message handling is tested with a fake comm standing in for the JupyterLab side; the fallback
 path on a real ``InteractiveShell`` and on a real kernel driven by nbclient (no frontend). The fake
 comm checks every message the kernel sends against the protocol's JSON Schema
-(``mlr_copilot_jupyter/comm_protocol.schema.json``).
+(``mlr_copilot_jupyter/jupyter_ui/comm_protocol.schema.json``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from mlr_copilot_jupyter import __version__
-from mlr_copilot_jupyter.comm import FALLBACK_NOTICE, FrontendBridge
+from mlr_copilot_jupyter.jupyter_ui.comm import FALLBACK_NOTICE, FrontendBridge
 from tests.support.comm import CELLS, HELLO, META, FakeComm
 
 
@@ -214,7 +214,7 @@ def test_under_nbclient_load_ext_and_insert_fall_back(tmp_path: Path) -> None:
     nb.cells = [
         nbformat.v4.new_code_cell("%load_ext mlr_copilot_jupyter"),
         nbformat.v4.new_code_cell(
-            "from mlr_copilot_jupyter.comm import FrontendBridge\n"
+            "from mlr_copilot_jupyter.jupyter_ui.comm import FrontendBridge\n"
             "bridge = FrontendBridge.for_shell(get_ipython())\n"
             "bridge.send_state({'paper': {'title': 'P'}})\n"
             "print('open:', bridge.open_notebook('x.ipynb'))\n"

@@ -14,10 +14,10 @@ import pytest
 from IPython.core.error import UsageError
 
 from mlr_copilot_jupyter import Copilot
-from mlr_copilot_jupyter.comparison_ui import run_record, status_line, winner_cells
 from mlr_copilot_jupyter.config import MLRCopilot
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
-from mlr_copilot_jupyter.magics import get_magics
+from mlr_copilot_jupyter.jupyter_ui.comparison_ui import run_record, status_line, winner_cells
+from mlr_copilot_jupyter.jupyter_ui.magics import get_magics
 from mlr_copilot_jupyter.state import ComparisonEntry, ComparisonRef, ResearchState
 from tests.support.comm import HELLO, FakeComm
 

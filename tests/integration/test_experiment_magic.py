@@ -12,7 +12,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from nbclient import NotebookClient
 
 from mlr_copilot_jupyter.experiment.journal import Journal
-from mlr_copilot_jupyter.magics import get_magics
+from mlr_copilot_jupyter.jupyter_ui.magics import get_magics
 
 PLAN = "Standardise the features and fit an RBF support vector machine."
 

@@ -243,7 +243,7 @@ def test_cli_direction_override_reaches_the_journal(tmp_path: Path) -> None:
 def test_magic_metric_and_direction(ip, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from IPython.core.error import UsageError
 
-    from mlr_copilot_jupyter.magics_experiment import EXPERIMENT_DOC, _parser_holder
+    from mlr_copilot_jupyter.jupyter_ui.magics_experiment import EXPERIMENT_DOC, _parser_holder
 
     usage = _parser_holder.__doc__ or ""
     assert "--metric NAME" in usage and "--direction {min,max,minimize,maximize}" in usage

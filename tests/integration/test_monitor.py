@@ -11,7 +11,7 @@ import pytest
 from mlr_copilot_jupyter import Copilot
 from mlr_copilot_jupyter.experiment.background import BackgroundRun
 from mlr_copilot_jupyter.experiment.journal import Journal
-from mlr_copilot_jupyter.widgets import ExperimentMonitor
+from mlr_copilot_jupyter.jupyter_ui.widgets import ExperimentMonitor
 
 RUN_TIMEOUT = 60
 

@@ -98,7 +98,7 @@ def test_experiment_options_come_from_one_spec_for_the_cli_and_the_magic() -> No
     """``mlr-copilot experiment`` and ``%mlr_experiment`` build their shared options from
     ``options_spec``: same flags, type, default, choices, metavar and nargs."""
     from mlr_copilot_jupyter.cli import build_parser
-    from mlr_copilot_jupyter.magics_experiment import _parser_holder
+    from mlr_copilot_jupyter.jupyter_ui.magics_experiment import _parser_holder
     from mlr_copilot_jupyter.options_spec import EXPERIMENT_BUDGETS, EXPERIMENT_SHARED
 
     cli = build_parser()._subparsers._group_actions[0].choices["experiment"]  # type: ignore[union-attr]
@@ -117,7 +117,7 @@ def test_experiment_options_come_from_one_spec_for_the_cli_and_the_magic() -> No
 
 def test_batch_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
     from mlr_copilot_jupyter.cli import build_parser
-    from mlr_copilot_jupyter.magics_batch import mlr_batch
+    from mlr_copilot_jupyter.jupyter_ui.magics_batch import mlr_batch
     from mlr_copilot_jupyter.options_spec import BATCH_SHARED
 
     cli = build_parser()._subparsers._group_actions[0].choices["batch"]  # type: ignore[union-attr]
@@ -130,7 +130,7 @@ def test_batch_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
 
 def test_idea_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
     from mlr_copilot_jupyter.cli import build_parser
-    from mlr_copilot_jupyter.magics_ideas import idea_arguments
+    from mlr_copilot_jupyter.jupyter_ui.magics_ideas import idea_arguments
     from mlr_copilot_jupyter.options_spec import IDEAS_SHARED
 
     @idea_arguments
@@ -151,8 +151,8 @@ def test_idea_options_come_from_one_spec_for_the_cli_and_the_magic() -> None:
 
 def test_paper_and_table_options_come_from_one_spec() -> None:
     from mlr_copilot_jupyter.cli import build_parser
-    from mlr_copilot_jupyter.magics import MLRCopilotMagics
-    from mlr_copilot_jupyter.magics_experiment import _parser_holder
+    from mlr_copilot_jupyter.jupyter_ui.magics import MLRCopilotMagics
+    from mlr_copilot_jupyter.jupyter_ui.magics_experiment import _parser_holder
 
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     init = commands["task"]._subparsers._group_actions[0].choices["init"]  # type: ignore[union-attr]
@@ -172,7 +172,7 @@ def test_comparison_options_come_from_one_spec_for_the_cli_and_the_magic() -> No
     """``mlr-copilot compare`` and ``%mlr_experiment --ideas`` share --workers, --scheduler and
     --seeds; batch shares --scheduler (one meaning of the address everywhere)."""
     from mlr_copilot_jupyter.cli import build_parser
-    from mlr_copilot_jupyter.magics_experiment import _parser_holder
+    from mlr_copilot_jupyter.jupyter_ui.magics_experiment import _parser_holder
     from mlr_copilot_jupyter.options_spec import COMPARE_SHARED
 
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]

@@ -10,10 +10,10 @@ import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from mlr_copilot_jupyter.jupyter_ui.widgets import ReviewBoard
+from mlr_copilot_jupyter.jupyter_ui.widgets import review_board as rb
 from mlr_copilot_jupyter.models import Idea
 from mlr_copilot_jupyter.state import ResearchState
-from mlr_copilot_jupyter.widgets import ReviewBoard
-from mlr_copilot_jupyter.widgets import review_board as rb
 from tests.support.review import make_idea
 
 

@@ -86,7 +86,7 @@ def test_bad_decisions_give_one_line_and_change_nothing(
 
 
 def test_the_review_board_writes_through_the_copilot(saved_state: Path) -> None:
-    from mlr_copilot_jupyter.widgets import ReviewBoard
+    from mlr_copilot_jupyter.jupyter_ui.widgets import ReviewBoard
 
     copilot = Copilot()
     board = ReviewBoard(copilot)

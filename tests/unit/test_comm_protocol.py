@@ -21,8 +21,8 @@ import jsonschema
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from mlr_copilot_jupyter import comm_protocol
-from mlr_copilot_jupyter.comm import FrontendBridge
+from mlr_copilot_jupyter.jupyter_ui import comm_protocol
+from mlr_copilot_jupyter.jupyter_ui.comm import FrontendBridge
 from tests.support.comm import CELLS, HELLO, FakeComm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +114,7 @@ def test_every_kind_of_message_the_bridge_sends_validates(
 
 
 def test_the_kernel_sends_only_messages_the_schema_describes() -> None:
-    from mlr_copilot_jupyter import comm
+    from mlr_copilot_jupyter.jupyter_ui import comm
 
     source = inspect.getsource(comm)
     sent = set(re.findall(r'"action":\s*"(\w+)"', source))
@@ -124,7 +124,7 @@ def test_the_kernel_sends_only_messages_the_schema_describes() -> None:
 def test_the_frontend_messages_the_kernel_acts_on_are_the_schemas(
     shell: InteractiveShell,
 ) -> None:
-    from mlr_copilot_jupyter.magics import get_magics
+    from mlr_copilot_jupyter.jupyter_ui.magics import get_magics
 
     handled = inspect.getsource(FrontendBridge.handle_message)
     for action in BRIDGE_ACTIONS:
@@ -141,5 +141,5 @@ def test_the_frontend_messages_the_kernel_acts_on_are_the_schemas(
 
 def test_the_extension_reads_the_same_schema_file() -> None:
     schema_ts = (ROOT / "labextension" / "test" / "schema.ts").read_text()
-    assert "'mlr_copilot_jupyter', 'comm_protocol.schema.json'" in schema_ts
+    assert "'mlr_copilot_jupyter', 'jupyter_ui', 'comm_protocol.schema.json'" in schema_ts
     assert "'tests', 'support', 'data', 'comm_protocol_examples.json'" in schema_ts

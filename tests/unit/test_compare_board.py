@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from mlr_copilot_jupyter.jupyter_ui.widgets import ReviewBoard
+from mlr_copilot_jupyter.jupyter_ui.widgets import review_board as rb
 from mlr_copilot_jupyter.models import Idea
 from mlr_copilot_jupyter.state import ResearchState
-from mlr_copilot_jupyter.widgets import ReviewBoard
-from mlr_copilot_jupyter.widgets import review_board as rb
 from tests.support.review import make_idea
 
 
@@ -107,7 +107,7 @@ def test_outside_ipython_the_command_is_shown(
 def test_review_magic_refuses_bad_comparison_options_in_one_line(ip: object) -> None:
     from IPython.core.error import UsageError
 
-    from mlr_copilot_jupyter.magics import get_magics
+    from mlr_copilot_jupyter.jupyter_ui.magics import get_magics
 
     copilot = get_magics(ip).copilot
     copilot.state.ideas = [make_idea(1), make_idea(2)]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 
-from mlr_copilot_jupyter.magics_experiment import mlr_experiment_magic
+from mlr_copilot_jupyter.jupyter_ui.magics_experiment import mlr_experiment_magic
 
 
 class RecordingCopilot:

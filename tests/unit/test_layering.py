@@ -14,8 +14,8 @@ ENGINE = ("experiment", "ideas", "batch")
 
 
 def surface_files() -> list[Path]:
-    files = [*PACKAGE.glob("magics*.py"), PACKAGE / "comm.py", PACKAGE / "comparison_ui.py"]
-    for folder in ("cli", "widgets", "mcp_server"):
+    files: list[Path] = []
+    for folder in ("cli", "jupyter_ui", "mcp_server"):
         files.extend((PACKAGE / folder).rglob("*.py"))
     return sorted(files)
 
@@ -46,7 +46,7 @@ def violations() -> list[str]:
 def test_the_scan_resolves_relative_imports_in_functions() -> None:
     cli = [m for _, m in imported_modules(PACKAGE / "cli" / "ideas_cmd.py")]
     assert "mlr_copilot_jupyter.api.Copilot" in cli  # ``from ..api import Copilot`` in run()
-    magics = [m for _, m in imported_modules(PACKAGE / "magics_experiment.py")]
+    magics = [m for _, m in imported_modules(PACKAGE / "jupyter_ui" / "magics_experiment.py")]
     assert "mlr_copilot_jupyter.types.BackgroundRun" in magics
 
 

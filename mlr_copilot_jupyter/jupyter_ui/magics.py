@@ -17,10 +17,11 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from ..api import Copilot
+from ..config import MLRCopilot
+from ..errors import MLRCopilotError
+from ..options_spec import MAX_PAGES, magic_argument_decorators
 from . import magics_batch
-from .api import Copilot
-from .config import MLRCopilot
-from .errors import MLRCopilotError
 from .magics_experiment import experiment_arguments, mlr_experiment_magic
 from .magics_ideas import (
     idea_arguments,
@@ -34,7 +35,6 @@ from .magics_retrieval import (
     mlr_models_magic,
     models_arguments,
 )
-from .options_spec import MAX_PAGES, magic_argument_decorators
 
 F = TypeVar("F", bound=Callable[..., Any])
 (MAX_PAGES_ARGUMENT,) = magic_argument_decorators((MAX_PAGES,))
@@ -48,7 +48,7 @@ def user_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .llm.display import notebook_progress
+        from ..llm.display import notebook_progress
 
         try:
             with notebook_progress():
@@ -114,7 +114,7 @@ class MLRCopilotMagics(Magics):
     def _on_insert_run(self, msg: dict[str, Any]) -> None:
         record = self._run_record(msg)
         if record is not None:
-            from .types import RecordNotebook
+            from ..types import RecordNotebook
 
             self.bridge.insert_cells(RecordNotebook.load(record).lineage_cells())
 
@@ -196,7 +196,7 @@ class MLRCopilotMagics(Magics):
             print(f"loaded {paper.title or paper.source}: {len(paper.text)} characters, "
                   f"sections {', '.join(paper.sections)}")
             return None
-        from .display import ProblemCard
+        from ..display import ProblemCard
 
         display(ProblemCard(self.copilot.extract_problem(), paper))
         self.publish_state()
@@ -216,8 +216,8 @@ class MLRCopilotMagics(Magics):
         running that cell saves your edits to the research state.
         """
         args = parse_argstring(self.mlr_problem, line)
-        from .display import ProblemCard
-        from .types import apply_problem_yaml, problem_yaml
+        from ..display import ProblemCard
+        from ..types import apply_problem_yaml, problem_yaml
 
         copilot = self.copilot
         if cell is not None:

@@ -19,7 +19,7 @@ def _unquote(value: str | None) -> str | None:
 
 def compare_magic(magics: Any, args: Any) -> Any:
     """Start (and with ``--wait``, finish) a comparison from parsed ``%mlr_experiment`` args."""
-    from .errors import MLRCopilotError
+    from ..errors import MLRCopilotError
     from .magics_data import check_data_args, context_from_args, task_from_args
 
     ideas = [i.strip("'\"") for i in args.ideas]
@@ -43,7 +43,7 @@ def compare_magic(magics: Any, args: Any) -> Any:
                                  "seed": args.seed, "metric": _unquote(args.metric),
                                  "direction": args.direction, "mode": "auto"}.items()
                if v is not None}
-    from .options_spec import sandbox_choice
+    from ..options_spec import sandbox_choice
 
     options.update(sandbox_choice(args))
     data: tuple[Any, str] = (None, "")

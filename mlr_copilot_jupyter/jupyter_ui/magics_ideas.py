@@ -13,8 +13,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from .display import decision_line
-from .options_spec import (
+from ..display import decision_line
+from ..options_spec import (
     IDEAS_N,
     IDEAS_TASK,
     RELATED,
@@ -93,7 +93,7 @@ def idea_plan_cell(idea: Any) -> dict[str, Any]:
 
 def mlr_idea_magic(magics: Any, line: str) -> None:
     args = parse_argstring(magics.mlr_idea, line)
-    from .display import IdeaList
+    from ..display import IdeaList
 
     copilot = magics.copilot
     if args.related or args.semantic_scholar:
@@ -134,8 +134,8 @@ def mlr_review_magic(magics: Any, line: str) -> None:
         return
     from IPython.display import Markdown
 
+    from ..types import check_max_steps
     from .comparison_ui import board_comparison
-    from .types import check_max_steps
     from .widgets.review_board import ReviewBoard
 
     def run_idea(idea: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..types import BackgroundRun, Node
+from ...types import BackgroundRun, Node
 from .errors_area import ErrorArea, esc
 
 OUTPUT_TAIL_CHARS = 1500
@@ -197,7 +197,7 @@ class ExperimentMonitor(ErrorArea):
                                  "</table>")
 
     def _update_plot(self) -> None:
-        from ..types import metric_plot
+        from ...types import metric_plot
 
         png = metric_plot(self.run.journal)
         if png is not None:
@@ -254,7 +254,7 @@ class ExperimentMonitor(ErrorArea):
 
     def markdown(self) -> str:
         """The run's result as Markdown, for a saved notebook without widget state."""
-        from ..types import summary_markdown
+        from ...types import summary_markdown
 
         summary = self.run.summary
         if summary is None:

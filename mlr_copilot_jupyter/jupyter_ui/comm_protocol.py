@@ -1,7 +1,7 @@
 """The ``mlr_copilot`` comm protocol: one JSON Schema shared with the JupyterLab extension.
 
 ``comm_protocol.schema.json`` (next to this module) defines every message between the kernel
-(:mod:`mlr_copilot_jupyter.comm`) and the extension (``labextension/src/protocol.ts``): a JSON
+(:mod:`mlr_copilot_jupyter.jupyter_ui.comm`) and the extension (``labextension/src/protocol.ts``): a JSON
 object named by its ``action`` field, ``KernelToFrontend`` or ``FrontendToKernel``. The Python and
 TypeScript tests validate what each side sends against it.
 """

@@ -54,7 +54,7 @@ def context_from_args(magics: Any, args: Any, frame: Any = None, source: str = "
     """The notebook context when ``--context notebook``, else ``""``."""
     if args.context != "notebook":
         return ""
-    from .types import notebook_context, read_table
+    from ..types import notebook_context, read_table
 
     if isinstance(frame, Path):
         frame = read_table(frame)

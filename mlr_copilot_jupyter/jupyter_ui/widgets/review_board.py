@@ -15,10 +15,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..api import Copilot
-from ..errors import InputError, MLRCopilotError, StorageError
-from ..models import REVIEW_CRITERIA, ExperimentPlan, Idea, Review
-from ..state import ResearchState
+from ...api import Copilot
+from ...errors import InputError, MLRCopilotError, StorageError
+from ...models import REVIEW_CRITERIA, ExperimentPlan, Idea, Review
+from ...state import ResearchState
 from .errors_area import ErrorArea, esc
 
 STATUS_COLOURS = {"pending": "#757575", "accepted": "#2e7d32", "rejected": "#c62828"}

@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from .options_spec import (
+from ..options_spec import (
     CELL_TIMEOUT,
     COMPARE_SHARED,
     DIRECTION,
@@ -126,8 +126,8 @@ def _unquote(value: str | None) -> str | None:
 
 def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> None:
     """Implement ``%mlr_experiment`` for the magics instance ``magics`` (has copilot, shell)."""
+    from ..types import BackgroundRun, check_max_steps
     from .magics_data import check_data_args, context_from_args, task_from_args
-    from .types import BackgroundRun, check_max_steps
     from .widgets.monitor import ExperimentMonitor
 
     args = parse_argstring(_parser_holder, line)
@@ -182,7 +182,7 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         metric=_unquote(args.metric), direction=args.direction, token_budget=args.token_budget,
         cost_budget=args.cost_budget, deadline=args.deadline, **sandbox_choice(args),
         context=context_from_args(magics, args, *data))
-    from .llm.display import notebook_widget
+    from ..llm.display import notebook_widget
 
     progress = notebook_widget()  # the run's LLM calls, below its monitor
     run = BackgroundRun(agent, copilot, start=False, progress=progress)
@@ -220,9 +220,9 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
 
 def insert_finished_run(magics: Any, run_id: str) -> str:
     """Insert run ``run_id``'s best lineage below the running cell; ``"comm"`` or ``"fallback"``."""
+    from ..types import RecordNotebook
     from .comparison_ui import known_run_ids, run_record
     from .live_insert import NO_EXTENSION
-    from .types import RecordNotebook
 
     state = magics.copilot.state
     record_path = run_record(state, run_id)  # a run, or an idea's run in a comparison

@@ -1,7 +1,7 @@
 """Putting an experiment run's cells into the notebook that started it (``--insert``).
 
 One :class:`RunInserter` per run. It decides the route once, in the kernel's main thread when the
-magic starts the run (see :mod:`mlr_copilot_jupyter.comm` for how the extension is detected):
+magic starts the run (see :mod:`mlr_copilot_jupyter.jupyter_ui.comm` for how the extension is detected):
 
 - **live** (JupyterLab with the extension): each successful node's markdown + code cells go over
   the comm as soon as the node finishes, grouped by run id, so the frontend puts them below the
@@ -26,7 +26,7 @@ NO_EXTENSION = "JupyterLab extension not detected"
 
 def node_cells(record_path: Path, node_id: str) -> list[dict[str, Any]]:
     """The record notebook's cells of ``node_id`` (markdown plan, then code), with metadata."""
-    from .experiment.record import RecordNotebook
+    from ..types import RecordNotebook
 
     record = RecordNotebook.load(record_path)
     return [c for c in record.lineage_cells(node_id)

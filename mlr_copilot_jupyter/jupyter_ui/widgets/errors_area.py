@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import MLRCopilotError
+from ...errors import MLRCopilotError
 
 
 def esc(text: object) -> str:

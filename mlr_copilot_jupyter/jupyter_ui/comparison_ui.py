@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .state import ComparisonRef, ResearchState
+from ..errors import InputError
+from ..state import ComparisonRef, ResearchState
 
 COMPARISON_STAGE = "comparison"
 
@@ -61,7 +61,7 @@ def status_line(ref: ComparisonRef) -> str:
 
 def winner_cells(state: ResearchState, comparison_id: str) -> list[dict[str, Any]]:
     """A provenance note and the winning run's best lineage, ready to insert."""
-    from .types import RecordNotebook
+    from ..types import RecordNotebook
 
     ref = comparison(state, comparison_id)
     if not ref.winner_run_id:

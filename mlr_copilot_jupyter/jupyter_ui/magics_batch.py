@@ -1,6 +1,6 @@
 """``%mlr_batch``: run notebooks over a parameter grid from a notebook (as ``mlr-copilot batch``).
 
-Wired into :class:`mlr_copilot_jupyter.magics.MLRCopilotMagics` as
+Wired into :class:`mlr_copilot_jupyter.jupyter_ui.magics.MLRCopilotMagics` as
 ``mlr_batch = line_magic(user_errors(magics_batch.mlr_batch))``.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .options_spec import BATCH_SHARED, magic_argument_decorators
+from ..options_spec import BATCH_SHARED, magic_argument_decorators
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,8 +45,8 @@ def mlr_batch(self: Any, line: str) -> Any:
     """
     from IPython.display import Image, display
 
-    from .api import Copilot
-    from .types import BatchInterrupted
+    from ..api import Copilot
+    from ..types import BatchInterrupted
 
     args = parse_argstring(mlr_batch, line)
     if not args.sandbox and getattr(self, "copilot", None) is not None:

@@ -36,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._version import __version__
+from .._version import __version__
 
 COMM_TARGET = "mlr_copilot"
 FRONTEND_MARK = "mlr_copilot_frontend"  # execute-request metadata key set by the extension

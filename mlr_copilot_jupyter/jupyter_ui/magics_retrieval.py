@@ -85,7 +85,7 @@ def mlr_datasets_magic(magics: Any, line: str) -> Any:
 def _run(magics: Any, line: str, kind: str, parser_holder: Any) -> None:
     import json
 
-    from .retrieval import retrieve
+    from ..retrieval import retrieve
 
     args = parse_argstring(parser_holder, line)
     query = " ".join(args.query).strip().strip("'\"")
