@@ -23,6 +23,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from .budget import deadline_error, time_left
+
 R = TypeVar("R")
 
 #: Seconds a Ctrl-C waits for the cancelled coroutine to clean up before it is re-raised.
@@ -94,8 +96,6 @@ def run_sync(coro: Coroutine[Any, Any, R]) -> R:
     calls), and a Ctrl-C while waiting cancels it at once (its requests are dropped) instead of
     waiting for it to finish.
     """
-    from .llm.budget import time_left
-
     left = time_left()
     if left is not None:  # inside a stage with a deadline: cut the coroutine off there
         coro = _within(coro, left)
@@ -170,8 +170,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 async def _within(coro: Coroutine[Any, Any, R], seconds: float) -> R:
-    from .llm.budget import deadline_error, time_left
-
     try:
         return await asyncio.wait_for(coro, seconds)
     except TimeoutError:

@@ -200,8 +200,8 @@ class MLRCopilot(Configurable):
         return value  # type: ignore[no-any-return]
 
     def limits(self) -> Any:
-        """The budgets as :class:`~mlr_copilot_jupyter.llm.budget.Limits` (0 becomes None)."""
-        from .llm.budget import Limits, Prices
+        """The budgets as :class:`~mlr_copilot_jupyter.budget.Limits` (0 becomes None)."""
+        from .budget import Limits, Prices
 
         return Limits(token_budget=self.token_budget or None, cost_budget=self.cost_budget or None,
                       deadline=self.deadline or None,

@@ -39,9 +39,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..atomic import atomic_write_text
+    from ..budget import check_deadline, stage_deadline
     from ..display import IdeaList, ProblemCard
     from ..errors import InputError
-    from ..llm.budget import check_deadline, stage_deadline
     from ..types import RANKING_FORMULA
     from . import settings_overrides
 

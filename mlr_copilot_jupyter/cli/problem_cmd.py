@@ -28,8 +28,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
+    from ..budget import check_deadline, stage_deadline
     from ..display import ProblemCard
-    from ..llm.budget import check_deadline, stage_deadline
     from . import settings_overrides
 
     copilot = Copilot(**settings_overrides(args))
