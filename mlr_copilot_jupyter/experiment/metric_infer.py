@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import MLRCopilotError, TaskError
 from ..llm.base import Message
-from ..llm.offline import expect_inputs, register_solver
+from ..llm.solvers import expect_inputs, register_solver
 
 if TYPE_CHECKING:
     from ..llm.base import Backend

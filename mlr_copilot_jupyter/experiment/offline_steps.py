@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..llm.base import Message
-from ..llm.offline import expect_inputs, register_solver
+from ..llm.solvers import expect_inputs, register_solver
 from .journal import Journal
 from .policies import Exhausted, RecipeDraft, StepDraft, StepRequest
 from .review import ExecutionRequest, HeuristicReviewReply, ReviewReply, heuristic_review

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from ..llm.base import Message
-from ..llm.offline import expect_inputs, register_solver
+from ..llm.solvers import expect_inputs, register_solver
 from ..models import ExperimentPlan, Idea, Paper, RelatedWork, ResearchProblem
 from .catalog import CATALOG, Strategy
 from .generate import CatalogIdeas, DirectionsDraft, IdeaRequest

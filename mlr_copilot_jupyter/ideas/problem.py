@@ -17,8 +17,8 @@ from ..aio import run_sync
 from ..errors import InputError
 from ..llm.base import Backend, Message, Reply
 from ..llm.budget import time_left
-from ..llm.offline import expect_inputs, register_solver
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
+from ..llm.solvers import expect_inputs, register_solver
 from ..models import Paper, ReportedResult, ResearchProblem
 from .results import limitations, method_summary, reported_results
 from .text import clip, keyphrases, sentences

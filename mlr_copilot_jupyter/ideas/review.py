@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field
 
 from ..aio import run_sync
 from ..llm.base import Backend, Message, Reply
-from ..llm.offline import expect_inputs, register_solver
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
+from ..llm.solvers import expect_inputs, register_solver
 from ..models import REVIEW_CRITERIA, Idea, Paper, RelatedWork, ResearchProblem, Review
 from .grounding import grounding
 from .similarity import max_similarity

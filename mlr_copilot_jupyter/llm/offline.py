@@ -11,97 +11,39 @@ A solver is found by the request's schema, else by its call kind (the label up t
 it is called as ``solver(messages, inputs)`` with the typed ``inputs`` the caller passed along
 (a Paper, a Task, a request object), so nothing is parsed back out of the prompt. It returns an
 instance of the schema (or of a subclass that carries the heuristic's full result), or a string
-for a free-text call. The modules in :data:`SOLVER_MODULES` register theirs; they are imported at
-the first query, so this module imports no agent code.
+for a free-text call. The solver registry is ``llm/solvers.py``: the modules that define the
+heuristics register them there, and the entry-point group ``mlr_copilot_jupyter.offline_solvers``
+names those modules, imported at the first query, so this module names no agent code.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from ..errors import LLMError
 from ..models import Usage
 from .base import Backend, Message, Reply, T, as_messages, record_usage
+from .solvers import (  # noqa: F401  (the solver API, re-exported for llm.offline users)
+    Solver,
+    call_kind,
+    expect_inputs,
+    find_solver,
+    is_counted,
+    load_solvers,
+    register_solver,
+)
 
 log = logging.getLogger("mlr_copilot")
 
 BANNER = "no LLM configured: using the offline engine (heuristics, not a language model)"
 
-Solver = Callable[[list[Message], Any], "BaseModel | str"]
-_solvers: dict[type[BaseModel] | str, Solver] = {}
-_uncounted: set[Solver] = set()
 _announced = threading.Event()
-_loaded = threading.Event()
-_load_lock = threading.Lock()
-
-#: Modules that register the offline heuristics as solvers (imported at the first query).
-SOLVER_MODULES = (
-    "mlr_copilot_jupyter.ideas.problem",
-    "mlr_copilot_jupyter.ideas.offline_ideas",
-    "mlr_copilot_jupyter.ideas.review",
-    "mlr_copilot_jupyter.experiment.metric_infer",
-    "mlr_copilot_jupyter.experiment.offline_steps",
-    "mlr_copilot_jupyter.retrieval.rank",
-)
-
-
-def register_solver(key: type[BaseModel] | str, solver: Solver, *, counted: bool = True) -> None:
-    """Let the offline engine answer requests for ``key`` (a schema, or a call kind such as
-    ``"hyde"``) with ``solver(messages, inputs)``.
-
-    ``counted=False``: its answers add no call to the usage totals (the experiment's recipe steps
-    and heuristic readouts, which a run has never counted as calls); the backend's own meter
-    still records each one.
-    """
-    _solvers[key] = solver
-    if counted:
-        _uncounted.discard(solver)
-    else:
-        _uncounted.add(solver)
-
-
-In = TypeVar("In")
-
-
-def expect_inputs(inputs: object, kind: type[In], call: str) -> In:
-    """``inputs`` if it is a ``kind``, else a clear error: the solver cannot work from the prompt."""
-    if not isinstance(inputs, kind):
-        raise LLMError(f"the offline engine needs the {kind.__name__} as inputs= for the {call} "
-                       f"call (got {type(inputs).__name__})")
-    return inputs
-
-
-def call_kind(label: str) -> str:
-    """The kind of a call from its label: "review-idea-1" -> "review"."""
-    return label.split("-", 1)[0]
-
-
-def load_solvers() -> None:
-    """Import the modules that register solvers (once)."""
-    if _loaded.is_set():
-        return
-    with _load_lock:
-        if not _loaded.is_set():
-            for module in SOLVER_MODULES:
-                importlib.import_module(module)
-            _loaded.set()
-
-
-def find_solver(schema: type[BaseModel] | None, label: str) -> Solver | None:
-    """The solver for a request: by its schema first, else by its call kind."""
-    load_solvers()
-    solver = _solvers.get(schema) if schema is not None else None
-    kind = call_kind(label)
-    return solver or (_solvers.get(kind) if kind else None)
 
 
 def announce(stream: Any = None) -> bool:
@@ -167,7 +109,7 @@ class OfflineBackend(Backend):
             on_token(text)
         latency = time.monotonic() - started
         # no tokens: nothing was sent to a model
-        usage = Usage(calls=0 if solver in _uncounted else 1)
+        usage = Usage(calls=1 if solver is None or is_counted(solver) else 0)
         record_usage(usage, model="offline", latency=latency, label=label)
         self.meter.add(usage, model="offline", latency=latency, label=label)
         return Reply(text=text, parsed=parsed, usage=usage, latency=latency, model="offline",

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..llm.base import Message
-from ..llm.offline import register_solver
+from ..llm.solvers import register_solver
 
 if TYPE_CHECKING:
     from .sources import Candidate

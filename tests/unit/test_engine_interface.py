@@ -24,7 +24,8 @@ from mlr_copilot_jupyter.ideas.review import (
     review_ideas,
 )
 from mlr_copilot_jupyter.llm.base import Reply
-from mlr_copilot_jupyter.llm.offline import SOLVER_MODULES, OfflineBackend, find_solver
+from mlr_copilot_jupyter.llm.offline import OfflineBackend
+from mlr_copilot_jupyter.llm.solvers import find_solver, solver_modules
 from mlr_copilot_jupyter.models import Paper
 from mlr_copilot_jupyter.retrieval.rank import hyde_query
 
@@ -55,14 +56,27 @@ def test_is_llm_appears_nowhere_outside_the_llm_package() -> None:
     assert offenders == []
 
 
-def test_llm_package_imports_no_agent_code_at_import_time() -> None:
+AGENT_PACKAGES = {"ideas", "experiment", "retrieval", "papers", "compare", "batch"}
+
+
+def test_llm_package_names_no_agent_code() -> None:
+    """llm/ neither imports an agent package nor names one (not even as a module-name string)."""
     for path in sorted((PACKAGE / "llm").glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        top = [n for n in tree.body if isinstance(n, ast.ImportFrom)]
-        assert not [n.module for n in top
-                    if n.module and n.module.split(".")[0] in {"ideas", "experiment", "retrieval"}
-                    and n.level == 2], path.name
-    assert all(m.startswith("mlr_copilot_jupyter.") for m in SOLVER_MODULES)
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        imported = [n.module for n in ast.walk(tree)
+                    if isinstance(n, ast.ImportFrom) and n.module and n.level == 2]
+        assert not [m for m in imported if m.split(".")[0] in AGENT_PACKAGES], path.name
+        named = [pkg for pkg in AGENT_PACKAGES if f"mlr_copilot_jupyter.{pkg}" in source]
+        assert named == [], path.name
+
+
+def test_offline_solvers_come_from_the_entry_point_group() -> None:
+    # the installed distribution names the modules that register the bundled heuristics
+    modules = solver_modules()
+    assert {"mlr_copilot_jupyter.ideas.problem", "mlr_copilot_jupyter.experiment.offline_steps",
+            "mlr_copilot_jupyter.retrieval.rank"} <= set(modules)
+    assert find_solver(ProblemDraft, "problem") is not None
 
 
 def test_each_offline_solver_answers_its_call_with_a_reply_of_the_schema(tmp_path: Path) -> None:
