@@ -23,7 +23,7 @@ from typing import Any
 from ..llm.base import Message
 from ..llm.solvers import expect_inputs, register_solver
 from .journal import Journal
-from .policies import Exhausted, RecipeDraft, StepDraft, StepRequest
+from .policies import Exhausted, Proposal, StepDraft, StepRequest
 from .review import ExecutionRequest, HeuristicReviewReply, ReviewReply, heuristic_review
 from .task import Task
 
@@ -36,6 +36,21 @@ ESTIMATOR_RECIPES: tuple[tuple[str, str], ...] = (
     ("Stacking", "stacking_ensemble"), ("PCA", "pca_model"),
 )
 IMPROVE_FAMILIES = ("hyperparameter_search", "ensembling")
+
+
+class RecipeDraft(StepDraft):
+    """The offline engine's answer: a step from the recipe catalog, and the retrieval it made.
+
+    It is a finished step: the policy takes it as written (nothing to trim or unfence), with the
+    recipe it names and the retrieval the engine made.
+    """
+
+    recipe: str
+    retrieval: dict[str, Any] | None = None
+
+    def to_proposal(self, *, tokens: int, retrieval: dict[str, Any] | None) -> Proposal:
+        return Proposal(title=self.title, plan=self.plan, code=self.code, recipe=self.recipe,
+                        tokens=tokens, retrieval=self.retrieval)
 
 
 @dataclass

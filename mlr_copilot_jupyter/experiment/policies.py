@@ -4,8 +4,9 @@ The agent decides *what kind* of step comes next (draft, improve or debug, and f
 the policy decides *what* to try by asking the backend: a :class:`StepDraft` query for each step
 (with the :class:`StepRequest` as ``inputs``) and a review query for an execution. A language model
 answers from the prompt; the offline engine answers from the recipe catalog
-(experiment/offline_steps.py), with a :class:`RecipeDraft` that also names the recipe and the
-retrieval it made. Either way the policy returns a :class:`Proposal`.
+(experiment/offline_steps.py), with a draft that also names the recipe and the retrieval it made.
+Either way the draft says how it becomes the :class:`Proposal` the policy returns
+(:meth:`StepDraft.to_proposal`), so the policy never asks which engine wrote it.
 """
 
 from __future__ import annotations
@@ -55,12 +56,18 @@ class StepDraft(BaseModel):
         description="Optional tool call: to see candidate models first, describe what you need "
                     "here and leave code empty; the candidates come back in the next prompt.")
 
+    def to_proposal(self, *, tokens: int, retrieval: dict[str, Any] | None) -> Proposal:
+        """The step to run: title, plan and code trimmed, the code out of any fences; a
+        ``retrieval`` the draft asked for records the plan as its choice.
 
-class RecipeDraft(StepDraft):
-    """The offline engine's answer: a step from the recipe catalog, and the retrieval it made."""
-
-    recipe: str
-    retrieval: dict[str, Any] | None = None
+        A draft that is a finished step (the offline engine's recipe step) overrides this to be
+        taken as written.
+        """
+        if retrieval is not None:
+            retrieval["chosen"] = self.plan.strip()[:500]
+            retrieval.pop("lines", None)
+        return Proposal(title=self.title.strip(), plan=self.plan.strip(),
+                        code=_strip_fences(self.code), tokens=tokens, retrieval=retrieval)
 
 
 @dataclass
@@ -202,20 +209,20 @@ def step_prompt(request: StepRequest) -> list[dict[str, str]]:
 class StepPolicy:
     """Asks the backend for each step (structured output: title, plan, code) and reviews executions.
 
-    What the engine can do comes from the backend: one that reads prompts repairs failing code in
-    debug steps and reviews every execution (AIDE); the offline engine cannot repair code (its
-    "debug" step falls back to the next recipe) and its heuristic readout runs only when no
-    MLR_METRIC line came.
+    What it may ask comes from the backend's :class:`~..llm.base.Capabilities`: a language model
+    repairs failing code in debug steps and reviews every execution (AIDE); the offline engine
+    cannot repair code (its "debug" step falls back to the next recipe) and its heuristic readout
+    runs only when no MLR_METRIC line came.
     """
 
     def __init__(self, backend: Backend, step_format: str = "json") -> None:
         self.backend = backend
-        self.name = "llm" if backend.reads_prompts else "offline"
-        self.repairs_code = backend.reads_prompts
-        self.reviews_every_step = backend.reads_prompts
-        # see step_format.py: code in JSON or in a ```python block (only for a model that reads
-        # prompts; the offline engine always answers the structured object)
-        self.step_format = step_format if backend.reads_prompts else "json"
+        can = backend.capabilities
+        self.repairs_code = can.repairs_code
+        self.reviews_every_step = can.reviews_every_step
+        # see step_format.py: code in JSON or in a ```python block (only for a backend that can
+        # write one; the offline engine always answers the structured object)
+        self.step_format = step_format if can.writes_markdown_steps else "json"
         self.last_prompt_chars = 0
 
     async def propose(self, request: StepRequest) -> Proposal:
@@ -237,16 +244,7 @@ class StepPolicy:
                 ]
                 draft = await self._ask(messages, request)
         self.last_prompt_chars = sum(len(m["content"]) for m in messages)
-        if isinstance(draft, RecipeDraft):  # a catalog step: taken as the engine wrote it
-            return Proposal(title=draft.title, plan=draft.plan, code=draft.code,
-                            recipe=draft.recipe, tokens=meter.total.total_tokens,
-                            retrieval=draft.retrieval)
-        if retrieval is not None:
-            retrieval["chosen"] = draft.plan.strip()[:500]
-            retrieval.pop("lines", None)
-        return Proposal(title=draft.title.strip(), plan=draft.plan.strip(),
-                        code=_strip_fences(draft.code), tokens=meter.total.total_tokens,
-                        retrieval=retrieval)
+        return draft.to_proposal(tokens=meter.total.total_tokens, retrieval=retrieval)
 
     async def _ask(self, messages: list[dict[str, str]], request: StepRequest) -> StepDraft:
         label = f"{request.kind}-{request.journal.next_id()}"
@@ -299,5 +297,5 @@ def policy_for(backend: Backend) -> StepPolicy:
     return StepPolicy(backend, step_format=getattr(settings, "step_format", "json"))
 
 
-__all__: Sequence[str] = ("ExecutionReview", "Exhausted", "Proposal", "RecipeDraft", "StepDraft",
-                          "StepPolicy", "StepRequest", "policy_for", "step_prompt")
+__all__: Sequence[str] = ("ExecutionReview", "Exhausted", "Proposal", "StepDraft", "StepPolicy",
+                          "StepRequest", "policy_for", "step_prompt")

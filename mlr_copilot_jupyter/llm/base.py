@@ -84,6 +84,25 @@ def record_usage(usage: Usage, *, model: str, latency: float, label: str = "") -
         meter.add(usage, model=model, latency=latency, label=label)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What an agent may ask of a backend beyond answering ``query()``, named by what it needs.
+
+    A language model can do all of it; the offline engine answers from registered heuristics,
+    which cannot.
+    """
+
+    #: a "debug" step rewrites the failing code (else the step is a fresh attempt)
+    repairs_code: bool = True
+    #: every execution gets a review of its code and output, even when the cell reported its
+    #: metric (else the review runs only to read a metric the cell did not report)
+    reviews_every_step: bool = True
+    #: a step may be answered as a title, a plan and a fenced code block instead of the schema
+    writes_markdown_steps: bool = True
+    #: the researcher's context put in a step's prompt is read by whoever answers
+    reads_context: bool = True
+
+
 class Backend:
     """Base class of LLM backends. Subclasses implement :meth:`aquery` and :meth:`query`.
 
@@ -97,11 +116,13 @@ class Backend:
     name: str = "base"
     #: True when replies come from a language model; False for the offline heuristic engine.
     is_llm: bool = True
-
-    @property
-    def reads_prompts(self) -> bool:
-        """True when a language model reads the prompts (and so any context put in them)."""
-        return self.is_llm
+    #: What the agents may ask of this backend (see :class:`Capabilities`).
+    capabilities: Capabilities = Capabilities()
+    #: How displays credit a result this backend produced ("extracted by ..."); "" = its name.
+    engine_label: str = ""
+    #: What a settings table adds after the backend's name and after the model ("" = nothing).
+    status_note: str = ""
+    model_note: str = ""
 
     @property
     def model_name(self) -> str | None:

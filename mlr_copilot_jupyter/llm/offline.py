@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import LLMError
 from ..models import Usage
-from .base import Backend, Message, Reply, T, as_messages, record_usage
+from .base import Backend, Capabilities, Message, Reply, T, as_messages, record_usage
 from .solvers import (  # noqa: F401  (the solver API, re-exported for llm.offline users)
     Solver,
     call_kind,
@@ -60,6 +60,12 @@ class OfflineBackend(Backend):
 
     name = "offline"
     is_llm = False
+    # heuristics cannot rewrite code, review what they did not write, or read a prompt
+    capabilities = Capabilities(repairs_code=False, reviews_every_step=False,
+                                writes_markdown_steps=False, reads_context=False)
+    engine_label = "offline engine (heuristics, no LLM)"
+    status_note = "no LLM: heuristic engine"
+    model_note = "unused by the offline engine"
 
     def __init__(self, settings: Any = None) -> None:
         super().__init__()

@@ -5,13 +5,17 @@ from __future__ import annotations
 import ast
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
 import mlr_copilot_jupyter
 from mlr_copilot_jupyter.errors import LLMError
+from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.experiment.metric_infer import MetricConfirmation, confirm_metric
+from mlr_copilot_jupyter.experiment.offline_steps import RecipeDraft
+from mlr_copilot_jupyter.experiment.policies import StepDraft, StepPolicy, StepRequest
 from mlr_copilot_jupyter.experiment.task import load_task
 from mlr_copilot_jupyter.ideas.generate import DirectionsDraft, IdeaRequest, agenerate_ideas
 from mlr_copilot_jupyter.ideas.offline_ideas import offline_ideas
@@ -23,7 +27,7 @@ from mlr_copilot_jupyter.ideas.review import (
     novelty_scores,
     review_ideas,
 )
-from mlr_copilot_jupyter.llm.base import Reply
+from mlr_copilot_jupyter.llm.base import Backend, Capabilities, Reply
 from mlr_copilot_jupyter.llm.offline import OfflineBackend
 from mlr_copilot_jupyter.llm.solvers import find_solver, solver_modules
 from mlr_copilot_jupyter.models import Paper
@@ -79,6 +83,16 @@ def test_offline_solvers_come_from_the_entry_point_group() -> None:
     assert find_solver(ProblemDraft, "problem") is not None
 
 
+def _mlab_task(tmp_path: Path) -> Path:
+    """A minimal task folder in the MLAgentBench layout."""
+    folder = tmp_path / "task"
+    (folder / "env").mkdir(parents=True)
+    (folder / "env" / "train.py").write_text("print('accuracy: 0.5')\n")
+    (folder / "scripts").mkdir()
+    (folder / "scripts" / "research_problem.txt").write_text("Improve the accuracy.\n")
+    return folder
+
+
 def test_each_offline_solver_answers_its_call_with_a_reply_of_the_schema(tmp_path: Path) -> None:
     backend = OfflineBackend()
     problem_reply = backend.query("extract", schema=ProblemDraft, label="problem", inputs=PAPER)
@@ -100,12 +114,7 @@ def test_each_offline_solver_answers_its_call_with_a_reply_of_the_schema(tmp_pat
     assert review_reply.parsed.to_review(0.4, review_reply) == heuristic_review(idea, 0.4)
     assert review_reply.parsed.clarity.score == heuristic_review(idea, 0.4).scores["clarity"]
 
-    folder = tmp_path / "task"
-    (folder / "env").mkdir(parents=True)
-    (folder / "env" / "train.py").write_text("print('accuracy: 0.5')\n")
-    (folder / "scripts").mkdir()
-    (folder / "scripts" / "research_problem.txt").write_text("Improve the accuracy.\n")
-    task = load_task(folder)
+    task = load_task(_mlab_task(tmp_path))
     metric_reply = backend.query("check", schema=MetricConfirmation, label="metric-confirm",
                                  inputs=task)
     assert isinstance(metric_reply.parsed, MetricConfirmation)
@@ -150,5 +159,42 @@ def test_an_unregistered_call_is_a_clear_error_and_free_text_is_extractive() -> 
 
 def test_engine_facts_are_on_the_backend() -> None:
     offline = OfflineBackend()
-    assert offline.model_name is None and offline.reads_prompts is False
-    assert offline.describe() == "offline engine (no LLM)"
+    assert offline.model_name is None and offline.describe() == "offline engine (no LLM)"
+    assert offline.capabilities == Capabilities(repairs_code=False, reviews_every_step=False,
+                                                writes_markdown_steps=False, reads_context=False)
+    assert Backend.capabilities == Capabilities()  # a language model can do all of it
+
+
+class _ScriptedModel(Backend):
+    """A backend that reads prompts: its one step answer comes fenced and padded."""
+
+    name = "scripted"
+
+    async def aquery(self, messages: object, **kwargs: object) -> Reply[Any]:
+        draft = StepDraft(title="  Scaled SVM  ", plan=" Scale, then fit. ",
+                          code="```python\nprint(1)\n```")
+        return Reply(text=draft.model_dump_json(), parsed=draft)
+
+
+def test_the_step_policy_asks_the_backend_what_it_can_do(tmp_path: Path) -> None:
+    offline, model = StepPolicy(OfflineBackend(), "markdown"), StepPolicy(_ScriptedModel(),
+                                                                          "markdown")
+    assert (offline.repairs_code, offline.reviews_every_step, offline.step_format) == (
+        False, False, "json")
+    assert (model.repairs_code, model.reviews_every_step, model.step_format) == (
+        True, True, "markdown")
+    model.step_format = "json"
+    task = load_task(_mlab_task(tmp_path))
+    journal = Journal(run_id="r", task=task.name, metric_name=task.metric.name,
+                      direction=task.metric.direction)
+    request = StepRequest(kind="draft", parent=None, journal=journal, task=task)
+    proposal = asyncio.run(model.propose(request))
+    # a model's draft is trimmed and unfenced ...
+    assert (proposal.title, proposal.plan, proposal.code, proposal.recipe) == (
+        "Scaled SVM", "Scale, then fit.", "print(1)\n", None)
+    # ... a recipe draft is a finished step, taken as written with the recipe it names
+    recipe = RecipeDraft(title=" t ", plan=" p ", code="```x```", recipe="svm_rbf",
+                         retrieval={"query": "q"})
+    taken = recipe.to_proposal(tokens=3, retrieval=None)
+    assert (taken.title, taken.plan, taken.code, taken.recipe, taken.retrieval) == (
+        " t ", " p ", "```x```", "svm_rbf", {"query": "q"})
