@@ -4,20 +4,23 @@ Each step: choose the kind of step and its parent, ask the policy for a plan and
 ``approve`` mode) let a human approve, edit or reject the cell, set aside the files the scorer
 reads, run the cell, score it from its own output and files (:mod:`.judge`), and record it: the
 record notebook and ``journal.json`` are saved after every cell. A baseline that fails is the
-first thing debugged. At the end the best node's lineage is replayed in a fresh kernel **and a
-fresh copy of the workspace** and must reproduce its metric (within ``rel_tol`` relative or
-``abs_tol`` absolute) before it is reported as the verified best; only then is its test metric
-scored.
+first thing debugged.
 
-The agent never starts a kernel or copies a file itself: it acts through a
-:class:`~.runtime.Runtime`, so its choices are unit-tested with fakes.
+The agent decides steps; it is handed everything else (aideml's shape). The runner
+(:mod:`.runner`) builds its :class:`~.runtime.Runtime`, fills the options with the task's
+defaults, starts and stops the kernel the search runs in, and afterwards verifies the best node
+(:mod:`.verify`: its lineage replayed in a fresh kernel and a fresh copy of the workspace) through
+the agent's public methods. The agent never starts a kernel or copies a file itself, so its
+choices are unit-tested with fakes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,7 @@ from .judge import Judge
 from .options import Approval, ApproveHook, EventHook, Hooks, RunOptions
 from .policies import Exhausted, Proposal, StepPolicy, StepRequest
 from .record import RECORD_FILE, RecordNotebook
-from .runtime import Executor, Runtime, TaskRuntime, run_sandbox, snapshot
+from .runtime import Executor, Runtime, snapshot
 from .task import Task
 
 __all__ = ["Approval", "ApproveHook", "EventHook", "ExperimentAgent", "Hooks", "RunOptions"]
@@ -41,28 +44,28 @@ async def _maybe_await(value: Any) -> Any:
 
 
 class ExperimentAgent:
-    """Runs (or resumes) one experiment in ``run_dir`` with a policy, a runtime and hooks."""
+    """Decides the steps of one experiment in ``run_dir`` with a policy, through the runtime it
+    is handed.
 
-    def __init__(self, task: Task, run_dir: Path, policy: StepPolicy, *,
+    ``options`` come filled with the task's defaults (:func:`.runner.fill_task_defaults`);
+    ``lost_state``: the kernel is new to this run (a resume), so earlier variables are gone.
+    """
+
+    def __init__(self, task: Task, run_dir: Path, policy: StepPolicy, *, runtime: Runtime,
                  journal: Journal, record: RecordNotebook, options: RunOptions,
                  idea: Idea | None = None, plan_text: str = "", hooks: Hooks | None = None,
-                 runtime: Runtime | None = None, context: str = "") -> None:
+                 context: str = "", lost_state: bool = False) -> None:
         self.task, self.run_dir, self.policy = task, Path(run_dir), policy
         self.journal, self.record, self.options = journal, record, options
         self.idea, self.plan_text, self.context = idea, plan_text, context
         self.hooks = hooks or Hooks()
-        self.runtime: Runtime = runtime or TaskRuntime(
-            task, self.run_dir, setup_code=record.setup_sources(),  # re-run after every restart
-            kernel_name=options.kernel_name,
-            cell_timeout=options.cell_timeout or task.budget.cell_timeout_s,
-            memory_limit_mb=options.memory_limit_mb, cpu_time_limit_s=options.cpu_time_limit_s,
-            env_deny=options.extra_env_deny,
-            sandbox=run_sandbox(options.sandbox, options.sandbox_network))
-        self.workspace = self.runtime.workspace
-        self.judge = Judge(task, journal, self.runtime, policy)
+        self.max_steps, self.cell_timeout, self.wall_time = options.budgets()
+        self.runtime = runtime
+        self.workspace = runtime.workspace
+        self.judge = Judge(task, journal, runtime, policy)
         self._stop_requested = False
         self._pending_feedback: list[str] = []
-        self._lost_state = False
+        self._lost_state = lost_state
         self._llm_failures = 0
         self.executor: Executor | None = None
         self.limits = options.limits()
@@ -86,79 +89,40 @@ class ExperimentAgent:
     def record_path(self) -> Path:
         return self.run_dir / RECORD_FILE
 
-    def _save(self) -> None:
+    def save(self) -> None:
+        """Write ``journal.json`` (done after every cell and every verified candidate)."""
         self.journal.save(self.journal_path)
 
-    async def _emit(self, event: str, **data: Any) -> None:
+    async def emit(self, event: str, **data: Any) -> None:
+        """Tell the ``on_event`` hook (progress lines, the monitor widget); never raises."""
         if self.hooks.on_event is not None:
             try:
                 await _maybe_await(self.hooks.on_event(event, data))
             except Exception as exc:  # a broken display must not break the run
                 self.journal.message = f"event hook failed on {event}: {exc}"
 
-    def _note(self, text: str) -> None:
+    def note(self, text: str) -> None:
+        """Add ``text`` to the journal's message (once)."""
         j = self.journal
         if text not in j.message:
             j.message = f"{j.message}; {text}" if j.message else text
 
     # -- the run ------------------------------------------------------------------------------
-    async def arun(self) -> Journal:
-        """Run the search to its budget, verify the best node, and return the journal."""
-        opts = self.options
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Journal]:
+        """The journal's side of one run, around the runner's stages (:func:`.runner.arun`).
+
+        On entry the journal is ``running`` (saved; a resume gets a fresh deadline); on exit it
+        is ``done``, ``interrupted`` (with the resume hint) or ``failed`` (the error in one
+        line), unfinished cells are recorded as such, and it is saved again.
+        """
         self.journal.status = "running"
         self.journal.stopped_by = self.journal.stop_reason = ""  # resumed: a fresh deadline
         self.journal.limits = self.limits.describe()
-        self._save()
-        started = self._started = time.monotonic()
-        self.executor = self.runtime.executor(self.workspace, label="main")
+        self.save()
+        self._started = time.monotonic()
         try:
-            await self.executor.astart()
-            self._adopt_reference()
-            await self._emit("run_started", run_id=self.journal.run_id)
-            if self.journal.baseline is None:
-                await self._step_baseline()
-            while not self._stop_requested:
-                done = sum(1 for n in self.journal.nodes
-                           if n.kind != "baseline" and n.status != "llm_error")
-                if done >= opts.max_steps:
-                    break
-                wall = opts.wall_time or self.task.budget.wall_time_s
-                if time.monotonic() - started > wall:
-                    self._note(f"wall-time budget of {wall:g} s used up")
-                    break
-                if self._limit_reached():
-                    break
-                kind, parent = self._next_step()
-                with usage_scope() as meter:  # this node's LLM usage: proposal and review
-                    try:
-                        proposal = await self._within_deadline(
-                            self.policy.propose(self._request(kind, parent)))
-                    except _DeadlineHit:
-                        break
-                    except Exhausted as exc:
-                        self._note(str(exc))
-                        break
-                    except (LLMAuthError, LLMModelNotFound):
-                        raise  # configuration: no later step can succeed either
-                    except LLMError as exc:
-                        self._llm_failed(kind, parent, exc, meter)  # raises after too many
-                        continue
-                    self._llm_failures = 0
-                    await self._step(kind, parent, proposal, meter)
-            if self._stop_requested:
-                self._note("stopped by the user")
-            if opts.verify and not self.journal.stopped_by:
-                with usage_scope() as meter:
-                    try:
-                        await self._verify()
-                    finally:
-                        self.journal.verify_usage += Spend.of(meter.total, self.limits.prices)
-            else:
-                best = self.journal.best()
-                self.journal.best_node = best.id if best else None
-                if opts.verify and best is not None:
-                    self._note("the best node is not verified: verification was skipped because "
-                               "the limit is reached (--resume with a larger one verifies it)")
+            yield self.journal
             self.journal.status = "done"
         except (asyncio.CancelledError, KeyboardInterrupt):
             self.journal.status = "interrupted"
@@ -173,15 +137,58 @@ class ExperimentAgent:
         finally:
             self.journal.finished = _now()
             try:
-                self._save()
+                self.save()
             except MLRCopilotError:
                 if self.journal.status in {"done", "running"}:
                     raise  # the only error: the user must hear that the journal was not saved
                 # else the first error is already on its way; keep it visible
-            finally:
-                await self.executor.ashutdown(now=self.journal.status == "interrupted")
-                await self._emit("run_finished", status=self.journal.status)
-        return self.journal
+
+    async def search(self, executor: Executor) -> None:
+        """The search, in ``executor`` (a kernel the runner started): the baseline unless the
+        journal has one, then draft / improve / debug steps until a budget, the policy or the
+        user ends it."""
+        self.executor = executor
+        self._adopt_reference()
+        await self.emit("run_started", run_id=self.journal.run_id)
+        if self.journal.baseline is None:
+            await self._step_baseline()
+        while not self._stop_requested:
+            done = sum(1 for n in self.journal.nodes
+                       if n.kind != "baseline" and n.status != "llm_error")
+            if done >= self.max_steps:
+                break
+            if time.monotonic() - self._started > self.wall_time:
+                self.note(f"wall-time budget of {self.wall_time:g} s used up")
+                break
+            if self._limit_reached():
+                break
+            kind, parent = self._next_step()
+            with usage_scope() as meter:  # this node's LLM usage: proposal and review
+                try:
+                    proposal = await self._within_deadline(
+                        self.policy.propose(self._request(kind, parent)))
+                except _DeadlineHit:
+                    break
+                except Exhausted as exc:
+                    self.note(str(exc))
+                    break
+                except (LLMAuthError, LLMModelNotFound):
+                    raise  # configuration: no later step can succeed either
+                except LLMError as exc:
+                    self._llm_failed(kind, parent, exc, meter)  # raises after too many
+                    continue
+                self._llm_failures = 0
+                await self._step(kind, parent, proposal, meter)
+        if self._stop_requested:
+            self.note("stopped by the user")
+
+    def keep_unverified_best(self) -> None:
+        """The best node without verification (``--no-verify``, or a limit ended the run)."""
+        best = self.journal.best()
+        self.journal.best_node = best.id if best else None
+        if self.options.verify and best is not None:
+            self.note("the best node is not verified: verification was skipped because "
+                      "the limit is reached (--resume with a larger one verifies it)")
 
     # -- budgets -------------------------------------------------------------------------------
     def _limit_reached(self) -> bool:
@@ -193,7 +200,7 @@ class ExperimentAgent:
 
     def _stopped(self, limit: str, why: str) -> None:
         self.journal.stopped_by, self.journal.stop_reason = limit, why
-        self._note(why)
+        self.note(why)
 
     async def _within_deadline(self, coro: Any) -> Any:
         """Await an LLM call, cut off at the deadline (raises :class:`_DeadlineHit` then)."""
@@ -233,7 +240,7 @@ class ExperimentAgent:
         self._charge(node, meter)
         j.nodes.append(node)
         self.record.record_node(node, outcome=f"**Failed (LLM):** {node.error}")
-        self._save()
+        self.save()
         limit = self.options.max_llm_failures
         if self._llm_failures >= limit:
             raise LLMError(f"stopped after {limit} unusable LLM replies in a row (the record is "
@@ -278,7 +285,7 @@ class ExperimentAgent:
             if last.status != "ok" and can_fix and j.debug_depth(last) < opts.max_debug_depth:
                 return "debug", last  # a baseline that fails is the first thing to fix
             base = j.baseline
-            self._note(f"baseline failed: {base.error or base.message or base.status}; "
+            self.note(f"baseline failed: {base.error or base.message or base.status}; "
                        "no improvement can be measured")
         drafts = [n for n in j.nodes if n.kind == "draft"]
         if len(drafts) < opts.num_drafts:
@@ -298,7 +305,7 @@ class ExperimentAgent:
                            feedback=list(self.journal.feedback) + self._pending_feedback,
                            lost_state=self._lost_state, workspace=self.workspace,
                            artifacts=self.judge.artifacts.preview(self.workspace),
-                           cell_timeout=self.options.cell_timeout)
+                           cell_timeout=self.cell_timeout)
 
     # -- one step -----------------------------------------------------------------------------
     async def _step_baseline(self) -> None:  # the baseline's usage: the review of its output
@@ -329,7 +336,7 @@ class ExperimentAgent:
         if proposal.retrieval is not None:
             self.record.record_retrieval(node.id, proposal.retrieval)
         if self.options.mode == "approve" and kind != "baseline" and self.hooks.approve:
-            await self._emit("approval_needed", node=node)
+            await self.emit("approval_needed", node=node)
             approval: Approval = await _maybe_await(self.hooks.approve(node))
             if approval.action == "reject":
                 node.status, node.approval = "rejected", "rejected"
@@ -337,8 +344,8 @@ class ExperimentAgent:
                 if approval.comment:
                     j.feedback.append(approval.comment)
                 self.record.record_node(node, outcome="**Rejected by the human.** " + approval.comment)
-                self._save()
-                await self._emit("node_finished", node=node, result=None)
+                self.save()
+                await self.emit("node_finished", node=node, result=None)
                 return node
             if approval.action == "edit" and approval.code is not None:
                 node.code, node.approval = approval.code, "edited"
@@ -346,8 +353,8 @@ class ExperimentAgent:
                 node.approval = "approved"
             if approval.comment:
                 j.feedback.append(approval.comment)
-        self._save()  # the journal has the code before it runs; resume records pending nodes
-        await self._emit("node_started", node=node)
+        self.save()  # the journal has the code before it runs; resume records pending nodes
+        await self.emit("node_started", node=node)
         reference = self._fixes_baseline(node)
         if not reference:
             self.judge.artifacts.set_aside(self.runtime, self.workspace)
@@ -371,12 +378,13 @@ class ExperimentAgent:
         self._lost_state = result.lost_state
         self._charge(node, meter)  # now with the review of the output
         self.record.record_node(node, outputs=result.outputs,
-                                execution_count=result.execution_count, outcome=self._outcome(node))
-        self._save()
-        await self._emit("node_finished", node=node, result=result)
+                                execution_count=result.execution_count, outcome=self.outcome(node))
+        self.save()
+        await self.emit("node_finished", node=node, result=result)
         return node
 
-    def _outcome(self, node: Node) -> str:
+    def outcome(self, node: Node) -> str:
+        """The line under a node's cell in the record: its result, or why it failed."""
         j = self.journal
         if node.metric is not None:
             gain = j.improvement(node.metric)
@@ -392,16 +400,6 @@ class ExperimentAgent:
         if node.status == "no_metric":
             return f"**Result:** ran, but has no metric: {node.message or 'no MLR_METRIC line'}."
         return f"**Failed ({node.status}):** {node.error or node.message}. The code is kept below as a raw cell."
-
-    # -- verification ---------------------------------------------------------------------
-    async def _verify(self) -> None:
-        from .verify import verify_best
-
-        await self._emit("verify_started")
-        await verify_best(self)
-        if self.journal.best_node is None:
-            self._note("no result could be verified")
-        await self._emit("verify_finished", best=self.journal.best_node)
 
 
 class _DeadlineHit(Exception):

@@ -30,6 +30,7 @@ from ..kernels.launcher import kernel_environ, kernel_resources
 from ..kernels.manager import CopilotKernelManager, KernelReaper
 from ..kernels.metric_line import REPORT_METRIC_PRELUDE, parse_metrics
 from .result import LOST_STATE, CellResult, error_fields, outputs_text
+from .task import CELL_TIMEOUT_S
 
 __all__ = ["CellResult", "KernelExecutor"]
 
@@ -46,7 +47,7 @@ class KernelExecutor:
         cwd: str | Path,
         *,
         kernel_name: str = "python3",
-        cell_timeout: float = 600,
+        cell_timeout: float = CELL_TIMEOUT_S,
         startup_timeout: float = 60,
         env_allow: Sequence[str] = (),
         env_deny: Sequence[str] = (),

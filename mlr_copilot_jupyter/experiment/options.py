@@ -37,9 +37,14 @@ ApproveHook = Callable[[Node], "Approval | Awaitable[Approval]"]
 
 @dataclass
 class RunOptions:
-    """Budgets and behaviour of one run."""
+    """Budgets and behaviour of one run.
 
-    max_steps: int = 10
+    ``max_steps``, ``cell_timeout`` and ``wall_time`` left at None take the task's ``[budget]``:
+    the runner fills them (:func:`.runner.fill_task_defaults`, on new runs and on resume) before
+    an agent sees the options.
+    """
+
+    max_steps: int | None = None
     mode: Literal["auto", "approve"] = "auto"
     num_drafts: int = 3
     max_debug_depth: int = 3
@@ -86,6 +91,13 @@ class RunOptions:
         if self.mode not in ("auto", "approve"):
             raise InputError(f"--mode must be auto or approve, got {self.mode!r}")
         self.limits()  # refuses a non-positive budget or a cost budget without prices
+
+    def budgets(self) -> tuple[int, float, float]:
+        """``(max_steps, cell_timeout, wall_time)`` of options the runner has filled."""
+        if self.max_steps is None or self.cell_timeout is None or self.wall_time is None:
+            raise ValueError("RunOptions without max_steps, cell_timeout or wall_time: the runner "
+                             "fills them from the task (runner.fill_task_defaults)")
+        return self.max_steps, self.cell_timeout, self.wall_time
 
     def limits(self) -> Limits:
         return Limits(token_budget=self.token_budget, cost_budget=self.cost_budget,

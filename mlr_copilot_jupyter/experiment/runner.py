@@ -1,4 +1,10 @@
-"""Creating, running and resuming experiment runs in ``<run_root>/<run-id>/``."""
+"""Creating, running and resuming experiment runs in ``<run_root>/<run-id>/``.
+
+The runner owns what the agent is handed (aideml's shape): it fills the run's options with the
+task's defaults (:func:`fill_task_defaults`, on new runs and on resume alike), builds the
+:class:`~.runtime.TaskRuntime`, starts and stops the kernel the search runs in, and runs the
+stages of a run (:func:`arun`): the agent's search, then verification of the best node.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,17 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import InputError, MLRCopilotError
-from ..llm.base import Backend
+from ..llm.base import Backend, usage_scope
+from ..llm.budget import Spend
 from ..models import Idea, Paper, ResearchProblem
 from .agent import ExperimentAgent, Hooks, RunOptions
 from .journal import JOURNAL_FILE, Journal
 from .policies import policy_for
 from .record import RECORD_FILE, RecordNotebook
 from .report import RunSummary, write_report
-from .runtime import run_sandbox
+from .runtime import TaskRuntime, run_sandbox
 from .task import Task, load_task
+from .verify import verify_best
 
 
 def new_run_id(task_name: str) -> str:
@@ -39,6 +47,32 @@ def versions() -> dict[str, str]:
     return out
 
 
+def fill_task_defaults(options: RunOptions, task: Task) -> RunOptions:
+    """The run's options with the task's ``[budget]`` where the user gave none.
+
+    The one place a run gets its step budget, per-cell timeout and wall time, on new runs and on
+    resume. The result is checked again like any :class:`RunOptions` (one-line errors).
+    """
+    budget = task.budget
+    return dataclasses.replace(
+        options,
+        max_steps=budget.max_steps if options.max_steps is None else options.max_steps,
+        cell_timeout=budget.cell_timeout_s if options.cell_timeout is None else options.cell_timeout,
+        wall_time=budget.wall_time_s if options.wall_time is None else options.wall_time)
+
+
+def task_runtime(task: Task, run_dir: Path, record: RecordNotebook,
+                 options: RunOptions) -> TaskRuntime:
+    """The real runtime of a run: kernels (confined as ``options`` say), workspaces, scorers."""
+    _, cell_timeout, _ = options.budgets()
+    return TaskRuntime(
+        task, run_dir, setup_code=record.setup_sources(),  # re-run after every restart
+        kernel_name=options.kernel_name, cell_timeout=cell_timeout,
+        memory_limit_mb=options.memory_limit_mb, cpu_time_limit_s=options.cpu_time_limit_s,
+        env_deny=options.extra_env_deny,
+        sandbox=run_sandbox(options.sandbox, options.sandbox_network))
+
+
 def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOptions,
                idea: Idea | None = None, plan_text: str = "", paper: Paper | None = None,
                problem: ResearchProblem | None = None, hooks: Hooks | None = None,
@@ -48,6 +82,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     ``context`` (the notebook context the researcher consented to send) goes into every step's
     prompt, and verbatim into the record and the journal.
     """
+    options = fill_task_defaults(options, task)
     run_id = run_dir.name if run_dir else new_run_id(task.name)
     run_dir = (run_dir or Path(run_root) / run_id).resolve()
     if (run_dir / JOURNAL_FILE).exists():
@@ -87,7 +122,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     record = RecordNotebook.create(run_dir / RECORD_FILE, title=title, intro=intro, metadata=meta,
                                    seed=options.seed, data_dir=str(workspace))
     if context:
-        record.record_context(context, read_by_llm=backend.reads_prompts)
+        record.record_context(context, read_by_llm=backend.capabilities.reads_context)
     journal = Journal(run_id=run_id, task=task.name, metric_name=task.metric.name,
                       direction=task.metric.direction, metric_evidence=evidence,
                       metric_origin=task.metric_origin, warnings=warnings,
@@ -98,9 +133,10 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
                                 "idea": meta["idea"], "plan_text": plan_text,
                                 "context": context or None})
     journal.save(run_dir / JOURNAL_FILE)
-    return ExperimentAgent(task, run_dir, policy_for(backend), journal=journal, record=record,
-                           options=options, idea=idea, plan_text=plan_text, hooks=hooks,
-                           context=context)
+    return ExperimentAgent(task, run_dir, policy_for(backend),
+                           runtime=task_runtime(task, run_dir, record, options),
+                           journal=journal, record=record, options=options, idea=idea,
+                           plan_text=plan_text, hooks=hooks, context=context)
 
 
 def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
@@ -109,7 +145,8 @@ def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
     """An agent that continues an interrupted run from its journal and record.
 
     ``limits`` (token_budget, cost_budget, deadline, prices) replace the run's own; the deadline
-    counts from the resume, the budgets count the whole run's usage.
+    counts from the resume, the budgets count the whole run's usage. A new ``max_steps`` is
+    checked like a new run's.
     """
     run_dir = Path(run_dir).resolve()
     journal = Journal.load(run_dir / JOURNAL_FILE)
@@ -123,9 +160,8 @@ def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
     raw = {k: v for k, v in settings.get("options", {}).items() if k in fields}
     if "extra_env_deny" in raw:
         raw["extra_env_deny"] = tuple(raw["extra_env_deny"])
-    options = RunOptions(**{**raw, **(limits or {})})
-    if max_steps is not None:
-        options.max_steps = max_steps
+    steps = {} if max_steps is None else {"max_steps": max_steps}
+    options = fill_task_defaults(RunOptions(**{**raw, **(limits or {}), **steps}), task)
     journal.sandbox = run_sandbox(options.sandbox, options.sandbox_network, warn=True).to_dict()
     journal.settings.setdefault("options", {}).update(limits or {})  # a later resume keeps them
     for node in journal.nodes:  # a cell that was running when the run died did not finish
@@ -135,17 +171,51 @@ def resume_run(run_dir: Path, backend: Backend, *, hooks: Hooks | None = None,
     if journal.status == "done":
         journal.message = "resumed a finished run"
     idea = Idea.model_validate(settings["idea"]) if settings.get("idea") else None
-    agent = ExperimentAgent(task, run_dir, policy_for(backend), journal=journal, record=record,
-                            options=options, idea=idea, plan_text=settings.get("plan_text") or "",
-                            hooks=hooks, context=settings.get("context") or "")
-    agent._lost_state = True  # a new kernel: earlier variables are gone
-    return agent
+    return ExperimentAgent(task, run_dir, policy_for(backend),
+                           runtime=task_runtime(task, run_dir, record, options),
+                           journal=journal, record=record, options=options, idea=idea,
+                           plan_text=settings.get("plan_text") or "", hooks=hooks,
+                           context=settings.get("context") or "",
+                           lost_state=True)  # a new kernel: earlier variables are gone
+
+
+async def arun(agent: ExperimentAgent) -> Journal:
+    """The stages of a run: the agent's search in the run's kernel (started and stopped here),
+    then verification of the best node; returns the journal (saved, whatever happened)."""
+    executor = agent.runtime.executor(agent.workspace, label="main")
+    try:
+        async with agent.running():
+            await executor.astart()
+            await agent.search(executor)
+            await _verify(agent)
+    finally:
+        await executor.ashutdown(now=agent.journal.status == "interrupted")
+        await agent.emit("run_finished", status=agent.journal.status)
+    return agent.journal
+
+
+async def _verify(agent: ExperimentAgent) -> None:
+    """Verification (:mod:`.verify`), unless it is off or a limit ended the run."""
+    journal = agent.journal
+    if not agent.options.verify or journal.stopped_by:
+        agent.keep_unverified_best()
+        return
+    with usage_scope() as meter:
+        try:
+            await agent.emit("verify_started")
+            await verify_best(agent)
+            if journal.best_node is None:
+                agent.note("no result could be verified")
+            await agent.emit("verify_finished", best=journal.best_node)
+        finally:
+            journal.verify_usage += Spend.of(meter.total, agent.limits.prices)
 
 
 async def arun_to_report(agent: ExperimentAgent) -> RunSummary:
-    """Run the agent, then write ``report.md``, the plot and the record's summary cell."""
+    """Run the agent's stages (:func:`arun`), then write ``report.md``, the plot and the
+    record's summary cell."""
     try:
-        await agent.arun()
+        await arun(agent)
     except BaseException:
         with contextlib.suppress(MLRCopilotError):  # the first error is the one to report
             # interrupted: the user waits on it; the plot (~1 s of matplotlib) comes with --resume

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ..kernels.sandbox import SandboxStatus, confine
 from .result import CellResult
-from .task import Task
+from .task import CELL_TIMEOUT_S, Task
 
 Snapshot = dict[str, tuple[int, int]]
 _SKIP = {"__pycache__", ".ipynb_checkpoints", ".git"}
@@ -187,7 +187,7 @@ class TaskRuntime:
     """The real runtime: kernels through :class:`KernelExecutor`, copies of the task's files."""
 
     def __init__(self, task: Task, run_dir: Path, *, setup_code: Sequence[str],
-                 kernel_name: str = "python3", cell_timeout: float = 300.0,
+                 kernel_name: str = "python3", cell_timeout: float = CELL_TIMEOUT_S,
                  memory_limit_mb: int | None = None, cpu_time_limit_s: int | None = None,
                  env_deny: Sequence[str] = (), sandbox: SandboxStatus | None = None) -> None:
         self.task, self.run_dir = task, Path(run_dir)

@@ -64,12 +64,17 @@ class MetricSpec(BaseModel):
         return gain / abs(baseline) if baseline else gain
 
 
+#: the one default per-cell time limit (seconds): a task without ``[budget] cell_timeout_s``
+#: gets it, and so does a kernel executor built without one
+CELL_TIMEOUT_S = 300.0
+
+
 class Budget(BaseModel):
-    """Limits of one experiment run."""
+    """Limits of one experiment run (the runner fills a run's unset options from them)."""
 
     max_steps: int = Field(default=10, ge=1)
     wall_time_s: float = Field(default=1800.0, gt=0)
-    cell_timeout_s: float = Field(default=300.0, gt=0)
+    cell_timeout_s: float = Field(default=CELL_TIMEOUT_S, gt=0)
 
 
 class Task(BaseModel):

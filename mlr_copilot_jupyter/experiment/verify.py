@@ -3,21 +3,39 @@
 A candidate is verified when the replay reproduces its metric (within ``rel_tol`` relative or
 ``abs_tol`` absolute; timings get at least 25%). Only then is its test metric scored. Candidates
 are tried best first, up to ``max_verify``; a failed replay says why in one line.
+
+A stage of the runner (:func:`.runner.arun`) after the search: it works on the run through the
+agent's public parts (:class:`Verified`), never the other way round.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from .journal import Node
-from .judge import replay_failure
-from .runtime import snapshot
+from .journal import Journal, Node
+from .judge import Judge, replay_failure
+from .options import RunOptions
+from .record import RecordNotebook
+from .runtime import Runtime, snapshot
+from .task import Task
 
-if TYPE_CHECKING:
-    from .agent import ExperimentAgent
+
+class Verified(Protocol):
+    """What verification needs of a run (an :class:`~.agent.ExperimentAgent` has it)."""
+
+    task: Task
+    journal: Journal
+    record: RecordNotebook
+    options: RunOptions
+    runtime: Runtime
+    judge: Judge
+
+    def save(self) -> None: ...
+
+    def outcome(self, node: Node) -> str: ...
 
 
-async def verify_best(agent: ExperimentAgent) -> None:
+async def verify_best(agent: Verified) -> None:
     """Verify the best nodes in turn; set ``journal.best_node`` to the first that reproduces."""
     j, opts = agent.journal, agent.options
     tried: set[str] = set()
@@ -42,15 +60,15 @@ async def verify_best(agent: ExperimentAgent) -> None:
             candidate.verify_error = (f"the replay gave {reproduced} instead of "
                                       f"{candidate.metric:.6g}" if reproduced is not None else
                                       "the replay reported no metric")
-        agent.record.record_node(candidate, outcome=agent._outcome(candidate)
+        agent.record.record_node(candidate, outcome=agent.outcome(candidate)
                                  + verify_line(candidate))
-        agent._save()
+        agent.save()
         if candidate.verified:
             j.best_node = candidate.id
             break
 
 
-def rel_tol(agent: ExperimentAgent) -> float:
+def rel_tol(agent: Verified) -> float:
     """Relative tolerance of a replay: timings are noisy, so they get at least 25%."""
     name = agent.task.metric.name.lower()
     timing = any(word in name for word in ("time", "latency", "second", "elapsed", "speed"))
@@ -64,7 +82,7 @@ def verify_line(node: Node) -> str:
     return f"\n\n**Not verified:** {node.verify_error}."
 
 
-async def replay(agent: ExperimentAgent, candidate: Node
+async def replay(agent: Verified, candidate: Node
                  ) -> tuple[float | None, tuple[float | None, str] | None, str]:
     """Replay ``candidate``'s lineage in a fresh kernel and workspace; score it there.
 

@@ -21,6 +21,7 @@ from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.experiment.policies import Exhausted, Proposal, StepRequest
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
 from mlr_copilot_jupyter.experiment.result import CellResult
+from mlr_copilot_jupyter.experiment.runner import arun, fill_task_defaults
 from mlr_copilot_jupyter.experiment.task import Budget, MetricSpec, Task
 from mlr_copilot_jupyter.kernels.metric_line import parse_metrics
 
@@ -172,14 +173,15 @@ def make_agent(tmp_path: Path, policy: ScriptedPolicy, *, baseline: str, directi
     record = RecordNotebook.create(run_dir / "experiment.ipynb", title="t", intro="", metadata={},
                                    seed=0, data_dir=str(runtime.workspace))
     journal = Journal(run_id="r", task="fake", metric_name="score", direction=direction)
-    options = RunOptions(max_steps=max_steps, num_drafts=num_drafts)
+    options = fill_task_defaults(RunOptions(max_steps=max_steps, num_drafts=num_drafts), task)
     agent = ExperimentAgent(task, run_dir, policy, journal=journal, record=record,  # type: ignore[arg-type]
                             options=options, runtime=runtime)  # type: ignore[arg-type]
     return agent, runtime
 
 
 def run(agent: ExperimentAgent) -> Journal:
-    return asyncio.run(agent.arun())
+    """The runner's stages (search, then verification) around the agent."""
+    return asyncio.run(arun(agent))
 
 
 def test_lower_value_wins_on_a_minimise_task(tmp_path: Path) -> None:
