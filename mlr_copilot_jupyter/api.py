@@ -12,13 +12,17 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .api_ideas import IdeaAgentMethods
 from .config import MLRCopilot, StatusTable
 from .errors import InputError
-from .llm import Backend, Reply, UsageMeter, get_backend
+from .llm import Backend, Reply, UsageMeter, backends, get_backend
 from .llm.base import Message, usage_scope
 from .models import Idea
-from .state import STATE_FILE, ResearchState
+from .options_spec import ExperimentOptions, RunKeywords
+from .state import STATE_FILE, ComparisonRef, ResearchState, RunRef
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .batch import BatchResult
+    from .bench import BenchPlan, BenchReport
     from .compare.background import ComparisonRun
     from .compare.session import ComparisonResult
     from .experiment.agent import ExperimentAgent
@@ -90,7 +94,7 @@ class Copilot(IdeaAgentMethods):
 
     def status(self) -> StatusTable:
         """Backend, model, base URL and whether a key is set (never the key)."""
-        return self.settings.status_table()
+        return self.settings.status_table(backends.status_notes(self.settings.resolved_backend()))
 
     def query(self, messages: Sequence[Message] | str, **kwargs: Any) -> Reply[Any]:
         """One LLM call through the configured backend, counted in :attr:`usage`."""
@@ -131,6 +135,15 @@ class Copilot(IdeaAgentMethods):
         with self.state_lock:
             return self.state.save(self.state_path)
 
+    def record_comparison(self, comparison: ComparisonRef, runs: Sequence[RunRef] = ()) -> None:
+        """Put a comparison's status (and the runs of its ideas that ended) in the research
+        state and save it; a running comparison calls this at every change."""
+        with self.state_lock:
+            self.state.upsert_comparison(comparison)
+            for run in runs:
+                self.state.upsert_run(run)
+            self.save_state()
+
     # -- batch -----------------------------------------------------------------------------
     def batch(self, notebooks: Sequence[str | os.PathLike[str]],
               params: dict[str, list[Any]] | None = None, **kwargs: Any) -> Any:
@@ -169,10 +182,14 @@ class Copilot(IdeaAgentMethods):
         metric: str | None = None,
         direction: str | None = None,
         context: str = "",
-        **options: Any,
+        options: ExperimentOptions | None = None,
+        **keywords: Unpack[RunKeywords],
     ) -> ExperimentAgent:
         """An :class:`ExperimentAgent` ready to run (new run in ``out`` or ``resume`` an old one).
 
+        ``options`` (an :class:`~.options_spec.ExperimentOptions`, what every surface builds)
+        are the run's options; its fields may also be given as keywords (``max_steps=3``,
+        ``seed=1``, ``sandbox="off"``, ...), which win over ``options``.
         ``metric`` / ``direction`` ("min", "max", "minimize", "maximize") override the task's
         metric for a new run (``Task.with_metric``); a resumed run keeps the metric it has.
         ``context`` is notebook context the researcher agreed to send (into every step's prompt
@@ -182,23 +199,23 @@ class Copilot(IdeaAgentMethods):
         from .experiment.runner import create_run, resume_run
         from .experiment.task import check_metric_override, load_task
 
+        chosen_options = (options or ExperimentOptions()).with_keywords(keywords)
         check_metric_override(metric, direction)
         if resume is not None and (metric is not None or direction is not None):
             raise InputError("--metric/--direction apply to a new run; a resumed run keeps "
                              "the metric it started with")
         if resume is not None and context:
             raise InputError("--context applies to a new run; a resumed run keeps its own")
-        limits = self._limits(options)
-        sandbox = self.sandbox_options(options)
-        options.update(sandbox)
+        limits = self._limits(chosen_options)
+        sandbox = self.sandbox_options(chosen_options)
         if resume is not None:  # the sandbox is chosen afresh: this process's kernels
             return resume_run(Path(resume), self.backend, hooks=hooks,
-                              max_steps=options.get("max_steps"), limits={**limits, **sandbox})
+                              max_steps=chosen_options.max_steps, limits={**limits, **sandbox})
         loaded = load_task(os.fspath(task)).with_metric(metric, direction)
-        if options.get("max_steps") is None:  # task.toml's [budget] max_steps, else its default
-            options["max_steps"] = loaded.budget.max_steps
-        run_options = RunOptions(**{**{k: v for k, v in options.items() if v is not None},
-                                    **limits})
+        given = chosen_options.given()
+        if chosen_options.max_steps is None:  # task.toml's [budget] max_steps, else its default
+            given["max_steps"] = loaded.budget.max_steps
+        run_options = RunOptions(**{**given, **limits, **sandbox})
         run_options.extra_env_deny = (*run_options.extra_env_deny, self.settings.api_key_env)
         if loaded.metric_origin in ("inferred", "default"):
             from .aio import run_sync
@@ -230,19 +247,20 @@ class Copilot(IdeaAgentMethods):
             out = self.settings.run_path() / "tasks" / f"{task_name(label)}-{stamp}"
         return task_from_data(data, target, Path(out), source=source, **choices)
 
-    def sandbox_options(self, options: dict[str, Any]) -> dict[str, Any]:
+    def sandbox_options(self, options: ExperimentOptions | dict[str, Any]) -> dict[str, Any]:
         """``sandbox`` / ``sandbox_network`` of a run: the given ones, else the settings'.
 
         ``require`` without a working bubblewrap raises :class:`~.errors.SandboxError` here,
         before any run folder is written."""
         from .experiment.runtime import run_sandbox
 
-        mode = options.get("sandbox") or self.settings.sandbox
-        network = bool(options.get("sandbox_network") or self.settings.sandbox_network)
+        given = options.given() if isinstance(options, ExperimentOptions) else options
+        mode = given.get("sandbox") or self.settings.sandbox
+        network = bool(given.get("sandbox_network") or self.settings.sandbox_network)
         run_sandbox(mode, network)
         return {"sandbox": mode, "sandbox_network": network}
 
-    def _limits(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _limits(self, options: ExperimentOptions) -> dict[str, Any]:
         """Budgets of a run: the given ones (--token-budget ...), else the settings' (0 = none).
 
         Prices always come from the settings. Only limits actually set are returned, so a
@@ -251,7 +269,7 @@ class Copilot(IdeaAgentMethods):
         s = self.settings
         out: dict[str, Any] = {}
         for name in ("token_budget", "cost_budget", "deadline"):
-            value = options.pop(name, None)
+            value = getattr(options, name)
             value = value if value is not None else (getattr(s, name) or None)
             if value is not None:
                 out[name] = value
@@ -290,49 +308,121 @@ class Copilot(IdeaAgentMethods):
         remember(summary["status"], summary)
         return summary
 
-    def run_experiment(self, task: str | os.PathLike[str], **kwargs: Any) -> RunSummary:
-        """Plan -> cells -> executed, debugged, improved and verified; returns the run summary."""
+    def run_experiment(self, task: str | os.PathLike[str], *, idea: Idea | str | None = None,
+                       plan: str = "", out: str | os.PathLike[str] | None = None,
+                       resume: str | os.PathLike[str] | None = None, hooks: Any = None,
+                       metric: str | None = None, direction: str | None = None,
+                       context: str = "", options: ExperimentOptions | None = None,
+                       **keywords: Unpack[RunKeywords]) -> RunSummary:
+        """Plan -> cells -> executed, debugged, improved and verified; returns the run summary.
+        The arguments are those of :meth:`prepare_experiment`."""
         from .aio import run_sync
 
-        agent = self.prepare_experiment(task, **kwargs)
+        agent = self.prepare_experiment(task, idea=idea, plan=plan, out=out, resume=resume,
+                                        hooks=hooks, metric=metric, direction=direction,
+                                        context=context, options=options, **keywords)
         return run_sync(self.arun_experiment(agent))
 
     def start_experiment(self, task: str | os.PathLike[str], *, listeners: Sequence[Any] = (),
-                         **kwargs: Any) -> BackgroundRun:
+                         idea: Idea | str | None = None, plan: str = "",
+                         out: str | os.PathLike[str] | None = None,
+                         resume: str | os.PathLike[str] | None = None, hooks: Any = None,
+                         metric: str | None = None, direction: str | None = None,
+                         context: str = "", options: ExperimentOptions | None = None,
+                         **keywords: Unpack[RunKeywords]) -> BackgroundRun:
         """Start an experiment in a background thread; returns its
         :class:`~mlr_copilot_jupyter.experiment.background.BackgroundRun` at once (stop, cancel,
-        feedback, approval). ``kwargs`` are those of :meth:`prepare_experiment`."""
+        feedback, approval). The other arguments are those of :meth:`prepare_experiment`."""
         from .experiment.background import BackgroundRun
 
-        agent = self.prepare_experiment(task, **kwargs)
+        agent = self.prepare_experiment(task, idea=idea, plan=plan, out=out, resume=resume,
+                                        hooks=hooks, metric=metric, direction=direction,
+                                        context=context, options=options, **keywords)
         return BackgroundRun(agent, self, listeners=tuple(listeners))
 
+    # -- benchmark -------------------------------------------------------------------------
+    def prepare_bench(self, tasks: Sequence[str], seeds: int, out: str | os.PathLike[str], *,
+                      max_steps: int | None = None, metric: str | None = None,
+                      direction: str | None = None) -> BenchPlan:
+        """Check a benchmark (tasks x seeds 0..seeds-1 into ``out``) before anything runs."""
+        from .bench import BenchPlan
+
+        return BenchPlan(tuple(tasks), seeds, Path(out), max_steps=max_steps, metric=metric,
+                         direction=direction)
+
+    def run_bench(self, plan: BenchPlan, *, command: str = "",
+                  on_run: Callable[[Any], Any] | None = None) -> BenchReport:
+        """Run a checked benchmark; ``on_run(run)`` after each run; writes bench.csv/.md/.png."""
+        from .bench import run_bench
+
+        return run_bench(self, plan, command=command, on_run=on_run)
+
     # -- comparisons -----------------------------------------------------------------------
-    def compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str],
-                **kwargs: Any) -> ComparisonResult:
+    def _comparison(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str], *,
+                    out: str | os.PathLike[str] | None, workers: int, scheduler: str | None,
+                    seeds: int, on_update: Callable[[Any], Any] | None,
+                    progress: Callable[[str], None] | None, metric: str | None,
+                    direction: str | None, context: str, options: ExperimentOptions | None,
+                    keywords: RunKeywords) -> tuple[str, Callable[[Callable[[], bool]], Any]]:
+        """Check a comparison's options and start it (:func:`compare.facade.prepare_comparison`):
+        each idea's run gets every given run option, ``metric``, ``direction`` and ``context``."""
+        from .compare.facade import prepare_comparison
+
+        chosen = (options or ExperimentOptions()).with_keywords(keywords)
+        if chosen.mode == "approve":
+            raise InputError("--mode approve does not go with a comparison: its ideas run "
+                             "unattended in worker processes; run one idea at a time to "
+                             "approve steps")
+        per_run: dict[str, Any] = {**chosen.given(), "metric": metric, "direction": direction,
+                                   "context": context or None}
+        max_steps = per_run.pop("max_steps", None)
+        return prepare_comparison(self, ideas, task, out=out, workers=workers,
+                                  scheduler=scheduler, seeds=seeds, max_steps=max_steps,
+                                  on_update=on_update, progress=progress,
+                                  **{k: v for k, v in per_run.items() if v is not None})
+
+    def compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str], *,
+                out: str | os.PathLike[str] | None = None, workers: int = 2,
+                scheduler: str | None = None, seeds: int = 2,
+                on_update: Callable[[Any], Any] | None = None,
+                progress: Callable[[str], None] | None = None, metric: str | None = None,
+                direction: str | None = None, context: str = "",
+                options: ExperimentOptions | None = None,
+                **keywords: Unpack[RunKeywords]) -> ComparisonResult:
         """Run several ideas as concurrent experiments on ``task``, then compare them.
 
         ``ideas``: ``"accepted"`` (the state's accepted ideas), idea ids of the state, or
         :class:`Idea` objects. Keywords: ``out`` (default ``<run_dir>/compare-<stamp>``),
         ``workers`` (2), ``scheduler`` (None: local process pool; ``"local"``: a Dask
         LocalCluster; ``"tcp://host:port"``), ``seeds`` (2; re-runs of the top two, 0 = none),
-        ``max_steps``, ``on_update(comparison_ref)``, ``progress(line)`` and the experiment's
-        options (``cell_timeout``, ``token_budget``, ...). Returns a
+        ``on_update(comparison_ref)``, ``progress(line)``, ``metric`` / ``direction`` /
+        ``context`` and the experiment's options (``options``, or as keywords: ``max_steps``,
+        ``cell_timeout``, ``token_budget``, ...; ``mode="approve"`` is refused). Returns a
         :class:`~mlr_copilot_jupyter.compare.ComparisonResult`; Ctrl-C raises
         :class:`~mlr_copilot_jupyter.compare.ComparisonInterrupted` after saving.
         """
-        from .compare.facade import prepare_comparison
+        _, work = self._comparison(ideas, task, out=out, workers=workers, scheduler=scheduler,
+                                   seeds=seeds, on_update=on_update, progress=progress,
+                                   metric=metric, direction=direction, context=context,
+                                   options=options, keywords=keywords)
+        result: ComparisonResult = work(lambda: False)
+        return result
 
-        _, work = prepare_comparison(self, ideas, task, **kwargs)
-        return work(lambda: False)
-
-    def start_compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str],
-                      **kwargs: Any) -> ComparisonRun:
+    def start_compare(self, ideas: str | Sequence[str | Idea], task: str | os.PathLike[str], *,
+                      out: str | os.PathLike[str] | None = None, workers: int = 2,
+                      scheduler: str | None = None, seeds: int = 2,
+                      on_update: Callable[[Any], Any] | None = None,
+                      progress: Callable[[str], None] | None = None,
+                      metric: str | None = None, direction: str | None = None,
+                      context: str = "", options: ExperimentOptions | None = None,
+                      **keywords: Unpack[RunKeywords]) -> ComparisonRun:
         """:meth:`compare` in a background thread; returns its
         :class:`~mlr_copilot_jupyter.compare.ComparisonRun` at once (``.done``, ``.result``,
         ``.comparison_id``, ``.stop()``). Bad input raises here, before the thread starts."""
         from .compare import ComparisonRun
-        from .compare.facade import prepare_comparison
 
-        comparison_id, work = prepare_comparison(self, ideas, task, **kwargs)
+        comparison_id, work = self._comparison(
+            ideas, task, out=out, workers=workers, scheduler=scheduler, seeds=seeds,
+            on_update=on_update, progress=progress, metric=metric, direction=direction,
+            context=context, options=options, keywords=keywords)
         return ComparisonRun(comparison_id, work).start()

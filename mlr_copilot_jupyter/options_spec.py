@@ -1,16 +1,19 @@
 """One spec per option, from which both the ``argparse`` parser of a CLI command and the
 ``magic_arguments`` of its magic are built, so the two cannot drift (flags, type, default,
-choices, metavar, help).
+choices, metavar, help), and the one range check of each option (``Option.check``).
 
 A surface picks the options it shares with its twin from here: ``add_to_parser(parser, specs)``
-for the CLI, ``magic_argument_decorators(specs)`` for the magic.
+for the CLI, ``magic_argument_decorators(specs)`` for the magic. An experiment's options travel
+as one typed :class:`ExperimentOptions` from every surface (CLI, magics, MCP, comparisons) to
+``Copilot.prepare_experiment``, which maps it field by field onto the run's ``RunOptions``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from typing import Any
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypedDict
 
 DIRECTION_CHOICES = ("min", "max", "minimize", "maximize")
 
@@ -31,6 +34,59 @@ class Option:
     required: bool = False
     #: the magic's help when the notebook does it differently (e.g. --mode approve's buttons)
     notebook_help: str | None = None
+    #: the accepted range, checked by :meth:`check`: ``low`` <= value <= ``high`` (either may
+    #: be None); ``positive``: a finite number > 0 (``unit`` names what it counts)
+    low: float | None = None
+    high: float | None = None
+    positive: bool = False
+    unit: str = ""
+    #: said after the range when a value is refused, e.g. why the minimum is what it is
+    why: str = ""
+
+    @property
+    def name(self) -> str:
+        """The attribute the parsed value lands in (``--max-steps`` -> ``max_steps``)."""
+        return self.dest or self.flags[-1].lstrip("-").replace("-", "_")
+
+    def check(self, value: Any, *, label: str | None = None) -> Any:
+        """``value`` if it is in range (None always is: the default applies), else
+        :class:`~.errors.InputError` with one line, ``<label> must be ..., got <value>``;
+        ``label`` defaults to the flag (task.toml names its field instead)."""
+        if value is None or isinstance(value, bool):
+            return value
+        refused = self.refusal(value)
+        if refused:
+            from .errors import InputError
+
+            raise InputError(f"{label or self.flags[-1]} {refused}")
+        return value
+
+    def refusal(self, value: float) -> str:
+        """What is wrong with ``value`` (``must be ..., got ...``), or "" when it is in range."""
+        why = f" {self.why}" if self.why else ""
+        unit = f" of {self.unit}" if self.unit else ""
+        if self.positive and not (math.isfinite(value) and value > 0):
+            return f"must be a positive number{unit}{why}, got {value}"
+        low, high = self.low, self.high
+        if (low is not None and not value >= low) or (high is not None and not value <= high):
+            if low is not None and high is not None:
+                return f"must be between {low:g} and {high:g}{why}, got {value}"
+            if low is not None:
+                return f"must be >= {low:g}{why}, got {value}"
+            return f"must be <= {high:g}{why}, got {value}"
+        return ""
+
+    def json_schema(self) -> dict[str, Any]:
+        """The range as JSON-schema keywords (``minimum`` / ``maximum`` / ``exclusiveMinimum``),
+        e.g. for the MCP tools' input schemas."""
+        out: dict[str, Any] = {}
+        if self.positive:
+            out["exclusiveMinimum"] = 0
+        if self.low is not None:
+            out["minimum"] = self.low
+        if self.high is not None:
+            out["maximum"] = self.high
+        return out
 
     def kwargs(self, *, notebook: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"help": (self.notebook_help or self.help) if notebook else self.help}
@@ -88,8 +144,8 @@ def sandbox_choice(args: Any) -> dict[str, Any]:
 TASK = Option(("--task",), metavar="PATH",
               help="task folder (task.toml or MLAgentBench layout) or bundled task name "
                    "(digits, breast_cancer, wine, diabetes)")
-MAX_STEPS = Option(("--max-steps",), type=int,
-                   help="search steps after the baseline (default: the task's [budget] "
+MAX_STEPS = Option(("--max-steps",), type=int, low=0, high=200,
+                   help="search steps after the baseline, 0..200 (default: the task's [budget] "
                         "max_steps, else 10)")
 METRIC = Option(("--metric",), metavar="NAME",
                 help="the metric the search selects on, overriding the task's (task.toml or "
@@ -103,21 +159,26 @@ MODE = Option(("--mode",), choices=("auto", "approve"), default="auto",
               notebook_help="approve: every proposed cell waits for Approve / Approve edited / "
                             "Reject")
 SEED = Option(("--seed",), type=int, help="seed written to the parameters cell (default 0)")
-CELL_TIMEOUT = Option(("--cell-timeout",), type=float,
+CELL_TIMEOUT = Option(("--cell-timeout",), type=float, positive=True, unit="seconds",
                       help="seconds per cell (default: the task's)")
+MEMORY_LIMIT = Option(("--memory-limit-mb",), type=int, low=256,
+                      why="(a kernel needs that much address space)",
+                      help="address-space limit of the kernel")
+NO_VERIFY = Option(("--no-verify",), action="store_true",
+                   help="skip re-running the best lineage in a fresh kernel")
 
 
 def budget_options(stage: str = "the run") -> tuple[Option, Option, Option]:
     """``--token-budget``, ``--cost-budget`` and ``--deadline`` (defaults: MLRCopilot settings)."""
     return (
-        Option(("--token-budget",), type=int, metavar="N",
+        Option(("--token-budget",), type=int, metavar="N", positive=True, unit="tokens",
                help=f"stop {stage} cleanly once its LLM calls used N tokens (prompt + "
                     "completion)  [MLRCopilot.token_budget, $MLR_COPILOT_TOKEN_BUDGET]"),
-        Option(("--cost-budget",), type=float, metavar="X",
+        Option(("--cost-budget",), type=float, metavar="X", positive=True,
                help=f"stop {stage} once its LLM cost reached X; needs a price per 1k tokens "
                     "(MLRCopilot.price_per_1k_prompt / _completion, "
                     "$MLR_COPILOT_PRICE_PER_1K_PROMPT / _COMPLETION)"),
-        Option(("--deadline",), type=float, metavar="SECONDS",
+        Option(("--deadline",), type=float, metavar="SECONDS", positive=True,
                help=f"wall-clock seconds for {stage} (a resume starts a fresh one); "
                     "--timeout stays per request  [MLRCopilot.deadline]",
                notebook_help=f"wall-clock seconds for {stage} (a resume starts a fresh one)  "
@@ -127,6 +188,102 @@ def budget_options(stage: str = "the run") -> tuple[Option, Option, Option]:
 
 EXPERIMENT_SHARED = (TASK, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT, *SANDBOX_SHARED)
 EXPERIMENT_BUDGETS = budget_options("the experiment run")
+TOKEN_BUDGET, COST_BUDGET, DEADLINE = EXPERIMENT_BUDGETS
+
+#: ExperimentOptions field -> the option that declares it (its flag, type, range and help)
+RUN_FIELDS: dict[str, Option] = {
+    "max_steps": MAX_STEPS, "mode": MODE, "seed": SEED, "cell_timeout": CELL_TIMEOUT,
+    "memory_limit_mb": MEMORY_LIMIT, "verify": NO_VERIFY, "token_budget": TOKEN_BUDGET,
+    "cost_budget": COST_BUDGET, "deadline": DEADLINE, "sandbox": SANDBOX,
+    "sandbox_network": ALLOW_NETWORK,
+}
+
+
+def check_choice(spec: Option, value: Any) -> Any:
+    """``value`` if it is one of ``spec.choices`` (or None), else one line naming them."""
+    if value is not None and spec.choices and value not in spec.choices:
+        from .errors import InputError
+
+        raise InputError(f"{spec.flags[-1]} must be one of {', '.join(spec.choices)}, "
+                         f"got {value!r}")
+    return value
+
+
+def check_run_fields(values: Any) -> None:
+    """The one check of every run option (range or choices, from its spec) on an object with
+    those attributes: :class:`ExperimentOptions` and the run's ``RunOptions``."""
+    for name, spec in RUN_FIELDS.items():
+        value = getattr(values, name, None)
+        check_choice(spec, value)
+        spec.check(value)
+
+
+@dataclass(frozen=True)
+class ExperimentOptions:
+    """What a surface asks of one experiment run, typed; every field is a field of
+    ``experiment.options.RunOptions`` (``Copilot.prepare_experiment`` maps them one to one).
+
+    None means "not given": the task's default (``max_steps``, ``cell_timeout``), the settings'
+    (budgets, sandbox) or the run's own (``mode`` auto, ``seed`` 0, ``verify`` on). Out-of-range
+    values are refused here, with the option's one line, before any run folder exists.
+    """
+
+    max_steps: int | None = None
+    mode: str | None = None
+    seed: int | None = None
+    cell_timeout: float | None = None
+    memory_limit_mb: int | None = None
+    verify: bool | None = None
+    token_budget: int | None = None
+    cost_budget: float | None = None
+    deadline: float | None = None
+    sandbox: str | None = None
+    sandbox_network: bool | None = None
+
+    def __post_init__(self) -> None:
+        check_run_fields(self)
+
+    @classmethod
+    def from_args(cls, args: Any) -> ExperimentOptions:
+        """The options a parsed command line or magic line gives (absent flags: None)."""
+        values: dict[str, Any] = {}
+        for name, spec in RUN_FIELDS.items():
+            if spec is NO_VERIFY:
+                values[name] = False if getattr(args, spec.name, False) else None
+            elif spec.action == "store_true":
+                values[name] = True if getattr(args, spec.name, False) else None
+            else:
+                values[name] = getattr(args, spec.name, None)
+        return cls(**values)
+
+    def given(self) -> dict[str, Any]:
+        """The fields that were given (not None), by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) is not None}
+
+    def with_keywords(self, keywords: Mapping[str, Any]) -> ExperimentOptions:
+        """These options with the given keyword values (None: keep) laid over them."""
+        unknown = set(keywords) - set(RUN_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown run option(s): {', '.join(sorted(unknown))}")
+        return replace(self, **{k: v for k, v in keywords.items() if v is not None})
+
+
+class RunKeywords(TypedDict, total=False):
+    """The fields of :class:`ExperimentOptions` as keyword arguments of the Python API
+    (``Copilot.run_experiment("wine", max_steps=3)``)."""
+
+    max_steps: int | None
+    mode: str | None
+    seed: int | None
+    cell_timeout: float | None
+    memory_limit_mb: int | None
+    verify: bool | None
+    token_budget: int | None
+    cost_budget: float | None
+    deadline: float | None
+    sandbox: str | None
+    sandbox_network: bool | None
 
 
 # -- scale-out: batch and comparisons run on a local pool or on Dask ------------------------------

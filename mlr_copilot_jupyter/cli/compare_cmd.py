@@ -9,7 +9,18 @@ import sys
 from types import FrameType
 from typing import Any
 
-from ..options_spec import COMPARE_SHARED, SANDBOX_SHARED, add_to_parser
+from ..options_spec import (
+    CELL_TIMEOUT,
+    COMPARE_SHARED,
+    DIRECTION,
+    MAX_STEPS,
+    METRIC,
+    SANDBOX_SHARED,
+    SEED,
+    ExperimentOptions,
+    add_to_parser,
+    budget_options,
+)
 from .outcome import report_failures
 
 EPILOG = """\
@@ -44,12 +55,15 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the comparison")
     add_to_parser(p, COMPARE_SHARED)  # --workers, --scheduler, --seeds (as %mlr_experiment's)
     add_to_parser(p, SANDBOX_SHARED)  # through the settings, to every worker's Copilot
-    p.add_argument("--max-steps", type=int, metavar="N",
-                   help="search steps after the baseline, per idea (default 10)")
-    p.add_argument("--cell-timeout", type=float, metavar="S", help="seconds per cell")
-    p.add_argument("--token-budget", type=int, metavar="N", help="LLM tokens per idea's run")
-    p.add_argument("--deadline", type=float, metavar="SECONDS",
-                   help="wall-clock seconds per idea's run")
+    # each idea's run options: the same specs (flags, types, ranges) as mlr-copilot experiment
+    add_to_parser(p, (
+        MAX_STEPS.but(metavar="N", help="search steps after the baseline, per idea, 0..200 "
+                                        "(default: the task's [budget] max_steps, else 10)"),
+        CELL_TIMEOUT.but(metavar="S", help="seconds per cell (default: the task's)"),
+        SEED, METRIC, DIRECTION))
+    token_budget, cost_budget, deadline = budget_options("each idea's run")
+    add_to_parser(p, (token_budget.but(help="LLM tokens per idea's run"), cost_budget,
+                      deadline.but(help="wall-clock seconds per idea's run")))
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=run)
 
@@ -72,16 +86,15 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_progress:
             print(f"mlr-copilot: {text}", file=sys.stderr, flush=True)
 
-    options = {"cell_timeout": args.cell_timeout, "token_budget": args.token_budget,
-               "deadline": args.deadline}
+    options = ExperimentOptions.from_args(args)  # every run option, each checked once
     line(f"comparing {len(ideas)} ideas on {args.task} ({args.workers} workers"
          f"{', ' + args.scheduler if args.scheduler else ''})")
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly, as on Ctrl-C
     try:
         result = copilot.compare(ideas, args.task, out=args.out, workers=args.workers,
                                  scheduler=args.scheduler, seeds=args.seeds,
-                                 max_steps=args.max_steps, progress=line,
-                                 **{k: v for k, v in options.items() if v is not None})
+                                 options=options, metric=args.metric,
+                                 direction=args.direction, progress=line)
     except ComparisonInterrupted as stopped:
         from . import Interrupted
 

@@ -17,11 +17,14 @@ from ..options_spec import (
     CELL_TIMEOUT,
     DIRECTION,
     MAX_STEPS,
+    MEMORY_LIMIT,
     METRIC,
     MODE,
+    NO_VERIFY,
     SANDBOX_SHARED,
     SEED,
     TASK,
+    ExperimentOptions,
     add_to_parser,
     budget_options,
 )
@@ -39,18 +42,11 @@ def add_budget_options(p: argparse.ArgumentParser, *, stage: str = "the run") ->
     add_to_parser(g, budget_options(stage))
 
 
-def budget_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {name: getattr(args, name, None) for name in ("token_budget", "cost_budget", "deadline")}
-
-
 def add_run_options(p: argparse.ArgumentParser, *, task_required: bool = True) -> None:
     task = TASK.but(required=task_required,
                     help=TASK.help + ("" if task_required else "; not needed with --resume"))
     add_to_parser(p, (task, MAX_STEPS, METRIC, DIRECTION, MODE, SEED, CELL_TIMEOUT,
-                      *SANDBOX_SHARED))
-    p.add_argument("--memory-limit-mb", type=int, help="address-space limit of the kernel")
-    p.add_argument("--no-verify", action="store_true",
-                   help="skip re-running the best lineage in a fresh kernel")
+                      *SANDBOX_SHARED, MEMORY_LIMIT, NO_VERIFY))
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     add_budget_options(p, stage="the experiment run")
 
@@ -178,19 +174,17 @@ def run_until_done(coro: Any) -> Any:
 
 def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, Any]:
     from ..errors import InputError
-    from ..types import Hooks, check_max_steps
+    from ..types import Hooks
 
-    if args.mode == "approve" and not sys.stdin.isatty():
+    options = ExperimentOptions.from_args(args)  # every run option, each checked once
+    if options.mode == "approve" and not sys.stdin.isatty():
         raise InputError("--mode approve needs an interactive terminal",
                          hint="use the notebook (%mlr_experiment --mode approve) or --mode auto")
-    check_max_steps(args.max_steps)
     hooks = Hooks(on_event=progress_printer,
-                  approve=terminal_approver if args.mode == "approve" else None)
+                  approve=terminal_approver if options.mode == "approve" else None)
     agent = copilot.prepare_experiment(
-        args.task, hooks=hooks, max_steps=args.max_steps, mode=args.mode, seed=args.seed,
-        cell_timeout=args.cell_timeout, memory_limit_mb=args.memory_limit_mb,
-        verify=not args.no_verify, metric=getattr(args, "metric", None),
-        direction=getattr(args, "direction", None), **budget_kwargs(args), **kwargs)
+        args.task, hooks=hooks, options=options, metric=getattr(args, "metric", None),
+        direction=getattr(args, "direction", None), **kwargs)
     try:
         return run_until_done(copilot.arun_experiment(agent))
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import TaskError
+from ..options_spec import MAX_STEPS
 from .metric_infer import (
     DIRECTIONS,
     KNOWN_METRICS,
@@ -129,7 +130,10 @@ def _metric_from(spec: Path, table: _MetricTable | None) -> tuple[MetricSpec, st
 def _budget_from(spec: Path, table: _BudgetTable | None) -> Budget:
     values = table.model_dump(exclude_none=True) if table else {}
     for key, value in values.items():
-        if value <= 0:
+        if key == "max_steps":  # the range of --max-steps (options_spec), as on every surface
+            if refused := MAX_STEPS.refusal(value):
+                raise TaskError(f"{spec}: field 'budget.max_steps' {refused}")
+        elif value <= 0:
             raise TaskError(f"{spec}: field 'budget.{key}' must be positive, got {value!r}")
     return Budget(**values)
 

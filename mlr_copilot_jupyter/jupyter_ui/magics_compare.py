@@ -12,13 +12,16 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
+from ..options_spec import ExperimentOptions
+
 
 def _unquote(value: str | None) -> str | None:
     return value.strip("'\"") if value else value
 
 
-def compare_magic(magics: Any, args: Any) -> Any:
-    """Start (and with ``--wait``, finish) a comparison from parsed ``%mlr_experiment`` args."""
+def compare_magic(magics: Any, args: Any, options: ExperimentOptions) -> Any:
+    """Start (and with ``--wait``, finish) a comparison from parsed ``%mlr_experiment`` args;
+    ``options`` (built from them) reach every idea's run."""
     from ..errors import MLRCopilotError
     from .magics_data import check_data_args, context_from_args, task_from_args
 
@@ -36,28 +39,18 @@ def compare_magic(magics: Any, args: Any) -> Any:
         raise UsageError("--mode approve does not go with --ideas: a comparison runs its ideas "
                          "unattended in worker processes; run one idea at a time to approve steps")
     publish = getattr(magics, "publish_state", None)
-    # every run option of %mlr_experiment reaches each idea's run (none is dropped silently)
-    options = {k: v for k, v in {"cell_timeout": args.cell_timeout,
-                                 "token_budget": args.token_budget,
-                                 "cost_budget": args.cost_budget, "deadline": args.deadline,
-                                 "seed": args.seed, "metric": _unquote(args.metric),
-                                 "direction": args.direction, "mode": "auto"}.items()
-               if v is not None}
-    from ..options_spec import sandbox_choice
-
-    options.update(sandbox_choice(args))
     data: tuple[Any, str] = (None, "")
     if args.data:  # one task folder from the notebook's data, shared by every idea
         task, data = task_from_args(magics, args, args.data.strip("'\""))
-    context = context_from_args(magics, args, *data)
-    if context:
-        options["context"] = context
     try:
+        # every run option of %mlr_experiment reaches each idea's run (none is dropped silently)
         run = magics.copilot.start_compare(
             ideas[0] if ideas == ["accepted"] else ideas, task,
             out=(args.out or "").strip("'\"") or None, workers=args.workers,
-            scheduler=args.scheduler, seeds=args.seeds, max_steps=args.max_steps,
-            on_update=(lambda ref: publish()) if publish is not None else None, **options)
+            scheduler=args.scheduler, seeds=args.seeds, options=options,
+            metric=_unquote(args.metric), direction=args.direction,
+            context=context_from_args(magics, args, *data),
+            on_update=(lambda ref: publish()) if publish is not None else None)
     except MLRCopilotError as exc:
         raise UsageError(exc.one_line()) from None
     magics.current_compare = run

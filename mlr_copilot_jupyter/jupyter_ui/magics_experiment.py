@@ -27,9 +27,9 @@ from ..options_spec import (
     TARGET,
     TASK,
     TEST_SIZE,
+    ExperimentOptions,
     budget_options,
     magic_argument_decorators,
-    sandbox_choice,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,15 +126,16 @@ def _unquote(value: str | None) -> str | None:
 
 def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> None:
     """Implement ``%mlr_experiment`` for the magics instance ``magics`` (has copilot, shell)."""
-    from ..types import BackgroundRun, check_max_steps
+    from ..types import BackgroundRun
     from .magics_data import check_data_args, context_from_args, task_from_args
     from .widgets.monitor import ExperimentMonitor
 
     args = parse_argstring(_parser_holder, line)
+    options = ExperimentOptions.from_args(args)  # every run option, each checked once
     if args.ideas:
         from .magics_compare import compare_magic
 
-        return compare_magic(magics, args)
+        return compare_magic(magics, args, options)
     run: BackgroundRun | None = getattr(magics, "current_run", None)
     if args.insert_run:
         insert_finished_run(magics, _unquote(args.insert_run) or "")
@@ -159,7 +160,6 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
         raise UsageError("--task PATH or --data DF --target COLUMN is required (or --resume DIR)")
     if args.wait and args.mode == "approve":
         raise UsageError("--mode approve needs clicks in the monitor: drop --wait")
-    check_max_steps(args.max_steps)
     if run is not None and not run.done:
         raise UsageError(f"experiment {run.run_id} is still running: %mlr_experiment --stop it "
                          "or wait for it to finish")
@@ -177,10 +177,8 @@ def mlr_experiment_magic(magics: Any, line: str, cell: str | None = None) -> Non
     if idea is not None:
         print(f"testing idea {idea.id}: {idea.title}")
     agent = copilot.prepare_experiment(
-        task or "", idea=idea, plan=plan, out=out, resume=resume, max_steps=args.max_steps,
-        mode=args.mode, seed=args.seed, cell_timeout=args.cell_timeout,
-        metric=_unquote(args.metric), direction=args.direction, token_budget=args.token_budget,
-        cost_budget=args.cost_budget, deadline=args.deadline, **sandbox_choice(args),
+        task or "", idea=idea, plan=plan, out=out, resume=resume, options=options,
+        metric=_unquote(args.metric), direction=args.direction,
         context=context_from_args(magics, args, *data))
     from ..llm.display import notebook_widget
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from ..errors import InputError
 from ..models import Idea
+from ..options_spec import ExperimentOptions
 from .guard import Folders, Redactor
 from .runs import RunRegistry, run_resources
 
@@ -101,17 +102,17 @@ class ResearchService:
         return data
 
     # -- ExperimentAgent ---------------------------------------------------------------------
-    def start_run(self, task: str | None, *, idea_id: str | None, plan: str, max_steps: int,
-                  mode: str, seed: int, verify: bool, resume: str | None) -> Any:
-        if max_steps < 0 or max_steps > 200:
-            raise InputError(f"max_steps must be between 0 and 200, got {max_steps}")
-        if mode not in ("auto", "approve"):
-            raise InputError(f"mode must be auto or approve, got {mode!r}")
+    def start_run(self, task: str | None, *, idea_id: str | None, plan: str,
+                  max_steps: int | None, mode: str, seed: int | None, verify: bool,
+                  resume: str | None) -> Any:
+        # the options' one check each (options_spec), as on the CLI and the magics
+        options = ExperimentOptions(max_steps=max_steps, mode=mode, seed=seed, verify=verify)
         if resume:
             folder = self.folders.run_dir(resume)
             if resume in self.runs.live and not self.runs.live[resume].done:
                 raise InputError(f"run {resume} is still running", hint="stop_run it first")
-            run = self.copilot.start_experiment("", resume=folder, max_steps=max_steps)
+            run = self.copilot.start_experiment(
+                "", resume=folder, options=ExperimentOptions(max_steps=max_steps))
         else:
             if task is None:
                 raise InputError("task is missing",
@@ -119,9 +120,7 @@ class ResearchService:
             resolved = self.folders.task(task)
             plan = self.redactor.text(plan)
             idea = self.copilot.state.idea(idea_id) if idea_id else None
-            run = self.copilot.start_experiment(resolved, idea=idea, plan=plan,
-                                                max_steps=max_steps, mode=mode, seed=seed,
-                                                verify=verify)
+            run = self.copilot.start_experiment(resolved, idea=idea, plan=plan, options=options)
         self.runs.add(run)
         return run
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
 
+from ..options_spec import MAX_STEPS
 from .runs import follow
 from .service import CellAction, Decision, ResearchService
+
+#: ``max_steps`` as the tools take it: the range in the input schema is the spec's, and the
+#: spec's one check refuses a value outside it with the same line as the CLI and the magics
+MaxSteps = Annotated[int | None, Field(json_schema_extra=MAX_STEPS.json_schema(),
+                                       description="search steps after the baseline, "
+                                                   f"{MAX_STEPS.low:g}..{MAX_STEPS.high:g}; "
+                                                   "default: the task's [budget] max_steps, "
+                                                   "else 10")]
 
 
 def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
@@ -79,15 +89,17 @@ def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
 
     @server.tool()
     async def run_experiment(ctx: Context[Any, Any], task: str | None = None,
-                             idea_id: str | None = None, plan: str = "", max_steps: int = 3,
-                             mode: Literal["auto", "approve"] = "auto", seed: int = 0,
+                             idea_id: str | None = None, plan: str = "",
+                             max_steps: MaxSteps = None,
+                             mode: Literal["auto", "approve"] = "auto", seed: int | None = None,
                              verify: bool = True, resume: str | None = None,
                              wait: bool = False) -> dict[str, Any]:
         """Start an experiment in the background and return its run id at once. `task` is a
         bundled task (digits, breast_cancer, wine, diabetes) or a task folder in the allowed
         folders; `idea_id` the idea to test (or free text in `plan`). The agent writes notebook
-        cells, runs them in a Jupyter kernel, debugs, improves for `max_steps` steps and verifies
-        the best result in a fresh kernel. `mode="approve"` holds each code cell until
+        cells, runs them in a Jupyter kernel, debugs, improves for `max_steps` steps (0-200;
+        default: the task's budget, else 10) and verifies the best result in a fresh kernel;
+        `seed` (default 0) goes to the record's parameters cell. `mode="approve"` holds each code cell until
         decide_cell answers it. `resume` continues an interrupted run by id. Poll run_status;
         `wait=true` instead follows the run to its end with progress notifications (cancelling
         the request interrupts the run, whose record stays valid and resumable)."""
@@ -133,9 +145,10 @@ def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
 
     @server.tool()
     async def compare_ideas(ctx: Context[Any, Any], task: str, idea_ids: list[str],
-                            max_steps: int = 2, seed: int = 0) -> dict[str, Any]:
-        """Run each idea as its own experiment on the same task, in parallel, and return a
-        comparison table (baseline, best verified metric per idea, the winner). Waits for every
+                            max_steps: MaxSteps = None,
+                            seed: int | None = None) -> dict[str, Any]:
+        """Run each idea as its own experiment on the same task, in parallel (`max_steps` and
+        `seed` as for run_experiment), and return a comparison table (baseline, best verified metric per idea, the winner). Waits for every
         run, with progress notifications; cancelling the request interrupts all of them and
         leaves each record valid. Each run is also reachable by its run id."""
         if not idea_ids:

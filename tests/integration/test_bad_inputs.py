@@ -465,7 +465,7 @@ MAGIC_CASES = [
     ("mlr_config", "--temperature inf", "outside 0..2"),
     ("mlr_config", "--backend gpt5", "--backend"),
     ("mlr_config", "--base-url", "--base-url"),
-    ("mlr_experiment", "--max-steps -3 --task wine", "--max-steps must be >= 0"),
+    ("mlr_experiment", "--max-steps -3 --task wine", "--max-steps must be between 0 and 200"),
     ("mlr_experiment", "--task /no/such/task", "not found"),
     ("mlr_experiment", "--mode yolo --task wine", "--mode"),
     ("mlr_experiment", "--stop", "no experiment is running"),

@@ -349,7 +349,7 @@ def test_bad_arguments_are_one_line_tool_errors(work: Path) -> None:
             assert "not a run id" in await tool_error(s, "run_status", run_id="../../etc/passwd")
             assert "not an arXiv URL" in await tool_error(s, "read_paper",
                                                           source="https://example.com/p.pdf")
-            assert "max_steps must be between 0 and 200, got -1" in await tool_error(
+            assert "--max-steps must be between 0 and 200, got -1" in await tool_error(
                 s, "run_experiment", task="digits", max_steps=-1)
             assert "invalid arguments" in await tool_error(
                 s, "run_experiment", task="digits", max_steps="many")

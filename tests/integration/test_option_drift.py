@@ -80,7 +80,7 @@ def test_max_steps_is_checked_once_with_the_same_line_everywhere(
     from mlr_copilot_jupyter.errors import InputError
     from mlr_copilot_jupyter.experiment.options import RunOptions
 
-    line = "--max-steps must be >= 0, got -3"
+    line = "--max-steps must be between 0 and 200, got -3"
     with pytest.raises(InputError) as direct:
         RunOptions(max_steps=-3)
     assert direct.value.one_line() == line

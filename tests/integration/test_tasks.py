@@ -127,7 +127,7 @@ def test_direction_is_inferred_for_known_metrics(toy_task: Path) -> None:
         (lambda t: t.replace('baseline = "baseline.py"\n', ""), r"field 'baseline' is missing"),
         (lambda t: t.replace("data/train.csv", "../secret.csv"), r"field 'data_files' has '../secret.csv'; use a path inside"),
         (lambda t: t.replace("max_steps = 4", 'max_steps = "ten"'), r"field 'budget.max_steps' must be an integer, got str 'ten'"),
-        (lambda t: t.replace("max_steps = 4", "max_steps = 0"), r"field 'budget.max_steps' must be positive"),
+        (lambda t: t.replace("max_steps = 4", "max_steps = 201"), r"field 'budget.max_steps' must be between 0 and 200, got 201"),
         (lambda t: t.replace('data_files = ["data/train.csv", "data/test.csv"]', 'data_files = "data/train.csv"'), r"field 'data_files' must be a list"),
         (lambda t: t.replace("[metric]", "[metrics]"), r"unknown field 'metrics'"),
         (lambda t: t.replace('name = "toy"', 'name = "toy'), r"invalid TOML: .*line 1"),

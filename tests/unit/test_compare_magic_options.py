@@ -12,14 +12,19 @@ import pytest
 from IPython.core.error import UsageError
 
 from mlr_copilot_jupyter.jupyter_ui.magics_experiment import mlr_experiment_magic
+from mlr_copilot_jupyter.options_spec import ExperimentOptions
 
 
 class RecordingCopilot:
     def __init__(self) -> None:
         self.calls: list[tuple[Any, str, dict[str, Any]]] = []
 
-    def start_compare(self, ideas: Any, task: str, **kwargs: Any) -> Any:
-        self.calls.append((ideas, task, kwargs))
+    def start_compare(self, ideas: Any, task: str, *, options: ExperimentOptions,
+                      metric: str | None = None, direction: str | None = None,
+                      **kwargs: Any) -> Any:
+        """What each idea's run is asked: the typed options' given fields, metric, direction."""
+        asked = {**options.given(), "metric": metric, "direction": direction}
+        self.calls.append((ideas, task, {k: v for k, v in asked.items() if v is not None}))
         return SimpleNamespace(comparison_id="cmp-1", done=False)
 
 
