@@ -212,10 +212,8 @@ class Copilot(IdeaAgentMethods):
             return resume_run(Path(resume), self.backend, hooks=hooks,
                               max_steps=chosen_options.max_steps, limits={**limits, **sandbox})
         loaded = load_task(os.fspath(task)).with_metric(metric, direction)
-        given = chosen_options.given()
-        if chosen_options.max_steps is None:  # task.toml's [budget] max_steps, else its default
-            given["max_steps"] = loaded.budget.max_steps
-        run_options = RunOptions(**{**given, **limits, **sandbox})
+        # options left unset take the task's [budget] in the runner (fill_task_defaults)
+        run_options = RunOptions(**{**chosen_options.given(), **limits, **sandbox})
         run_options.extra_env_deny = (*run_options.extra_env_deny, self.settings.api_key_env)
         if loaded.metric_origin in ("inferred", "default"):
             from .aio import run_sync

@@ -8,19 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..llm.budget import Limits, Prices
+from ..options_spec import MAX_STEPS, check_run_fields
 from .journal import Node
 
 EventHook = Callable[[str, dict[str, Any]], Any]
 
 
 def check_max_steps(max_steps: int | None) -> int | None:
-    """The one check of ``--max-steps`` (``RunOptions``, the magics, the CLI, comparisons):
-    None (the task's default) or a count >= 0."""
-    from ..errors import InputError
-
-    if max_steps is not None and max_steps < 0:
-        raise InputError(f"--max-steps must be >= 0, got {max_steps}")
-    return max_steps
+    """``--max-steps``' one range check (``options_spec.MAX_STEPS``): None (the task's
+    default) or a count in 0..200, as on the CLI, the magics, MCP and task.toml."""
+    return MAX_STEPS.check(max_steps)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -76,20 +73,9 @@ class RunOptions:
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise InputError(f"{flag} must be a positive number of {unit}, got {value}")
 
-        positive("--cell-timeout", self.cell_timeout, "seconds")
         positive("--wall-time", self.wall_time, "seconds")
         positive("--cpu-time-limit", self.cpu_time_limit_s, "seconds")
-        if self.memory_limit_mb is not None and not self.memory_limit_mb >= 256:
-            raise InputError(f"--memory-limit-mb must be at least 256 (a kernel needs that much "
-                             f"address space), got {self.memory_limit_mb}")
-        check_max_steps(self.max_steps)
-        from ..options_spec import SANDBOX_MODES
-
-        if self.sandbox not in SANDBOX_MODES:
-            raise InputError(f"--sandbox must be one of {', '.join(SANDBOX_MODES)}, "
-                             f"got {self.sandbox!r}")
-        if self.mode not in ("auto", "approve"):
-            raise InputError(f"--mode must be auto or approve, got {self.mode!r}")
+        check_run_fields(self)  # the options a surface declares: their spec's one check each
         self.limits()  # refuses a non-positive budget or a cost budget without prices
 
     def budgets(self) -> tuple[int, float, float]:

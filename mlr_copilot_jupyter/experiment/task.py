@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..errors import TaskError
+from ..options_spec import MAX_STEPS
 from .answers import AnswerFile, ValidationPlan, find_answer_files, validation_plan, write_blanked
 from .metric_infer import (
     DIRECTIONS,
@@ -72,7 +73,7 @@ CELL_TIMEOUT_S = 300.0
 class Budget(BaseModel):
     """Limits of one experiment run (the runner fills a run's unset options from them)."""
 
-    max_steps: int = Field(default=10, ge=1)
+    max_steps: int = Field(default=10, ge=MAX_STEPS.low, le=MAX_STEPS.high)  # --max-steps' range
     wall_time_s: float = Field(default=1800.0, gt=0)
     cell_timeout_s: float = Field(default=CELL_TIMEOUT_S, gt=0)
 
