@@ -8,10 +8,14 @@ config files and echoed in notebooks. The key is read from the environment varia
 
 from __future__ import annotations
 
+import argparse
+import functools
 import html
 import json
 import math
 import os
+import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +52,59 @@ ENV_VARS = {
 }
 
 
+#: The entry-point group backends register under (``llm/registry.py`` builds them from it).
+BACKEND_GROUP = "mlr_copilot_jupyter.backends"
+_declared_backends: set[str] = set()
+
+
+def declare_backend(name: str) -> None:
+    """Make ``name`` a valid backend setting (a backend the registry holds without an entry point)."""
+    _declared_backends.add(name)
+
+
+@functools.lru_cache(maxsize=8)
+def _entry_point_backends(path: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(ep.name for ep in entry_points(group=BACKEND_GROUP))
+
+
+def backend_names() -> list[str]:
+    """The registered backend names (entry points of :data:`BACKEND_GROUP`, and any declared in
+    code), sorted; the setting also accepts "auto"."""
+    return sorted(_entry_point_backends(tuple(sys.path)) | _declared_backends)
+
+
+def check_backend(value: str, *, source: str | None = None) -> str:
+    """``value`` as a backend setting ("auto" or a registered name, any case), else one line
+    naming the registered backends (``source`` names where the value came from)."""
+    name = value.strip().lower() or "auto"
+    if name == "auto":
+        return name
+    names = backend_names()
+    match = next((n for n in names if n.lower() == name), None)
+    if match is None:
+        choices = ["auto", *names]
+        raise ConfigError(f"{source + '=' if source else ''}{name!r} is not a backend",
+                          hint="use " + ", ".join(choices[:-1]) + " or " + choices[-1])
+    return match
+
+
+def backend_argument(value: str) -> str:
+    """The ``type=`` of a ``--backend`` option: :func:`check_backend`, as argparse's error."""
+    try:
+        return check_backend(value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class MLRCopilot(Configurable):
     """Settings of mlr-copilot-jupyter (``%config MLRCopilot.<name> = value`` in IPython)."""
 
-    backend = CaselessStrEnum(
-        ["auto", "openai", "offline"],
+    backend = Unicode(
+        "auto",
         help="LLM backend: 'openai' (any OpenAI-compatible endpoint), 'offline' (the no-LLM "
-        "heuristic engine) or 'auto' (openai when an endpoint or key is configured, else offline). "
-        "Env: MLR_COPILOT_BACKEND.",
+        "heuristic engine), 'auto' (openai when an endpoint or key is configured, else offline) or "
+        "the name of a backend registered under the entry-point group "
+        "mlr_copilot_jupyter.backends. Env: MLR_COPILOT_BACKEND.",
     ).tag(config=True)
     model = Unicode(help="Model name sent to the endpoint. Env: MLR_COPILOT_MODEL.").tag(config=True)
     base_url = Unicode(
@@ -210,13 +259,12 @@ class MLRCopilot(Configurable):
 
     @default("backend")
     def _default_backend(self) -> str:
-        value = os.environ.get(ENV_VARS["backend"], "auto").strip().lower() or "auto"
-        if value not in {"auto", "openai", "offline"}:
-            raise ConfigError(
-                f"MLR_COPILOT_BACKEND={value!r} is not a backend",
-                hint="use auto, openai or offline",
-            )
-        return value
+        return check_backend(os.environ.get(ENV_VARS["backend"], "auto"),
+                             source=ENV_VARS["backend"])
+
+    @validate("backend")
+    def _check_backend(self, proposal: Any) -> str:
+        return check_backend(str(proposal["value"]), source="backend")
 
     @default("model")
     def _default_model(self) -> str:
@@ -322,27 +370,31 @@ class MLRCopilot(Configurable):
             "run_dir": str(self.run_path()),
         }
 
-    def status_table(self) -> StatusTable:
-        """The status as a table that renders as HTML in notebooks and as text elsewhere."""
-        return StatusTable(self.status())
+    def status_table(self, notes: tuple[str, str] = ("", "")) -> StatusTable:
+        """The status as a table that renders as HTML in notebooks and as text elsewhere;
+        ``notes`` are what the backend says after its name and after the model
+        (``llm.backends.status_notes``)."""
+        return StatusTable(self.status(), notes)
 
 
 class StatusTable:
     """Rich display of the configuration status."""
 
-    def __init__(self, status: dict[str, Any]) -> None:
+    def __init__(self, status: dict[str, Any], notes: tuple[str, str] = ("", "")) -> None:
         self.status = status
+        self.notes = notes
 
     def rows(self) -> list[tuple[str, str]]:
         s = self.status
+        backend_note, model_note = self.notes
         backend = s["backend"]
         if s["backend_setting"] == "auto":
             backend += " (auto)"
-        if s["backend"] == "offline":
-            backend += " — no LLM: heuristic engine"
+        if backend_note:
+            backend += f" — {backend_note}"
         return [
             ("backend", backend),
-            ("model", s["model"] + (" (unused by the offline engine)" if s["backend"] == "offline" else "")),
+            ("model", s["model"] + (f" ({model_note})" if model_note else "")),
             ("base_url", s["base_url"] or "—"),
             ("api_key_set", f"{'yes' if s['api_key_set'] else 'no'} (${s['api_key_env']})"),
             ("temperature", f"{s['temperature']:g}"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from .llm.registry import backends
 from .models import REVIEW_CRITERIA, Idea, Paper, ResearchProblem
 
 _CARD = ("border:1px solid var(--jp-border-color2,#ccc);border-radius:6px;padding:8px 12px;"
@@ -53,7 +54,7 @@ class ProblemCard:
         related = ""
         if p.related_works:
             related = "<b>Related works</b>" + _ul([w.title for w in p.related_works])
-        engine = "offline engine (heuristics, no LLM)" if p.engine == "offline" else p.engine
+        engine = backends.engine_label(p.engine)  # the producing backend's own label
         return (
             f"<div class='mlr-problem' style='{_CARD}'><h4 style='margin:4px 0'>{title}</h4>"
             f"<div style='color:gray;font-size:90%'>extracted by {_esc(engine)}; sections: "

@@ -100,3 +100,46 @@ def test_offline_structured_requests_use_registered_solvers() -> None:
     with usage_scope() as meter:
         reply = backend.query("one two three", schema=Toy)
     assert reply.parsed == Toy(words=3) and meter.total.calls == 1
+
+
+def test_the_backend_setting_accepts_registered_names_only() -> None:
+    from mlr_copilot_jupyter.config import backend_names
+    from mlr_copilot_jupyter.llm import backends
+
+    assert {"offline", "openai"} <= set(backend_names()) and backends.names() == backend_names()
+    assert MLRCopilot(backend="OFFLINE").backend == "offline"
+    with pytest.raises(ConfigError) as caught:
+        MLRCopilot(backend="gpt5")
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("backend='gpt5' is not a backend")
+    assert all(name in message for name in ["auto", *backend_names()])
+    # a backend registered in code is selectable by name too
+    from mlr_copilot_jupyter import config
+
+    backends.register("echo-test", lambda settings: OfflineBackend(settings))
+    try:
+        assert MLRCopilot(backend="echo-test").backend == "echo-test"
+        assert isinstance(get_backend(MLRCopilot(backend="echo-test")), OfflineBackend)
+    finally:  # the registry is process-wide
+        backends._factories.pop("echo-test")
+        config._declared_backends.discard("echo-test")
+    with pytest.raises(ConfigError, match="'echo-test' is not a backend"):
+        MLRCopilot(backend="echo-test")
+
+
+def test_what_displays_say_about_a_backend_comes_from_the_backend() -> None:
+    from mlr_copilot_jupyter.display import ProblemCard
+    from mlr_copilot_jupyter.llm import backends
+    from mlr_copilot_jupyter.models import ResearchProblem
+
+    settings = MLRCopilot(backend="offline")
+    rows = dict(settings.status_table(backends.status_notes("offline")).rows())
+    assert rows["backend"] == "offline — no LLM: heuristic engine"
+    assert rows["model"].endswith(" (unused by the offline engine)")
+    assert dict(Copilot(settings).status().rows()) == rows
+    plain = dict(MLRCopilot(backend="openai").status_table(backends.status_notes("openai")).rows())
+    assert plain["backend"] == "openai" and plain["model"] == "gpt-4o-mini"
+    offline = ProblemCard(ResearchProblem(task_definition="t", engine="offline"))._repr_html_()
+    assert "extracted by offline engine (heuristics, no LLM)" in offline
+    model = ProblemCard(ResearchProblem(task_definition="t", engine="llm:m"))._repr_html_()
+    assert "extracted by llm:m;" in model
