@@ -21,7 +21,7 @@ from ..errors import InputError
 from .from_data_baseline import baseline_script, baseline_words
 from .heldout import SUPPORTED
 from .metric_infer import KNOWN_METRICS, REGRESSION_METRICS, canonical_metric, parse_direction
-from .task import check_metric_override
+from .task import Budget, check_metric_override
 
 #: a frame (or file) larger than this, by ``DataFrame.memory_usage(deep=True)``, is refused
 MAX_FRAME_BYTES = 1 << 30
@@ -35,6 +35,7 @@ IMBALANCE_RATIO = 2.0
 DEFAULT_TEST_SIZE = 0.2
 SEED = 0
 READABLE = (".csv", ".tsv", ".parquet", ".pq")
+_BUDGET = Budget()  # a written task.toml spells out the default budget
 
 
 @dataclass
@@ -349,9 +350,9 @@ def _task_toml(r: TaskFromData, rows: int) -> str:
         f"name = {_toml_string(r.metric)}",
         f"direction = {_toml_string(r.direction)}",
         "",
-        "[budget]",
-        "max_steps = 10",
-        "wall_time_s = 1800",
-        "cell_timeout_s = 300",
+        "[budget]",  # the defaults, written out for the researcher to edit
+        f"max_steps = {_BUDGET.max_steps}",
+        f"wall_time_s = {_BUDGET.wall_time_s:g}",
+        f"cell_timeout_s = {_BUDGET.cell_timeout_s:g}",
         "",
     ])

@@ -37,12 +37,14 @@ class FakeExecutor:
         self.ns = {"ws": self.workspace, "report_metric": _report_metric}
 
     async def astart(self) -> None:
+        self.log.append(f"{self.workspace.name}: [start]")
         self._fresh()
 
     async def arestart(self) -> None:
         self._fresh()
 
     async def ashutdown(self, *, now: bool = False) -> None:
+        self.log.append(f"{self.workspace.name}: [shutdown]")
         self.ns = {}
 
     async def arun(self, code: str) -> CellResult:
@@ -372,3 +374,38 @@ def test_a_suspect_baseline_that_cannot_be_re_read_is_marked(tmp_path: Path) -> 
         ReplayRuntime.replayed = 0.5
     assert journal.node("n0").metric == 50.0 and journal.node("n0").metric_source.endswith("(suspect)")
     assert any("could not be re-read" in w for w in journal.warnings)
+
+
+def test_baseline_draft_debug_and_verification_as_the_runner_runs_them(tmp_path: Path) -> None:
+    """Issue 25 must-show 4: no kernel; the runner starts the fake kernel, the agent searches
+    (baseline, a draft that fails, a draft, a debug of the failure), verification replays the
+    best node's lineage in a fresh kernel and workspace, and the runner stops the kernel."""
+    policy = ScriptedPolicy({"draft": ['raise ValueError("draft bug")\n', WRITE.format(0.7)],
+                             "debug": ["# fixed\n" + WRITE.format(0.8)]})
+    agent, runtime = make_agent(tmp_path, policy, baseline=WRITE.format(0.5), max_steps=3,
+                                num_drafts=2)
+    events: list[str] = []
+    agent.hooks.on_event = lambda event, data: events.append(event)
+    journal = run(agent)
+
+    assert [(n.id, n.kind, n.parent, n.status, n.metric) for n in journal.nodes] == [
+        ("n0", "baseline", None, "ok", 0.5), ("n1", "draft", "n0", "error", None),
+        ("n2", "draft", "n0", "ok", 0.7), ("n3", "debug", "n1", "ok", 0.8)]
+    assert journal.node("n1").error == "ValueError: draft bug"
+    debug = policy.requests[-1]  # the debug step was asked with the failed node as its parent
+    assert debug.kind == "debug" and debug.parent is not None and debug.parent.id == "n1"
+    # verification: the best node's lineage (the failed draft skipped) in a fresh workspace
+    best = journal.node("n3")
+    assert journal.best_node == "n3" and best.verified and best.verified_metric == 0.8
+    assert journal.lineage("n3") == [journal.node("n0"), best]
+    first_line = journal.node("n0").code.splitlines()[0]
+    assert [line for line in runtime.log if line.startswith("n3: ")] == [
+        "n3: [start]", f"n3: {first_line}", "n3: # fixed", "n3: [shutdown]"]
+    assert [p.name for p in runtime.fresh] == ["n3"] and journal.node("n2").verified is None
+    # the main kernel: started before the baseline, stopped after verification
+    assert runtime.log[:2] == ["workspace: [start]", f"workspace: {first_line}"]
+    assert runtime.log[-1] == "workspace: [shutdown]"
+    assert events[0] == "run_started" and events.count("node_finished") == 4
+    assert events[-3:] == ["verify_started", "verify_finished", "run_finished"]
+    assert journal.status == "done"
+    assert Journal.load(tmp_path / "run" / "journal.json").best_node == "n3"
