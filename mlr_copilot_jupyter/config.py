@@ -43,6 +43,9 @@ DEFAULT_OUTPUT_CAPS: dict[str, int] = {
     "check": 64,  # a reasoning model thinks before its one word
 }
 
+#: The endpoint a backend setting means when base_url is empty (shown in the status).
+DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1"}
+
 ENV_VARS = {
     "backend": "MLR_COPILOT_BACKEND",
     "model": "MLR_COPILOT_MODEL",
@@ -359,7 +362,7 @@ class MLRCopilot(Configurable):
             "backend": backend,
             "backend_setting": self.backend,
             "model": self.model,
-            "base_url": self.base_url or ("https://api.openai.com/v1" if backend == "openai" else None),
+            "base_url": self.base_url or DEFAULT_BASE_URLS.get(backend),
             "api_key_set": self.api_key() is not None,
             "api_key_env": self.api_key_env,
             "temperature": self.temperature,

@@ -8,6 +8,7 @@ no caller compares backend names.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
@@ -27,13 +28,16 @@ class BackendRegistry:
         #: name -> a loader of what the factory calls (the backend class for the built-ins and
         #: for entry points naming a class), for what a backend says about itself
         self._targets: dict[str, Callable[[], Any]] = {}
-        self._loaded_entry_points = False
+        #: the sys.path the entry points were read for (a distribution added later is seen)
+        self._loaded_for: tuple[str, ...] | None = None
+        self._from_entry_points: set[str] = set()
 
     def register(self, name: str, factory: BackendFactory,
                  target: Callable[[], Any] | None = None) -> None:
         """Register ``factory`` under ``name`` (the settings then accept the name); ``target``
         loads the backend class when the factory builds one (for labels and notes)."""
         self._factories[name] = factory
+        self._from_entry_points.discard(name)
         if target is not None:
             self._targets[name] = target
         declare_backend(name)
@@ -43,13 +47,19 @@ class BackendRegistry:
         return sorted(self._factories)
 
     def _load_entry_points(self) -> None:
-        if self._loaded_entry_points:
+        path = tuple(sys.path)
+        if self._loaded_for == path:
             return
-        self._loaded_entry_points = True
+        self._loaded_for = path
+        for name in self._from_entry_points:  # read afresh: the path may hold other dists now
+            self._factories.pop(name, None)
+            self._targets.pop(name, None)
+        self._from_entry_points = set()
         for ep in entry_points(group=BACKEND_GROUP):
             if ep.name not in self._factories:
                 self._factories[ep.name] = _lazy(ep)
                 self._targets[ep.name] = ep.load
+                self._from_entry_points.add(ep.name)
 
     def get(self, settings: MLRCopilot) -> Backend:
         name = settings.resolved_backend()
