@@ -206,6 +206,9 @@ class Copilot(IdeaAgentMethods):
                              "the metric it started with")
         if resume is not None and context:
             raise InputError("--context applies to a new run; a resumed run keeps its own")
+        if resume is not None and (kept := chosen_options.new_run_only()):
+            raise InputError(f"{', '.join(kept)} {'applies' if len(kept) == 1 else 'apply'} to a "
+                             "new run; a resumed run keeps its own")
         limits = self._limits(chosen_options)
         sandbox = self.sandbox_options(chosen_options)
         if resume is not None:  # the sandbox is chosen afresh: this process's kernels
@@ -365,12 +368,14 @@ class Copilot(IdeaAgentMethods):
         """Check a comparison's options and start it (:func:`compare.facade.prepare_comparison`):
         each idea's run gets every given run option, ``metric``, ``direction`` and ``context``."""
         from .compare.facade import prepare_comparison
+        from .experiment.options import RunOptions
 
         chosen = (options or ExperimentOptions()).with_keywords(keywords)
         if chosen.mode == "approve":
             raise InputError("--mode approve does not go with a comparison: its ideas run "
                              "unattended in worker processes; run one idea at a time to "
                              "approve steps")
+        RunOptions(**{**chosen.given(), **self._limits(chosen)})  # refused here, not per idea
         per_run: dict[str, Any] = {**chosen.given(), "metric": metric, "direction": direction,
                                    "context": context or None}
         max_steps = per_run.pop("max_steps", None)

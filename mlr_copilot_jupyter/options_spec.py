@@ -154,8 +154,8 @@ METRIC = Option(("--metric",), metavar="NAME",
 DIRECTION = Option(("--direction",), choices=DIRECTION_CHOICES,
                    help="whether lower (min) or higher (max) is better; overrides the task's "
                         "direction, e.g. when the record warns it was assumed")
-MODE = Option(("--mode",), choices=("auto", "approve"), default="auto",
-              help="approve: show each code cell and ask before running it",
+MODE = Option(("--mode",), choices=("auto", "approve"),
+              help="approve: show each code cell and ask before running it (default auto)",
               notebook_help="approve: every proposed cell waits for Approve / Approve edited / "
                             "Reject")
 SEED = Option(("--seed",), type=int, help="seed written to the parameters cell (default 0)")
@@ -197,6 +197,10 @@ RUN_FIELDS: dict[str, Option] = {
     "cost_budget": COST_BUDGET, "deadline": DEADLINE, "sandbox": SANDBOX,
     "sandbox_network": ALLOW_NETWORK,
 }
+
+
+#: what a resumed run keeps from its journal (given with --resume: refused, one line)
+RESUME_KEEPS = ("mode", "seed", "cell_timeout", "memory_limit_mb", "verify")
 
 
 def check_choice(spec: Option, value: Any) -> Any:
@@ -255,6 +259,13 @@ class ExperimentOptions:
             else:
                 values[name] = getattr(args, spec.name, None)
         return cls(**values)
+
+    def new_run_only(self) -> list[str]:
+        """The flags given here that only a new run takes (a resume keeps the run's own mode,
+        seed, cell timeout, memory limit and verification; it takes a new --max-steps,
+        budgets and sandbox)."""
+        return [RUN_FIELDS[name].flags[-1] for name in RESUME_KEEPS
+                if getattr(self, name) is not None]
 
     def given(self) -> dict[str, Any]:
         """The fields that were given (not None), by name."""

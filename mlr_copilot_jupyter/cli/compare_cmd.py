@@ -74,10 +74,10 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
-    from ..compare import ComparisonInterrupted, load_ideas_file
-    from ..compare.table import summary_lines
+    from ..types import ComparisonInterrupted, load_ideas_file
     from . import settings_overrides
 
+    options = ExperimentOptions.from_args(args)  # every run option, each checked once, first
     ideas = load_ideas_file(args.ideas[0], args.ideas[1:])
     copilot = Copilot(**settings_overrides(args))
     copilot.backend  # noqa: B018  (says "offline engine" once, here, not once per worker)
@@ -86,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_progress:
             print(f"mlr-copilot: {text}", file=sys.stderr, flush=True)
 
-    options = ExperimentOptions.from_args(args)  # every run option, each checked once
     line(f"comparing {len(ideas)} ideas on {args.task} ({args.workers} workers"
          f"{', ' + args.scheduler if args.scheduler else ''})")
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly, as on Ctrl-C
@@ -105,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print("\n".join(summary_lines(result.comparison.entries)))
+        print("\n".join(result.summary_lines()))
         print(f"\nverdict:  {result.verdict}\ntable:    {result.csv}")
         if result.plot:
             print(f"plot:     {result.plot}")

@@ -40,10 +40,11 @@ def test_every_run_option_reaches_the_ideas_runs(capsys: pytest.CaptureFixture[s
     ideas, task, options = magics.copilot.calls[0]
     assert ideas == ["idea-1", "idea-2"] and task == "wine"
     assert {k: options[k] for k in ("cost_budget", "seed", "metric", "direction", "cell_timeout",
-                                    "token_budget", "deadline", "max_steps", "mode")} == {
+                                    "token_budget", "deadline", "max_steps", "sandbox")} == {
         "cost_budget": 0.5, "seed": 7, "metric": "accuracy", "direction": "max",
         "cell_timeout": 30.0, "token_budget": 900, "deadline": 60.0, "max_steps": 2,
-        "mode": "auto"}
+        "sandbox": "off"}
+    assert options.get("mode", "auto") == "auto"  # unattended: never approve
     assert "comparison cmp-1 started" in capsys.readouterr().out
 
 
