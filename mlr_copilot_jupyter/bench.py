@@ -143,6 +143,77 @@ def check_plan(tasks: Sequence[str], seeds: int, out: Path) -> None:
         raise InputError(f"{taken[0]} already exists", hint="choose a new --out folder")
 
 
+@dataclass(frozen=True)
+class BenchPlan:
+    """Tasks x seeds to run into ``out`` with the same run options; checked when made (a bad
+    ``max_steps``, metric override, seed count or an ``out`` that holds runs is refused)."""
+
+    tasks: tuple[str, ...]
+    seeds: int
+    out: Path
+    max_steps: int | None = None
+    metric: str | None = None
+    direction: str | None = None
+
+    def __post_init__(self) -> None:
+        from .experiment.options import check_max_steps
+        from .experiment.task import check_metric_override
+
+        check_max_steps(self.max_steps)
+        check_metric_override(self.metric, self.direction)
+        check_plan(self.tasks, self.seeds, self.out)
+
+    @property
+    def runs(self) -> int:
+        return len(self.tasks) * self.seeds
+
+
+@dataclass
+class BenchReport:
+    """What :func:`write_bench` wrote: scores per task, the overall line, the files."""
+
+    data: dict[str, Any]
+
+    @property
+    def table(self) -> str:
+        return str(self.data["table"])
+
+    @property
+    def files(self) -> dict[str, str | None]:
+        return dict(self.data["files"])
+
+    def overall_line(self) -> str:
+        return overall_line(self.data["overall"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: tasks, overall, runs, command and files (not the markdown table)."""
+        return {k: v for k, v in self.data.items() if k != "table"}
+
+
+def run_bench(copilot: Any, plan: BenchPlan, *, command: str,
+              on_run: Callable[[BenchRun], Any] | None = None) -> BenchReport:
+    """Run ``plan`` with ``copilot`` and write bench.csv / .md / .png. Ctrl-C writes the runs
+    that finished (the command marked ``# interrupted``) and re-raises."""
+    from .aio import run_sync
+
+    engine = copilot.backend.describe()
+    done: list[BenchRun] = []
+
+    def finished(run: BenchRun) -> None:
+        done.append(run)
+        if on_run is not None:
+            on_run(run)
+
+    try:
+        run_sync(arun_bench(copilot, plan.tasks, plan.seeds, plan.out, max_steps=plan.max_steps,
+                            metric=plan.metric, direction=plan.direction, on_run=finished))
+    except KeyboardInterrupt:
+        if done:  # keep what finished: the table of a partial benchmark is still useful
+            write_bench(done, plan.out, command=command + "  # interrupted")
+        raise
+    return BenchReport(write_bench(done, plan.out, command=command, engine=engine))
+
+
 async def arun_bench(copilot: Any, tasks: Sequence[str], seeds: int, out: Path, *,
                      max_steps: int | None = None, metric: str | None = None,
                      direction: str | None = None,

@@ -54,45 +54,30 @@ def command_line(args: argparse.Namespace, tasks: list[str]) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .. import bench
-    from ..aio import run_sync
     from ..api import Copilot
-    from ..types import bundled_tasks, check_max_steps, check_metric_override
+    from ..types import bundled_tasks
     from . import settings_overrides
 
-    check_max_steps(args.max_steps)
-    check_metric_override(args.metric, args.direction)
-    tasks = list(args.tasks) or bundled_tasks()
-    out = Path(args.out)
-    bench.check_plan(tasks, args.seeds, out)
     copilot = Copilot(**settings_overrides(args))
-    engine = copilot.backend.describe()  # announces the offline engine before the progress bar
-    done: list[bench.BenchRun] = []
-    with tqdm(total=len(tasks) * args.seeds, desc="bench", unit="run",
-              file=sys.stderr) as progress:
+    plan = copilot.prepare_bench(list(args.tasks) or bundled_tasks(), args.seeds, Path(args.out),
+                                 max_steps=args.max_steps, metric=args.metric,
+                                 direction=args.direction)
+    copilot.backend  # noqa: B018  (announces the offline engine before the progress bar)
+    with tqdm(total=plan.runs, desc="bench", unit="run", file=sys.stderr) as progress:
 
-        def advance(result: bench.BenchRun) -> None:
-            done.append(result)
+        def advance(result: Any) -> None:
             progress.set_postfix_str(f"{result.task}/seed{result.seed}: "
                                      f"{'success' if result.success else result.status}")
             progress.update()
 
-        try:
-            run_sync(bench.arun_bench(copilot, tasks, args.seeds, out,
-                                      max_steps=args.max_steps, metric=args.metric,
-                                      direction=args.direction, on_run=advance))
-        except KeyboardInterrupt:
-            if done:  # keep what finished: the table of a partial benchmark is still useful
-                bench.write_bench(done, out, command=command_line(args, tasks) + "  # interrupted")
-            raise
-    result = bench.write_bench(done, out, command=command_line(args, tasks),
-                               engine=engine)
+        report = copilot.run_bench(plan, command=command_line(args, list(plan.tasks)),
+                                   on_run=advance)
     if args.json:
-        print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2))
+        print(json.dumps(report.to_dict(), indent=2))
     else:
-        print(result["table"])
+        print(report.table)
         print()
-        print(bench.overall_line(result["overall"]))
-        print(f"\nwrote {result['files']['csv']}, {result['files']['markdown']}, "
-              f"{result['files']['plot']}")
+        print(report.overall_line())
+        files = report.files
+        print(f"\nwrote {files['csv']}, {files['markdown']}, {files['plot']}")
     return 0

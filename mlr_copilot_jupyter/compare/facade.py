@@ -1,15 +1,22 @@
-"""What :meth:`Copilot.compare` and ``start_compare`` share: checked inputs, state publishing."""
+"""What :meth:`Copilot.compare` and ``start_compare`` share: checked inputs, published status.
+
+A comparison runs through the facade it is given (a :class:`ComparisonHost`, the
+:class:`~mlr_copilot_jupyter.api.Copilot` that called it): it reads the research state, asks
+the facade to check the sandbox, and hands every status change to
+:meth:`ComparisonHost.record_comparison`; it never writes the research state itself. Each worker
+builds its own facade of the same class from the shipped settings.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InputError
 from ..models import Idea
-from ..state import ComparisonRef, RunRef
+from ..state import ComparisonRef, ResearchState, RunRef
 from .runner import worker_settings
 from .session import (
     ComparisonResult,
@@ -23,7 +30,39 @@ from .session import (
 Work = Callable[[Callable[[], bool]], ComparisonResult]
 
 
-def resolve_ideas(copilot: Any, ideas: str | Sequence[str | Idea]) -> list[Idea]:
+class ComparisonHost(Protocol):
+    """The facade a comparison runs through; :class:`~mlr_copilot_jupyter.api.Copilot` is one.
+
+    Its class, called with ``announce_to=`` and the settings of :func:`worker_settings`, builds
+    each worker's facade (whose ``prepare_experiment`` sets up the idea's run).
+    """
+
+    @property
+    def settings(self) -> Any: ...
+
+    @property
+    def state(self) -> ResearchState: ...
+
+    def sandbox_options(self, options: dict[str, Any]) -> dict[str, Any]: ...
+
+    def record_comparison(self, comparison: ComparisonRef, runs: Sequence[RunRef] = ()) -> None:
+        ...
+
+
+def finished_runs(comparison: ComparisonRef) -> list[RunRef]:
+    """The research state's run entries of the ideas whose runs have ended."""
+    return [RunRef(run_id=entry.run_id, idea_id=entry.idea_id, task=comparison.task,
+                   status=entry.status, record_path=entry.record_path,
+                   metric_name=comparison.metric_name, baseline_metric=entry.baseline_metric,
+                   best_metric=entry.best_metric, best_test_metric=entry.best_test_metric,
+                   baseline_test_metric=entry.baseline_test_metric, sandbox=entry.sandbox,
+                   sandbox_active=entry.sandbox.startswith("bubblewrap")
+                   if entry.sandbox else None)
+            for entry in comparison.entries
+            if entry.run_id and entry.status in ("done", "failed", "stopped")]
+
+
+def resolve_ideas(copilot: ComparisonHost, ideas: str | Sequence[str | Idea]) -> list[Idea]:
     """``"accepted"``, idea ids of the research state, or Idea objects -> Idea objects."""
     if isinstance(ideas, str):
         if ideas != "accepted":
@@ -37,7 +76,7 @@ def resolve_ideas(copilot: Any, ideas: str | Sequence[str | Idea]) -> list[Idea]
     return check_ideas([i if isinstance(i, Idea) else copilot.state.idea(str(i)) for i in ideas])
 
 
-def prepare_comparison(copilot: Any, ideas: str | Sequence[str | Idea],
+def prepare_comparison(copilot: ComparisonHost, ideas: str | Sequence[str | Idea],
                        task: str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None,
                        workers: int = 2, scheduler: str | None = None, seeds: int = 2,
                        max_steps: int | None = None,
@@ -65,30 +104,19 @@ def prepare_comparison(copilot: Any, ideas: str | Sequence[str | Idea],
     if max_steps is not None:
         options["max_steps"] = max_steps
     settings = worker_settings(copilot.settings)
+    facade = type(copilot)  # each worker's own facade, built from ``settings``
 
     def publish(comparison: ComparisonRef) -> None:
         snapshot = comparison.model_copy(deep=True)  # readers never see it half-updated
-        with copilot.state_lock:
-            state = copilot.state
-            state.upsert_comparison(snapshot)
-            for entry in snapshot.entries:
-                if entry.run_id and entry.status in ("done", "failed", "stopped"):
-                    state.upsert_run(RunRef(
-                        run_id=entry.run_id, idea_id=entry.idea_id, task=snapshot.task,
-                        status=entry.status, record_path=entry.record_path,
-                        metric_name=snapshot.metric_name, baseline_metric=entry.baseline_metric,
-                        best_metric=entry.best_metric, best_test_metric=entry.best_test_metric,
-                        baseline_test_metric=entry.baseline_test_metric, sandbox=entry.sandbox,
-                        sandbox_active=entry.sandbox.startswith("bubblewrap")
-                        if entry.sandbox else None))
-            copilot.save_state()
+        copilot.record_comparison(snapshot, finished_runs(snapshot))
         if on_update is not None:
             on_update(snapshot)
 
     publish(ref)  # the side panel shows it at once, every idea pending
 
     def work(stop: Callable[[], bool]) -> ComparisonResult:
-        return run_comparison(ref, chosen, task, settings=settings, publish=publish,
+        return run_comparison(ref, chosen, task, settings=settings, facade=facade,
+                              publish=publish,
                               workers=workers, scheduler=scheduler, seeds_n=seeds,
                               options=options, progress=progress, stop=stop)
 

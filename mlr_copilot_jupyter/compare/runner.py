@@ -1,8 +1,9 @@
 """Each idea as its own experiment in a worker process (local pool or Dask), watched from here.
 
-:func:`run_idea` is the unit of work: a picklable top-level function that builds its own
-:class:`~mlr_copilot_jupyter.Copilot` from the settings shipped to it (never an API key: the
-workers read it from their environment), runs one experiment in ``OUT/runs/<idea-id>/`` and
+:func:`run_idea` is the unit of work: a picklable top-level function that builds its own facade
+(the class the comparison was started from, :class:`~mlr_copilot_jupyter.Copilot`) from the
+settings shipped to it (never an API key: the workers read it from their environment), runs one
+experiment in ``OUT/runs/<idea-id>/`` and
 returns a JSON-safe outcome. It never raises for a failing experiment. The driver
 (:func:`run_ideas`) polls every run folder's ``journal.json`` for live status.
 """
@@ -49,11 +50,11 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def run_idea(job: Mapping[str, Any]) -> dict[str, Any]:
     """Run one idea's experiment; ``{"status", "error", "summary"}``, never an exception.
 
-    ``job`` has ``settings`` (see :func:`worker_settings`), ``task``, ``idea`` (a dumped
-    :class:`Idea`), ``out`` (the run folder) and ``options`` (of ``prepare_experiment``).
+    ``job`` has ``facade`` (the facade class, called with ``announce_to=`` and the settings),
+    ``settings`` (see :func:`worker_settings`), ``task``, ``idea`` (a dumped :class:`Idea`),
+    ``out`` (the run folder) and ``options`` (of the facade's ``prepare_experiment``).
     """
     from ..aio import run_sync
-    from ..api import Copilot
     from ..experiment.runner import arun_to_report
 
     # A local pool stops its workers with SIGTERM: unwind, so the kernel is shut down and the
@@ -62,7 +63,7 @@ def run_idea(job: Mapping[str, Any]) -> dict[str, Any]:
         signal.signal(signal.SIGTERM, _raise_interrupt)
     started = time.monotonic()
     try:
-        copilot = Copilot(announce_to=io.StringIO(), **job["settings"])
+        copilot = job["facade"](announce_to=io.StringIO(), **job["settings"])
         agent = copilot.prepare_experiment(job["task"], idea=Idea.model_validate(job["idea"]),
                                            out=job["out"], **job["options"])
         summary = run_sync(arun_to_report(agent)).to_dict()

@@ -58,10 +58,14 @@ class ComparisonResult:
         run_id = self.comparison.winner_run_id
         return f"%mlr_experiment --insert-run {run_id}" if run_id else None
 
+    def summary_lines(self) -> list[str]:
+        """One plain line per idea: status, validation and test metrics, seeds, error."""
+        return table.summary_lines(self.comparison.entries)
+
     def __repr__(self) -> str:
         lines = [f"Comparison {self.comparison.comparison_id} ({self.status}) of "
                  f"{len(self.comparison.entries)} ideas on {self.comparison.task}",
-                 *table.summary_lines(self.comparison.entries),
+                 *self.summary_lines(),
                  f"verdict: {self.verdict}", f"notebook: {self.notebook}"]
         if self.insert_command:
             lines.append(f"insert the winner's cells: {self.insert_command}")
@@ -167,12 +171,16 @@ def start_ref(comparison_id: str, ideas: Sequence[Idea], task: str, out_dir: Pat
 
 
 def run_comparison(ref: ComparisonRef, ideas: Sequence[Idea], task: str, *,
-                   settings: dict[str, Any], publish: Publish, workers: int = 2,
+                   settings: dict[str, Any], facade: Callable[..., Any], publish: Publish,
+                   workers: int = 2,
                    scheduler: str | None = None, seeds_n: int = 2,
                    options: dict[str, Any] | None = None,
                    progress: Callable[[str], None] | None = None,
                    stop: Callable[[], bool] = lambda: False) -> ComparisonResult:
-    """Run the comparison ``ref`` describes; see :meth:`Copilot.compare`."""
+    """Run the comparison ``ref`` describes; see :meth:`Copilot.compare`.
+
+    ``facade`` builds each worker's facade from ``settings`` (the caller's facade class).
+    """
     out_dir = Path(ref.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     seen: dict[str, tuple[str, float | None]] = {}
@@ -188,7 +196,8 @@ def run_comparison(ref: ComparisonRef, ideas: Sequence[Idea], task: str, *,
                 progress(f"{entry.idea_id} {entry.status}{metric}{tail}")
         publish(ref)
 
-    jobs = [{"settings": settings, "task": task, "idea": idea.model_dump(mode="json"),
+    jobs = [{"facade": facade, "settings": settings, "task": task,
+             "idea": idea.model_dump(mode="json"),
              "out": str(runner.run_folder(out_dir, idea.id)), "options": dict(options or {})}
             for idea in ideas]
     publish(ref)
