@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .experiment.background import BackgroundRun
     from .experiment.from_data import TaskFromData
     from .experiment.report import RunSummary
+    from .retrieval import RetrievalResult
 
 
 class Copilot(IdeaAgentMethods):
@@ -340,6 +341,19 @@ class Copilot(IdeaAgentMethods):
                                         hooks=hooks, metric=metric, direction=direction,
                                         context=context, options=options, **keywords)
         return BackgroundRun(agent, self, listeners=tuple(listeners))
+
+    # -- models and datasets ---------------------------------------------------------------
+    def retrieve(self, query: str, kind: str = "model", *, task_type: str | None = None,
+                 source: str = "all", limit: int = 10, hyde: bool = False,
+                 hub_timeout: float | None = None) -> RetrievalResult:
+        """Models or datasets for ``query`` from the Hugging Face Hub and this machine, best
+        first; ``hyde`` re-ranks with the backend's description of the ideal candidate, an
+        unreachable Hub is a warning (see :func:`~mlr_copilot_jupyter.retrieval.retrieve`)."""
+        from .retrieval import HubSource, retrieve
+
+        hub = HubSource(kind, timeout=hub_timeout) if source != "local" else None
+        return retrieve(query, kind, task_type=task_type, source=source, limit=limit,
+                        backend=self.backend if hyde else None, hub=hub)
 
     # -- benchmark -------------------------------------------------------------------------
     def prepare_bench(self, tasks: Sequence[str], seeds: int, out: str | os.PathLike[str], *,

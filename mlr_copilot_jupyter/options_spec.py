@@ -116,6 +116,47 @@ def magic_argument_decorators(specs: Iterable[Option]) -> tuple[Any, ...]:
     return tuple(argument(*spec.flags, **spec.kwargs(notebook=True)) for spec in specs)
 
 
+def magic_options(specs: Iterable[Option]) -> Callable[[Any], Any]:
+    """One decorator adding the options to a magic (under its ``@magic_arguments()``), in
+    order, as ``magic_argument_decorators`` would one by one."""
+    decorators = magic_argument_decorators(specs)
+
+    def decorate(func: Any) -> Any:
+        for add in reversed(decorators):
+            func = add(func)
+        return func
+
+    return decorate
+
+
+# -- LLM settings: every ``mlr-copilot`` command (common options) and ``%mlr_config`` ------------
+def backend_name(value: str) -> str:
+    """``--backend``'s type: ``auto`` or the name of a registered backend
+    (``config.check_backend``); anything else is argparse's one-line error listing them."""
+    from .config import backend_argument  # config imports this module: look it up on use
+
+    return backend_argument(value)
+
+
+LLM_SETTINGS = (
+    Option(("--backend",), type=backend_name,
+           help="backend: auto (default), openai, offline  [$MLR_COPILOT_BACKEND]",
+           notebook_help="Set the backend."),
+    Option(("--model",), help="model name  [$MLR_COPILOT_MODEL]",
+           notebook_help="Set the model name."),
+    Option(("--base-url",), help="OpenAI-compatible base URL  [$OPENAI_BASE_URL]",
+           notebook_help="Set the OpenAI-compatible base URL (e.g. http://localhost:8000/v1)."),
+    Option(("--temperature",), type=float, help="sampling temperature (0..2)",
+           notebook_help="Set the sampling temperature."),
+    Option(("--timeout",), type=float, dest="request_timeout",
+           help="seconds before one LLM request times out"),
+    Option(("--retries",), type=int, dest="max_retries",
+           help="retries on 429/5xx/timeouts per request"),
+)
+#: what ``%mlr_config`` sets (the CLI's request timeout and retries are per command)
+CONFIG_SETTINGS = LLM_SETTINGS[:4]
+
+
 # -- the kernels' sandbox: every command and magic that runs generated code ----------------------
 SANDBOX_MODES = ("auto", "require", "off")
 SANDBOX = Option(("--sandbox",), choices=SANDBOX_MODES,
@@ -310,8 +351,8 @@ COMPARE_SHARED = (
     WORKERS.but(help="experiments at once (processes, or Dask workers with --scheduler local); "
                      "default 2"),
     SCHEDULER,
-    Option(("--seeds",), type=int, default=2, metavar="N",
-           help="re-run the two best ideas with seeds 1..N (default 2; 0 disables)"),
+    SEEDS := Option(("--seeds",), type=int, default=2, metavar="N", low=0,
+                    help="re-run the two best ideas with seeds 1..N (default 2; 0 disables)"),
 )
 
 # -- batch: shared by ``mlr-copilot batch`` and ``%mlr_batch`` ------------------------------------
@@ -359,3 +400,44 @@ TEST_SIZE = Option(("--test-size",), metavar="FRACTION",
 # -- papers: ``mlr-copilot problem`` and ``%mlr_paper`` -----------------------------------------
 MAX_PAGES = Option(("--max-pages",), type=int, default=60,
                    help="read at most this many PDF pages")
+
+# -- retrieval: ``mlr-copilot models|datasets`` and ``%mlr_models`` / ``%mlr_datasets`` ----------
+RETRIEVAL_QUERY = Option(("query",), nargs="+", metavar="QUERY",
+                         help="what you need, e.g. 'sentence similarity' (words are joined)",
+                         notebook_help="what you need, e.g. sentence similarity")
+RETRIEVAL_SHARED = (
+    RETRIEVAL_QUERY,
+    Option(("--task-type",), metavar="T",
+           help="task to filter and boost: classification, regression, or a Hub pipeline tag "
+                "such as sentence-similarity",
+           notebook_help="classification, regression, or a Hub pipeline tag "
+                         "(sentence-similarity)"),
+    Option(("--source",), choices=("all", "hub", "local"), default="all",
+           help="where to look (default: all)"),
+    Option(("--limit",), type=int, default=10, metavar="N", low=1,
+           help="at most N candidates (default 10)"),
+    Option(("--hyde",), action="store_true",
+           help="re-rank with a hypothetical description written by the LLM (no effect with "
+                "the offline engine)",
+           notebook_help="re-rank with an LLM-written description of the ideal candidate"),
+    Option(("--json",), action="store_true", help="print candidates and warnings as JSON",
+           notebook_help="print the result as JSON"),
+)
+RETRIEVAL_LIMIT = RETRIEVAL_SHARED[3]
+HUB_TIMEOUT = Option(("--hub-timeout",), type=float, metavar="SECONDS", positive=True,
+                     unit="seconds",
+                     help="give up on the Hub after this long (default 15, "
+                          "$MLR_COPILOT_HUB_TIMEOUT)")
+
+# -- review decisions: ``mlr-copilot review`` and ``%mlr_review`` --------------------------------
+REVIEW_DECISIONS = (
+    Option(("--accept",), metavar="ID|top",
+           help="accept idea ID (top: the best-ranked idea that applies to the task)",
+           notebook_help="Accept idea ID (top: the best-ranked idea that applies to the task); "
+                         "no board."),
+    Option(("--reject",), metavar="ID", help="reject idea ID",
+           notebook_help="Reject idea ID; no board."),
+    Option(("--comment",), metavar="TEXT", default="",
+           help="a comment saved with the --accept / --reject decision",
+           notebook_help="A comment saved with the --accept / --reject decision (quote spaces)."),
+)

@@ -48,16 +48,10 @@ MLR_COPILOT_MODEL; with neither set it runs the offline engine (heuristics, no L
 def common_options() -> argparse.ArgumentParser:
     """Options every subcommand accepts (LLM settings, output format, debugging)."""
     common = argparse.ArgumentParser(add_help=False)
+    from ..options_spec import LLM_SETTINGS, add_to_parser
+
     llm = common.add_argument_group("LLM settings (override environment variables)")
-    llm.add_argument("--backend", choices=["auto", "openai", "offline"],
-                     help="backend: auto (default), openai, offline  [$MLR_COPILOT_BACKEND]")
-    llm.add_argument("--model", help="model name  [$MLR_COPILOT_MODEL]")
-    llm.add_argument("--base-url", help="OpenAI-compatible base URL  [$OPENAI_BASE_URL]")
-    llm.add_argument("--temperature", type=float, help="sampling temperature (0..2)")
-    llm.add_argument("--timeout", type=float, dest="request_timeout",
-                     help="seconds before one LLM request times out")
-    llm.add_argument("--retries", type=int, dest="max_retries",
-                     help="retries on 429/5xx/timeouts per request")
+    add_to_parser(llm, LLM_SETTINGS)  # as %mlr_config's; --backend takes any registered backend
     common.add_argument("--run-dir", help="folder for runs and state  [$MLR_COPILOT_RUN_DIR]")
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     common.add_argument("--no-progress", action="store_true",

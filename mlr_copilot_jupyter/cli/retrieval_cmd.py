@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from ..options_spec import HUB_TIMEOUT, RETRIEVAL_LIMIT, RETRIEVAL_SHARED, add_to_parser
+
 KINDS = {"models": "model", "datasets": "dataset"}
 
 _DESCRIPTION = """\
@@ -26,41 +28,21 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
             help=f"find {kind}s for an experiment on the Hugging Face Hub and locally",
             description=_DESCRIPTION.format(kind=kind, what=_LOCAL[kind]),
             formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("query", nargs="+", metavar="QUERY",
-                       help="what you need, e.g. 'sentence similarity' (words are joined)")
-        p.add_argument("--task-type", metavar="T",
-                       help="task to filter and boost: classification, regression, or a Hub "
-                            "pipeline tag such as sentence-similarity")
-        p.add_argument("--source", choices=["all", "hub", "local"], default="all",
-                       help="where to look (default: all)")
-        p.add_argument("--limit", type=int, default=10, metavar="N",
-                       help="at most N candidates (default 10)")
-        p.add_argument("--hyde", action="store_true",
-                       help="re-rank with a hypothetical description written by the LLM "
-                            "(no effect with the offline engine)")
-        p.add_argument("--hub-timeout", type=float, metavar="SECONDS",
-                       help="give up on the Hub after this long (default 15, "
-                            "$MLR_COPILOT_HUB_TIMEOUT)")
-        p.add_argument("--json", action="store_true",
-                       help="print candidates and warnings as JSON")
+        query, *shared = RETRIEVAL_SHARED  # as %mlr_models / %mlr_datasets
+        add_to_parser(p, (query, *shared[:-1], HUB_TIMEOUT, shared[-1]))
         p.set_defaults(func=run, kind=kind)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..retrieval import HubSource, retrieve
+    from ..api import Copilot
+    from . import settings_overrides
 
-    if args.hub_timeout is not None and args.hub_timeout <= 0:
-        raise InputError(f"--hub-timeout must be > 0, got {args.hub_timeout}")
-    backend = None
-    if args.hyde:
-        from ..api import Copilot
-        from . import settings_overrides
-
-        backend = Copilot(**settings_overrides(args)).backend
-    hub = HubSource(args.kind, timeout=args.hub_timeout) if args.source != "local" else None
-    result = retrieve(" ".join(args.query).strip(), args.kind, task_type=args.task_type,
-                      source=args.source, limit=args.limit, backend=backend, hub=hub)
+    HUB_TIMEOUT.check(args.hub_timeout)
+    RETRIEVAL_LIMIT.check(args.limit)
+    copilot = Copilot(**settings_overrides(args))  # its backend only with --hyde
+    result = copilot.retrieve(" ".join(args.query).strip(), args.kind, task_type=args.task_type,
+                              source=args.source, limit=args.limit, hyde=args.hyde,
+                              hub_timeout=args.hub_timeout)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

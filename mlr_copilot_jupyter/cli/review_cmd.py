@@ -10,6 +10,8 @@ import argparse
 import json
 from typing import Any
 
+from ..options_spec import REVIEW_DECISIONS, add_to_parser
+
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
@@ -21,10 +23,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "applies to the task), --reject ID, with --comment TEXT. Without a decision, list the "
         "ideas with their status.",
     )
-    p.add_argument("--accept", metavar="ID|top", help="accept idea ID (top: the best-ranked one)")
-    p.add_argument("--reject", metavar="ID", help="reject idea ID")
-    p.add_argument("--comment", metavar="TEXT", default="",
-                   help="a comment saved with the --accept / --reject decision")
+    add_to_parser(p, REVIEW_DECISIONS)  # as %mlr_review's
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 

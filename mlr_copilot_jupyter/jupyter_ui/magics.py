@@ -20,7 +20,7 @@ from IPython.display import display
 from ..api import Copilot
 from ..config import MLRCopilot
 from ..errors import MLRCopilotError
-from ..options_spec import MAX_PAGES, magic_argument_decorators
+from ..options_spec import CONFIG_SETTINGS, MAX_PAGES, magic_argument_decorators, magic_options
 from . import magics_batch
 from .magics_experiment import experiment_arguments, mlr_experiment_magic
 from .magics_ideas import (
@@ -134,10 +134,7 @@ class MLRCopilotMagics(Magics):
 
     @magic_arguments()
     @argument("--json", action="store_true", help="Print the status as JSON.")
-    @argument("--backend", choices=["auto", "openai", "offline"], help="Set the backend.")
-    @argument("--model", help="Set the model name.")
-    @argument("--base-url", help="Set the OpenAI-compatible base URL (e.g. http://localhost:8000/v1).")
-    @argument("--temperature", type=float, help="Set the sampling temperature.")
+    @magic_options(CONFIG_SETTINGS)  # as the CLI's LLM settings
     @argument(
         "--check",
         action="store_true",
@@ -167,7 +164,7 @@ class MLRCopilotMagics(Magics):
                 f"{self.copilot.backend.describe()}: answered in {reply.latency:.2f} s, "
                 f"{reply.usage.total_tokens} tokens"
             )
-        table = self.settings.status_table()
+        table = self.copilot.status()
         if args.json:
             print(table.to_json())
             return None

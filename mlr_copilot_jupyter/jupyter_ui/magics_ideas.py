@@ -17,7 +17,10 @@ from ..display import decision_line
 from ..options_spec import (
     IDEAS_N,
     IDEAS_TASK,
+    MAX_STEPS,
     RELATED,
+    REVIEW_DECISIONS,
+    SEEDS,
     SEMANTIC_SCHOLAR,
     magic_argument_decorators,
 )
@@ -53,15 +56,12 @@ _REVIEW_ARGUMENTS = (
     argument("--rerank", action="store_true", help="Review (score) the ideas again first."),
     argument("--task", default="digits",
              help="Task of the board's 'Run experiment' and 'Run accepted ideas' (default digits)."),
-    argument("--max-steps", type=int, metavar="N",
-             help="Search steps per idea when 'Run accepted ideas' compares them."),
-    argument("--seeds", type=int, metavar="N",
-             help="A comparison re-runs its top two ideas with seeds 1..N (default 2; 0: none)."),
-    argument("--accept", metavar="ID|top",
-             help="Accept idea ID (top: the best-ranked idea that applies to the task); no board."),
-    argument("--reject", metavar="ID", help="Reject idea ID; no board."),
-    argument("--comment", metavar="TEXT", default="",
-             help="A comment saved with the --accept / --reject decision (quote spaces)."),
+    *magic_argument_decorators((
+        MAX_STEPS.but(metavar="N", help="Search steps per idea when 'Run accepted ideas' "
+                                        "compares them."),
+        SEEDS.but(default=None, help="A comparison re-runs its top two ideas with seeds 1..N "
+                                     "(default 2; 0: none)."))),
+    *magic_argument_decorators(REVIEW_DECISIONS),  # as mlr-copilot review's
 )
 
 
@@ -134,7 +134,6 @@ def mlr_review_magic(magics: Any, line: str) -> None:
         return
     from IPython.display import Markdown
 
-    from ..types import check_max_steps
     from .comparison_ui import board_comparison
     from .widgets.review_board import ReviewBoard
 
@@ -149,9 +148,8 @@ def mlr_review_magic(magics: Any, line: str) -> None:
                                      "metadata": {"mlr_copilot": {"stage": "run",
                                                                   "idea_id": idea.id}}}])
 
-    check_max_steps(args.max_steps)
-    if args.seeds is not None and args.seeds < 0:
-        raise UsageError(f"--seeds must be >= 0, got {args.seeds}")
+    MAX_STEPS.check(args.max_steps)  # the ranges of %mlr_experiment --ideas, checked now
+    SEEDS.check(args.seeds)
     extra = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in
                      (("max_steps", args.max_steps), ("seeds", args.seeds)) if value is not None)
     board = ReviewBoard(copilot, on_run=run_idea, task=args.task, compare_args=extra)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import magic_arguments, parse_argstring
 from IPython.display import display
+
+from ..options_spec import RETRIEVAL_LIMIT, RETRIEVAL_SHARED, magic_argument_decorators
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,17 +35,7 @@ _LOCAL = {"model": "scikit-learn estimators, installed sentence-embedding packag
 _EXAMPLE = {"model": ("sentence similarity", "sentence-similarity"),
             "dataset": ("handwritten digits", "classification")}
 
-_ARGUMENTS = (
-    argument("query", nargs="+", help="what you need, e.g. sentence similarity"),
-    argument("--task-type", metavar="T",
-             help="classification, regression, or a Hub pipeline tag (sentence-similarity)"),
-    argument("--source", choices=["all", "hub", "local"], default="all",
-             help="where to look (default: all)"),
-    argument("--limit", type=int, default=10, help="at most N candidates (default 10)"),
-    argument("--hyde", action="store_true",
-             help="re-rank with an LLM-written description of the ideal candidate"),
-    argument("--json", action="store_true", help="print the result as JSON"),
-)
+_ARGUMENTS = magic_argument_decorators(RETRIEVAL_SHARED)  # as mlr-copilot models / datasets
 
 
 def _arguments(kind: str) -> Callable[[F], F]:
@@ -85,16 +76,14 @@ def mlr_datasets_magic(magics: Any, line: str) -> Any:
 def _run(magics: Any, line: str, kind: str, parser_holder: Any) -> None:
     import json
 
-    from ..retrieval import retrieve
+    from ..api import Copilot
 
     args = parse_argstring(parser_holder, line)
     query = " ".join(args.query).strip().strip("'\"")
-    if args.limit < 1:
-        raise UsageError(f"--limit must be >= 1, got {args.limit}")
-    copilot = getattr(magics, "copilot", None)
-    backend = copilot.backend if args.hyde and copilot is not None else None
-    result = retrieve(query, kind, task_type=args.task_type, source=args.source,
-                      limit=args.limit, backend=backend)
+    RETRIEVAL_LIMIT.check(args.limit)
+    copilot = getattr(magics, "copilot", None) or Copilot()
+    result = copilot.retrieve(query, kind, task_type=args.task_type, source=args.source,
+                              limit=args.limit, hyde=args.hyde)
     shell = getattr(magics, "shell", None)
     if shell is not None:
         shell.user_ns[f"_mlr_{kind}s"] = result
