@@ -15,7 +15,7 @@ from .errors import InputError
 from .llm import Backend, Reply, UsageMeter, backends, get_backend
 from .llm.base import Message, usage_scope
 from .models import Idea
-from .options_spec import ExperimentOptions, RunKeywords
+from .options_spec import BatchOptions, ExperimentOptions, RunKeywords
 from .state import STATE_FILE, ComparisonRef, ResearchState, RunRef
 
 if TYPE_CHECKING:
@@ -147,19 +147,29 @@ class Copilot(IdeaAgentMethods):
 
     # -- batch -----------------------------------------------------------------------------
     def batch(self, notebooks: Sequence[str | os.PathLike[str]],
-              params: dict[str, list[Any]] | None = None, **kwargs: Any) -> Any:
+              params: dict[str, list[Any]] | None = None, *, out: str | os.PathLike[str],
+              grid_file: str | os.PathLike[str] | None = None, workers: int = 2,
+              scheduler: str | None = None, kernel_name: str | None = None,
+              timeout: float | None = None, retries: int = 0, metric_agg: str = "last",
+              progress: bool = True, sandbox: str | None = None,
+              sandbox_network: bool | None = None) -> Any:
         """Re-run notebooks with papermill over a parameter grid; returns the results DataFrame
-        (one row per execution; ``out=`` is the output folder, see :func:`batch.batch`)."""
+        (one row per execution in ``out``; the other options as :func:`batch.batch`'s, the
+        sandbox by default the settings')."""
         from .batch import batch
 
-        kwargs.setdefault("sandbox", self.settings.sandbox)  # the MCP server's require, ...
-        kwargs.setdefault("sandbox_network", self.settings.sandbox_network)
-        return batch([Path(n) for n in notebooks], params, **kwargs)
+        return batch([Path(n) for n in notebooks], params, out=Path(out),
+                     grid_file=Path(grid_file) if grid_file is not None else None,
+                     workers=workers, scheduler=scheduler, kernel_name=kernel_name,
+                     timeout=timeout, retries=retries, metric_agg=metric_agg, progress=progress,
+                     sandbox=sandbox or self.settings.sandbox,  # the MCP server's require, ...
+                     sandbox_network=(self.settings.sandbox_network if sandbox_network is None
+                                      else sandbox_network))
 
     @staticmethod
-    def batch_from_options(options: Any, warn: Callable[[str], None]) -> BatchResult:
-        """Run the batch that ``%mlr_batch`` / ``mlr-copilot batch`` options describe (parsed
-        arguments: notebooks, grid, out, workers, ...); returns its :class:`~.types.BatchResult`.
+    def batch_from_options(options: BatchOptions, warn: Callable[[str], None]) -> BatchResult:
+        """Run the batch that ``%mlr_batch`` / ``mlr-copilot batch`` describe (typed
+        :class:`~.options_spec.BatchOptions`); returns its :class:`~.types.BatchResult`.
         Needs no LLM session, so the CLI calls it without building one."""
         from .batch import run_options
 

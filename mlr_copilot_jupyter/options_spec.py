@@ -339,7 +339,7 @@ class RunKeywords(TypedDict, total=False):
 
 
 # -- scale-out: batch and comparisons run on a local pool or on Dask ------------------------------
-WORKERS = Option(("--workers",), type=int, default=2, metavar="N",
+WORKERS = Option(("--workers",), type=int, default=2, metavar="N", low=1,
                  help="parallel executions (processes; Dask workers with --scheduler local); "
                       "default 2")
 SCHEDULER = Option(("--scheduler",), metavar="ADDR",
@@ -356,6 +356,21 @@ COMPARE_SHARED = (
 )
 
 # -- batch: shared by ``mlr-copilot batch`` and ``%mlr_batch`` ------------------------------------
+BATCH_NOTEBOOKS = Option(("notebooks",), nargs="+", metavar="NOTEBOOK",
+                         help="notebooks to run (.ipynb)",
+                         notebook_help="Notebooks to run (.ipynb).")
+BATCH_OUT = Option(("--out",), required=True, metavar="DIR",
+                   help="folder for the executed notebooks, results.csv, summary.csv and "
+                        "summary.png",
+                   notebook_help="Folder for executed notebooks, results.csv, summary.csv, "
+                                 "summary.png.")
+BATCH_TIMEOUT = Option(("--timeout",), type=float, metavar="S", positive=True, unit="seconds",
+                       help="seconds per cell before it fails")
+BATCH_RETRIES = Option(("--retries",), type=int, default=0, metavar="N", low=0,
+                       help="re-run a failed execution up to N times (default 0)")
+METRIC_AGG = Option(("--metric-agg",), choices=("last", "max", "min"), default="last",
+                    help="a metric reported several times in a notebook: keep the last value "
+                         "(default) or the max / min (e.g. the best node of a record notebook)")
 BATCH_SHARED = (
     Option(("-p", "--param"), nargs="+", action="append", dest="params",
            metavar=("NAME", "VALUE"), help="a parameter and its values (repeatable; the runs "
@@ -364,15 +379,49 @@ BATCH_SHARED = (
     WORKERS,
     SCHEDULER,
     Option(("--kernel",), metavar="NAME", help="Jupyter kernel (default: the notebook's)"),
-    Option(("--timeout",), type=float, metavar="S", help="seconds per cell before it fails"),
-    Option(("--retries",), type=int, default=0, metavar="N",
-           help="re-run a failed execution up to N times (default 0)"),
-    Option(("--metric-agg",), choices=("last", "max", "min"), default="last",
-           help="a metric reported several times in a notebook: keep the last value "
-                "(default) or the max / min (e.g. the best node of a record notebook)"),
+    BATCH_TIMEOUT,
+    BATCH_RETRIES,
+    METRIC_AGG,
     Option(("--no-progress",), action="store_true", help="no progress bar"),
     *SANDBOX_SHARED,
 )
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """A batch as ``mlr-copilot batch``, ``%mlr_batch`` and the MCP ``batch`` tool ask for it,
+    typed, for ``Copilot.batch_from_options``; ranges are the spec's (one line each)."""
+
+    notebooks: tuple[str, ...]
+    out: str
+    params: tuple[tuple[str, ...], ...] = ()  # each ``-p NAME VALUE ...``
+    grid: str | None = None  # a YAML/JSON grid file, crossed with ``params``
+    workers: int = WORKERS.default
+    scheduler: str | None = None
+    kernel: str | None = None
+    timeout: float | None = None
+    retries: int = BATCH_RETRIES.default
+    metric_agg: str = METRIC_AGG.default
+    progress: bool = True
+    sandbox: str | None = None  # None: the settings' (MLRCopilot.sandbox)
+    sandbox_network: bool = False
+
+    def __post_init__(self) -> None:
+        for spec, value in ((WORKERS, self.workers), (BATCH_TIMEOUT, self.timeout),
+                            (BATCH_RETRIES, self.retries)):
+            spec.check(value)
+        check_choice(METRIC_AGG, self.metric_agg)
+        check_choice(SANDBOX, self.sandbox)
+
+    @classmethod
+    def from_args(cls, args: Any) -> BatchOptions:
+        """The batch a parsed ``mlr-copilot batch`` / ``%mlr_batch`` line describes."""
+        return cls(notebooks=tuple(args.notebooks), out=args.out,
+                   params=tuple(tuple(p) for p in args.params or ()), grid=args.grid,
+                   workers=args.workers, scheduler=args.scheduler, kernel=args.kernel,
+                   timeout=args.timeout, retries=args.retries, metric_agg=args.metric_agg,
+                   progress=not args.no_progress, sandbox=args.sandbox or None,
+                   sandbox_network=bool(args.allow_network))
 
 
 # -- ideas: shared by ``mlr-copilot ideas`` / ``run`` and ``%mlr_idea`` ---------------------------

@@ -24,6 +24,8 @@ from .results import BASE_COLUMNS, METRIC_AGGS, aggregate, plot_summary, results
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..options_spec import BatchOptions
+
 __all__ = ["BatchInterrupted", "BatchResult", "Execution", "batch", "run_batch", "run_options",
            "summary"]
 
@@ -134,20 +136,18 @@ def check_parameters(notebooks: Sequence[Path], grid: Grid) -> list[str]:
     return warnings
 
 
-def run_options(options: Any, warn: Callable[[str], None]) -> BatchResult:
-    """:func:`run_batch` from the options that ``mlr-copilot batch`` and ``%mlr_batch`` parse.
-
-    ``options`` has ``notebooks``, ``params`` (``-p NAME VALUE...`` lists), ``grid`` (a grid
-    file or None), ``out``, ``workers``, ``scheduler``, ``kernel``, ``timeout``, ``retries``,
-    ``metric_agg`` and ``no_progress``. ``warn`` gets each grid name a notebook does not declare.
+def run_options(options: BatchOptions, warn: Callable[[str], None]) -> BatchResult:
+    """:func:`run_batch` from the typed options that ``mlr-copilot batch``, ``%mlr_batch`` and
+    the MCP server build (:class:`~..options_spec.BatchOptions`, already range-checked).
+    ``warn`` gets each grid name a notebook does not declare.
     """
     from .grid import build_grid
 
-    grid = build_grid(options.params, options.grid)
+    grid = build_grid([list(p) for p in options.params] or None, options.grid)
     notebooks = [check_notebook(nb) for nb in options.notebooks]
     for warning in check_parameters(notebooks, grid):
         warn(warning)
-    mode = getattr(options, "sandbox", None)
+    mode = options.sandbox
     if not mode:  # not given: the setting ($MLR_COPILOT_SANDBOX, %config MLRCopilot.sandbox)
         from ..config import MLRCopilot
 
@@ -155,9 +155,8 @@ def run_options(options: Any, warn: Callable[[str], None]) -> BatchResult:
     return run_batch(notebooks, grid, options.out, workers=options.workers,
                      scheduler=options.scheduler, kernel_name=options.kernel,
                      timeout=options.timeout, retries=options.retries,
-                     progress=not options.no_progress, metric_agg=options.metric_agg,
-                     sandbox=mode, sandbox_network=bool(getattr(options, "allow_network", False)),
-                     warn=warn)
+                     progress=options.progress, metric_agg=options.metric_agg,
+                     sandbox=mode, sandbox_network=options.sandbox_network, warn=warn)
 
 
 def plan(notebooks: Sequence[Path], grid: Grid, out_dir: Path) -> list[Execution]:
@@ -214,13 +213,12 @@ def run_batch(notebooks: Sequence[str | Path], grid: Grid | Mapping[str, Any] | 
     from tqdm.auto import tqdm
 
     from ..kernels.sandbox import confine
+    from ..options_spec import BATCH_RETRIES, BATCH_TIMEOUT, WORKERS
 
-    if workers < 1:
-        raise InputError(f"workers must be >= 1, got {workers}")
-    if retries < 0:
-        raise InputError(f"retries must be >= 0, got {retries}")
-    if timeout is not None and timeout <= 0:
-        raise InputError(f"timeout must be a positive number of seconds, got {timeout}")
+    # the options' one range check each (as --workers, --retries, --timeout), named as here
+    WORKERS.check(workers, label="workers")
+    BATCH_RETRIES.check(retries, label="retries")
+    BATCH_TIMEOUT.check(timeout, label="timeout")
     if metric_agg not in METRIC_AGGS:
         raise InputError(f"metric_agg must be one of {', '.join(METRIC_AGGS)}, got {metric_agg!r}")
     if not notebooks:

@@ -42,12 +42,13 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks to run (.ipynb)")
+    from ..options_spec import BATCH_NOTEBOOKS, BATCH_OUT, add_to_parser
+
+    add_to_parser(p, (BATCH_NOTEBOOKS,))
     add_options(p)
     p.add_argument("--json", action="store_true",
                    help="print paths, rows and summary as JSON")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the executed "
-                   "notebooks, results.csv, summary.csv and summary.png")
+    add_to_parser(p, (BATCH_OUT,))
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     p.set_defaults(func=run)
 
@@ -71,12 +72,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
+    from ..options_spec import BatchOptions
     from ..types import BatchInterrupted
 
+    options = BatchOptions.from_args(args)  # typed, every range checked once
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly, as on Ctrl-C
     try:
         result = Copilot.batch_from_options(
-            args, lambda warning: print(f"mlr-copilot: warning: {warning}", file=sys.stderr))
+            options, lambda warning: print(f"mlr-copilot: warning: {warning}", file=sys.stderr))
     except BatchInterrupted as stop:
         print(f"mlr-copilot: {stop.report()}", file=sys.stderr)
         raise SystemExit(130) from None

@@ -14,17 +14,21 @@ from typing import Any, TypeVar
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ..options_spec import BATCH_SHARED, magic_argument_decorators
+from ..options_spec import (
+    BATCH_NOTEBOOKS,
+    BATCH_OUT,
+    BATCH_SHARED,
+    BatchOptions,
+    magic_argument_decorators,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 _ARGUMENTS = (
-    argument("notebooks", nargs="+", metavar="NOTEBOOK", help="Notebooks to run (.ipynb)."),
-    *magic_argument_decorators(BATCH_SHARED),
+    *magic_argument_decorators((BATCH_NOTEBOOKS, *BATCH_SHARED)),  # as mlr-copilot batch's
     argument("--json", action="store_true", help="Print paths, rows and summary as JSON."),
-    argument("--out", required=True, metavar="DIR",
-             help="Folder for executed notebooks, results.csv, summary.csv, summary.png."),
+    *magic_argument_decorators((BATCH_OUT,)),
 )
 
 
@@ -52,8 +56,9 @@ def mlr_batch(self: Any, line: str) -> Any:
     if not args.sandbox and getattr(self, "copilot", None) is not None:
         args.sandbox = self.copilot.settings.sandbox  # %config MLRCopilot.sandbox
         args.allow_network = args.allow_network or self.copilot.settings.sandbox_network
+    options = BatchOptions.from_args(args)  # typed, every range checked once
     try:
-        result = Copilot.batch_from_options(args, lambda warning: print(f"warning: {warning}", file=sys.stderr))
+        result = Copilot.batch_from_options(options, lambda warning: print(f"warning: {warning}", file=sys.stderr))
     except BatchInterrupted as stop:
         raise UsageError(stop.report()) from None
     if args.json:

@@ -93,3 +93,39 @@ def test_the_magic_and_the_cli_refuse_a_bad_limit_with_the_same_line(
     assert str(refused.value) == "--limit must be >= 1, got 0"
     assert main(["models", "bert", "--limit", "0", "--source", "local"]) == 1
     assert capsys.readouterr().err.strip() == "mlr-copilot: error: --limit must be >= 1, got 0"
+
+
+def test_batch_lines_give_the_same_typed_options_on_the_cli_and_the_magic() -> None:
+    from mlr_copilot_jupyter.jupyter_ui.magics_batch import mlr_batch
+    from mlr_copilot_jupyter.options_spec import BATCH_NOTEBOOKS, BATCH_OUT, BatchOptions
+
+    line = ("a.ipynb b.ipynb -p seed 0 1 -p lr 0.1 --grid g.yaml --workers 3 --scheduler local "
+            "--kernel python3 --timeout 30 --retries 1 --metric-agg max --no-progress "
+            "--sandbox off --allow-network --out sweep")
+    cli = BatchOptions.from_args(commands()["batch"].parse_args(line.split()))
+    magic = BatchOptions.from_args(mlr_batch.parser.parse_argstring(line))  # type: ignore[attr-defined]
+    assert cli == magic == BatchOptions(
+        notebooks=("a.ipynb", "b.ipynb"), out="sweep", params=(("seed", "0", "1"), ("lr", "0.1")),
+        grid="g.yaml", workers=3, scheduler="local", kernel="python3", timeout=30.0, retries=1,
+        metric_agg="max", progress=False, sandbox="off", sandbox_network=True)
+    same((BATCH_NOTEBOOKS, BATCH_OUT), commands()["batch"], mlr_batch.parser)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("flag", "line"), [
+    ("--workers 0", "--workers must be >= 1, got 0"),
+    ("--retries -1", "--retries must be >= 0, got -1"),
+    ("--timeout 0", "--timeout must be a positive number of seconds, got 0.0"),
+])
+def test_batch_ranges_are_one_line_on_the_cli_and_the_magic(
+        ip: Any, capsys: pytest.CaptureFixture[str], tmp_path: Any, flag: str, line: str) -> None:
+    from IPython.core.error import UsageError
+
+    from mlr_copilot_jupyter.cli import main
+
+    argv = [str(tmp_path / "nb.ipynb"), *flag.split(), "--out", str(tmp_path / "out")]
+    assert main(["batch", *argv]) == 1
+    assert capsys.readouterr().err.strip() == f"mlr-copilot: error: {line}"
+    with pytest.raises(UsageError) as refused:
+        ip.run_line_magic("mlr_batch", " ".join(argv))
+    assert str(refused.value) == line
+    assert not (tmp_path / "out").exists()
