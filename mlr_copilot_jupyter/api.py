@@ -242,12 +242,15 @@ class Copilot(IdeaAgentMethods):
                           run_dir=Path(out) if out else None, context=context)
 
     def task_from_data(self, data: Any, target: str, *, out: str | os.PathLike[str] | None = None,
-                       source: str | None = None, **choices: Any) -> TaskFromData:
+                       source: str | None = None, metric: str | None = None,
+                       direction: str | None = None,
+                       test_size: float | str | None = None) -> TaskFromData:
         """Write a task folder from a DataFrame or a CSV / Parquet path; returns a
         :class:`~.experiment.from_data.TaskFromData` (``.folder``, ``.choice_line()``).
 
-        ``out`` defaults to ``<run dir>/tasks/<name>-<timestamp>``; ``choices`` are ``metric``,
-        ``direction`` and ``test_size`` (see :func:`~.experiment.from_data.task_from_data`).
+        ``out`` defaults to ``<run dir>/tasks/<name>-<timestamp>``; ``metric``, ``direction``
+        and ``test_size`` override what the data suggests (see
+        :func:`~.experiment.from_data.task_from_data`).
         """
         from datetime import datetime
 
@@ -257,7 +260,8 @@ class Copilot(IdeaAgentMethods):
             label = source or (str(data) if isinstance(data, (str, os.PathLike)) else "data")
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
             out = self.settings.run_path() / "tasks" / f"{task_name(label)}-{stamp}"
-        return task_from_data(data, target, Path(out), source=source, **choices)
+        return task_from_data(data, target, Path(out), source=source, metric=metric,
+                              direction=direction, test_size=test_size)
 
     def sandbox_options(self, options: ExperimentOptions | dict[str, Any]) -> dict[str, Any]:
         """``sandbox`` / ``sandbox_network`` of a run: the given ones, else the settings'.
