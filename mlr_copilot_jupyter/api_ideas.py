@@ -16,6 +16,7 @@ from .models import Idea, Paper, RelatedWork, ResearchProblem
 if TYPE_CHECKING:
     import threading
 
+    from .ideas.bench_ideas import IdeaScore
     from .llm import Backend, UsageMeter
     from .state import ResearchState
 
@@ -225,4 +226,22 @@ class IdeaAgentMethods:
             self.state.problem = problem
             self.save_state()
         return problem
+
+    # -- benchmark of the IdeaAgent ----------------------------------------------------------
+    def bench_ideas(self, sources: Sequence[str | os.PathLike[str]], n: int = 5, *,
+                    related_corpus: str | os.PathLike[str] | None = None) -> list[IdeaScore]:
+        """Ideas for each paper with the full pipeline and from the paper's core alone, each
+        scored by the judge (:mod:`~mlr_copilot_jupyter.ideas.bench_ideas`); the full arm's
+        related works come from the local corpus ``related_corpus`` when given."""
+        from .ideas.bench_ideas import bench_papers
+        from .papers import load_paper
+
+        papers = [load_paper(p) for p in sources]
+        related: list[RelatedWork] = []
+        if related_corpus:
+            from .papers.related import LocalCorpusSource, find_related
+
+            query = " ".join(f"{p.title} {p.abstract}" for p in papers)
+            related, _ = find_related(query, [LocalCorpusSource(related_corpus)])
+        return bench_papers(papers, self.backend, n, related)
 

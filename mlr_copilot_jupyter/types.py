@@ -31,6 +31,8 @@ from .ideas.bench_ideas import write_csv as write_bench_ideas_csv
 from .ideas.problem_edit import apply_problem_yaml, problem_yaml
 from .ideas.review import RANKING_FORMULA
 from .kernels.environment import is_sensitive
+from .llm.base import redact
+from .papers.arxiv import parse_arxiv_id
 
 __all__ = [
     "RANKING_FORMULA",
@@ -60,8 +62,10 @@ __all__ = [
     "load_ideas_file",
     "metric_plot",
     "notebook_context",
+    "parse_arxiv_id",
     "problem_yaml",
     "read_table",
+    "redact",
     "summary_markdown",
     "write_bench_ideas_csv",
 ]

@@ -32,26 +32,15 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..errors import InputError
-    from ..papers import load_paper
     from ..types import bench_ideas_summary as summary
     from ..types import bench_ideas_table as table
-    from ..types import bench_papers
     from ..types import write_bench_ideas_csv as write_csv
     from . import settings_overrides
 
     if args.n < 1:
         raise InputError(f"-n must be at least 1, got {args.n}")
     copilot = Copilot(**settings_overrides(args))
-    related: list[Any] = []
-    if args.related:
-        from ..papers.related import LocalCorpusSource, find_related
-
-        papers = [load_paper(p) for p in args.papers]
-        query = " ".join(f"{p.title} {p.abstract}" for p in papers)
-        related, _ = find_related(query, [LocalCorpusSource(args.related)])
-    else:
-        papers = [load_paper(p) for p in args.papers]
-    scores = bench_papers(papers, copilot.backend, args.n, related)
+    scores = copilot.bench_ideas(args.papers, args.n, related_corpus=args.related)
     path = write_csv(scores, Path(args.csv))
     if args.json:
         stats = summary(scores)

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, MLRCopilotError
-from ..llm.base import redact
-from ..types import is_sensitive
 
 #: Run ids are made by the runner as ``<date>-<time>-<task>-<hex>``; anything else is refused.
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
@@ -30,16 +28,22 @@ class Redactor:
         self._extra = tuple(extra)
 
     def secrets(self) -> list[str]:
+        from ..types import is_sensitive  # the facade's types load the agents: on first use
+
         values = [v for k, v in self._environ.items() if is_sensitive(k) and len(v.strip()) >= 6
                   and k.upper() != "MLR_COPILOT_RUN_DIR"]
         values += [v for v in self._extra if v and len(v) >= 6]
         return sorted(set(values), key=len, reverse=True)  # longest first: no partial leftovers
 
     def text(self, text: str) -> str:
+        from ..types import redact
+
         return redact(text, *self.secrets())
 
     def data(self, value: Any) -> Any:
         """A JSON-like value with every string redacted (keys too)."""
+        from ..types import redact
+
         secrets = self.secrets()
 
         def clean(v: Any) -> Any:
@@ -99,7 +103,7 @@ class Folders:
     def paper_source(self, value: str) -> str:
         """A paper source: an arXiv id/URL becomes ``arXiv:<id>``; anything else must be an
         allowed file (other URLs are refused by the paper loader)."""
-        from ..papers.arxiv import parse_arxiv_id
+        from ..types import parse_arxiv_id
 
         s = (value or "").strip()
         aid = parse_arxiv_id(s) if s else None
