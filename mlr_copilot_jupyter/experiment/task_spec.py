@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import TaskError
 from ..options_spec import MAX_STEPS
-from .metric_infer import (
+from .metric_rules import (
     DIRECTIONS,
     KNOWN_METRICS,
     REGRESSION_METRICS,
@@ -22,7 +22,7 @@ from .metric_infer import (
     canonical_metric,
     infer_folder_metric,
 )
-from .task import Budget, MetricSpec, Task, _tree_files
+from .task_model import Budget, MetricSpec, Task, _tree_files
 
 try:
     import tomllib
