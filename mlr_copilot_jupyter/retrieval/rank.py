@@ -21,7 +21,7 @@ from ..llm.base import Message
 from ..llm.solvers import register_solver
 
 if TYPE_CHECKING:
-    from .sources import Candidate
+    from .candidate import Candidate
 
 K1 = 1.5
 B = 0.75

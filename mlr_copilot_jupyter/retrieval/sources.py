@@ -15,33 +15,13 @@ import importlib.metadata
 import inspect
 import os
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
-
+from .candidate import KINDS, Candidate, Kind, check_kind
 from .rank import rank
 
-Kind = Literal["model", "dataset"]
-KINDS: tuple[str, ...] = ("model", "dataset")
-
-
-class Candidate(BaseModel):
-    """One model or dataset the ExperimentAgent could use."""
-
-    id: str
-    kind: Kind
-    source: Literal["hub", "local"]
-    description: str = ""
-    task: str | None = Field(default=None, description="task or Hub pipeline_tag")
-    tags: list[str] = Field(default_factory=list)
-    downloads: int | None = None
-    likes: int | None = None
-    score: float = 0.0
-    usage: str = Field(default="", description="one line of code that loads or builds it")
-    url: str | None = None
-    #: extra text the ranking indexes (e.g. a docstring's first paragraph); not shown or saved
-    search_text: str = Field(default="", exclude=True, repr=False)
-
+__all__ = ["KINDS", "Candidate", "DatasetSource", "Kind", "LocalSource", "ModelSource",
+           "check_kind", "usage_for"]
 
 @runtime_checkable
 class ModelSource(Protocol):
@@ -59,14 +39,6 @@ class DatasetSource(Protocol):
     def search(
         self, query: str, *, task_type: str | None = None, limit: int = 10
     ) -> list[Candidate]: ...
-
-
-def check_kind(kind: str) -> Kind:
-    from ..errors import InputError
-
-    if kind not in KINDS:
-        raise InputError(f"unknown kind {kind!r}; use 'model' or 'dataset'")
-    return kind  # type: ignore[return-value]
 
 
 # -- scikit-learn ------------------------------------------------------------------------------
