@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import InputError
 from .llm.base import usage_scope
 from .models import Idea, Paper, RelatedWork, ResearchProblem
+from .options_spec import IDEAS_N
 
 if TYPE_CHECKING:
     import threading
@@ -132,8 +133,7 @@ class IdeaAgentMethods:
         from .ideas.generate import generate_ideas
         from .ideas.grounding import TaskBrief
 
-        if n < 1:
-            raise InputError(f"-n must be at least 1, got {n}")
+        IDEAS_N.check(n)  # -n's one range (options_spec), as on the CLI, magics and MCP
         brief = None
         if task is not None:
             from .experiment.task import load_task

@@ -425,7 +425,8 @@ class BatchOptions:
 
 
 # -- ideas: shared by ``mlr-copilot ideas`` / ``run`` and ``%mlr_idea`` ---------------------------
-IDEAS_N = Option(("-n",), type=int, default=5, help="number of ideas (default 5)")
+IDEAS_N = Option(("-n",), type=int, default=5, low=1, high=20,
+                 help="number of ideas, 1..20 (default 5)")
 RELATED = Option(("--related",), metavar="FILE",
                  help="local corpus of related works: BibTeX (.bib), JSONL or JSON "
                       "(title + abstract)")

@@ -41,12 +41,10 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write_text
     from ..budget import check_deadline, stage_deadline
     from ..display import IdeaList, ProblemCard
-    from ..errors import InputError
     from ..types import RANKING_FORMULA
     from . import settings_overrides
 
-    if args.n < 1:
-        raise InputError(f"-n must be at least 1, got {args.n}")
+    IDEAS_N.check(args.n)
     copilot = Copilot(**settings_overrides(args))
     with stage_deadline(args.deadline or copilot.settings.deadline or None):
         paper = copilot.read_paper(args.source)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from ..errors import InputError
 from ..models import Idea
-from ..options_spec import ExperimentOptions
+from ..options_spec import IDEAS_N, ExperimentOptions
 from .guard import Folders, Redactor
 from .runs import RunRegistry, run_resources
 
@@ -62,8 +62,7 @@ class ResearchService:
         return problem.model_dump(mode="json", exclude={"related_works"})
 
     def generate_ideas(self, n: int, keep_existing: bool) -> dict[str, Any]:
-        if n < 1 or n > 20:
-            raise InputError(f"n must be between 1 and 20, got {n}")
+        IDEAS_N.check(n)  # -n's one range (options_spec), as on the CLI and the magics
         with self.lock:
             ideas = self.copilot.generate_ideas(n, keep_existing=keep_existing)
         return {"ideas": [idea_brief(i) for i in ideas], "engine": self.copilot.backend.describe()}

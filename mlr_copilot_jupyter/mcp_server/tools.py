@@ -9,7 +9,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
-from ..options_spec import MAX_STEPS
+from ..options_spec import IDEAS_N, MAX_STEPS
 from .runs import follow
 from .service import CellAction, Decision, ResearchService
 
@@ -20,6 +20,8 @@ MaxSteps = Annotated[int | None, Field(json_schema_extra=MAX_STEPS.json_schema()
                                                    f"{MAX_STEPS.low:g}..{MAX_STEPS.high:g}; "
                                                    "default: the task's [budget] max_steps, "
                                                    "else 10")]
+#: ``n`` of generate_ideas: the range of ``-n`` (1..20), in the schema and in the one check
+IdeasN = Annotated[int, Field(json_schema_extra=IDEAS_N.json_schema())]
 
 
 def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
@@ -57,7 +59,7 @@ def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
         return clean(result)
 
     @server.tool()
-    async def generate_ideas(ctx: Context[Any, Any], n: int = 5,
+    async def generate_ideas(ctx: Context[Any, Any], n: IdeasN = IDEAS_N.default,
                              keep_existing: bool = False) -> dict[str, Any]:
         """Generate `n` (1-20) research ideas for the current problem: each a hypothesis with a
         rationale and an experiment plan, with an id used by decide_idea, run_experiment and

@@ -457,7 +457,7 @@ MAGIC_CASES = [
     ("mlr_paper", "{papers}/huge.pdf", "over the 50 MB limit"),
     ("mlr_paper", "O'Brien 2020.pdf", "O'Brien 2020.pdf not found"),
     ("mlr_idea", "-n abc", "argument -n"),
-    ("mlr_idea", "-n -1", "-n must be at least 1"),
+    ("mlr_idea", "-n -1", "-n must be between 1 and 20"),
     ("mlr_idea", "--related {papers}/garbage.pdf -n 1", "unsupported related-work file"),
     ("mlr_problem", "", "no paper loaded"),
     ("mlr_review", "", "no ideas yet"),

@@ -68,7 +68,7 @@ def test_mistakes_are_one_line_usage_errors(ip: InteractiveShell, tmp_path: Path
         ip.run_cell_magic("mlr_problem", "", "task_definition: [unclosed\n")
     with pytest.raises(UsageError, match="unknown problem fields: colour"):
         ip.run_cell_magic("mlr_problem", "", "colour: blue\n")
-    with pytest.raises(UsageError, match="-n must be at least 1"):
+    with pytest.raises(UsageError, match="-n must be between 1 and 20, got 0"):
         ip.run_line_magic("mlr_idea", "-n 0")
 
 

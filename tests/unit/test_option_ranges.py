@@ -358,3 +358,32 @@ def test_a_comparison_refuses_a_bad_option_before_it_starts(tmp_path: Path) -> N
     with pytest.raises(InputError, match=LINE.format(201)):
         free.start_compare("accepted", "wine", options=ExperimentOptions(max_steps=201))
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize("value", (0, 21))
+def test_one_range_for_the_number_of_ideas(value: int, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """``-n`` is 1..20 on the CLI, the facade (so %mlr_idea) and MCP (its schema too)."""
+    from mlr_copilot_jupyter.cli import main
+    from mlr_copilot_jupyter.mcp_server.guard import Folders
+    from mlr_copilot_jupyter.mcp_server.server import build_server
+    from mlr_copilot_jupyter.mcp_server.service import ResearchService
+    from mlr_copilot_jupyter.options_spec import IDEAS_N
+
+    line = f"-n must be between 1 and 20, got {value}"
+    assert main(["ideas", str(tmp_path / "paper.txt"), "-n", str(value)]) == 1
+    assert capsys.readouterr().err.strip() == f"mlr-copilot: error: {line}"
+    session = copilot(tmp_path)
+    for call in (lambda: session.generate_ideas(value),
+                 lambda: ResearchService(session, Folders(tmp_path, [tmp_path])).generate_ideas(
+                     value, False)):
+        with pytest.raises(InputError) as refused:
+            call()
+        assert refused.value.one_line() == line
+
+    async def schema() -> dict[str, Any]:
+        tools = {t.name: t for t in await build_server(session).list_tools()}
+        return dict(tools["generate_ideas"].input_schema["properties"]["n"])
+
+    n = asyncio.run(schema())
+    assert (n["minimum"], n["maximum"], n["default"]) == (IDEAS_N.low, IDEAS_N.high, 5)
