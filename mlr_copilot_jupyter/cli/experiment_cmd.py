@@ -134,11 +134,13 @@ def progress_printer(event: str, data: dict[str, Any]) -> None:
 
 
 def run_until_done(coro: Any) -> Any:
-    """asyncio.run, where Ctrl-C or SIGTERM cancels the run (which saves its record first).
+    """Run ``coro`` through :func:`~mlr_copilot_jupyter.aio.run_sync` (this thread's one event
+    loop), where Ctrl-C or SIGTERM cancels the run (which saves its record first).
 
     A second Ctrl-C while the run is saving only prints a note: stopping the save half-way is
     what would lose the record.
     """
+    from ..aio import run_sync
 
     async def main() -> Any:
         task = asyncio.ensure_future(coro)
@@ -153,18 +155,24 @@ def run_until_done(coro: Any) -> Any:
             else:
                 print("(still saving the record; it takes a moment)", file=sys.stderr, flush=True)
 
+        installed = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, on_signal)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread / not POSIX: default handling
+            else:
+                installed.append(sig)
         try:
             return await task
         except asyncio.CancelledError:
             raise KeyboardInterrupt from None
+        finally:  # the loop outlives the run: give the signals back (SIGINT raises again)
+            for sig in installed:
+                loop.remove_signal_handler(sig)
 
     try:
-        return asyncio.run(main())
+        return run_sync(main())
     except KeyboardInterrupt:
         from . import ignore_ctrl_c
 

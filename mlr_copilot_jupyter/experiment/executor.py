@@ -23,8 +23,9 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
-from nbclient.util import ensure_async, run_sync
+from nbclient.util import ensure_async
 
+from ..aio import run_sync
 from ..errors import ExecutionError
 from ..kernels.launcher import kernel_environ, kernel_resources
 from ..kernels.manager import CopilotKernelManager, KernelReaper
@@ -144,10 +145,19 @@ class KernelExecutor:
                 res.message = f"{pre_message} — {LOST_STATE}; then: {res.message}"
             return res
 
-    start = run_sync(astart)
-    restart = run_sync(arestart)
-    shutdown = run_sync(ashutdown)
-    run = run_sync(arun)
+    # the sync twins, through the package's one bridge from sync code to a coroutine
+    def start(self) -> None:
+        run_sync(self.astart())
+
+    def restart(self) -> None:
+        run_sync(self.arestart())
+
+    def shutdown(self, *, now: bool = False) -> None:
+        run_sync(self.ashutdown(now=now))
+
+    def run(self, code: str, *, timeout: float | None = None) -> CellResult:
+        """Run one code cell and return its :class:`CellResult` (starts the kernel if needed)."""
+        return run_sync(self.arun(code, timeout=timeout))
 
     def __enter__(self) -> KernelExecutor:
         self.start()
