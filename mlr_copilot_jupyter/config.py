@@ -23,7 +23,9 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode, default,
 from traitlets.config import Configurable
 
 from .errors import ConfigError
-from .options_spec import SANDBOX_MODES
+
+#: How the kernels that run generated code are confined (``--sandbox``, declared in options_spec)
+SANDBOX_MODES = ("auto", "require", "off")
 
 DEFAULT_MODEL = "gpt-4o-mini"
 

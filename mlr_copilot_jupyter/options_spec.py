@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypedDict
 
+from .config import SANDBOX_MODES, backend_argument
+
 DIRECTION_CHOICES = ("min", "max", "minimize", "maximize")
 
 
@@ -130,16 +132,9 @@ def magic_options(specs: Iterable[Option]) -> Callable[[Any], Any]:
 
 
 # -- LLM settings: every ``mlr-copilot`` command (common options) and ``%mlr_config`` ------------
-def backend_name(value: str) -> str:
-    """``--backend``'s type: ``auto`` or the name of a registered backend
-    (``config.check_backend``); anything else is argparse's one-line error listing them."""
-    from .config import backend_argument  # config imports this module: look it up on use
-
-    return backend_argument(value)
-
-
 LLM_SETTINGS = (
-    Option(("--backend",), type=backend_name,
+    # --backend: auto or a registered backend (config.check_backend), else argparse's one line
+    Option(("--backend",), type=backend_argument,
            help="backend: auto (default), openai, offline  [$MLR_COPILOT_BACKEND]",
            notebook_help="Set the backend."),
     Option(("--model",), help="model name  [$MLR_COPILOT_MODEL]",
@@ -158,7 +153,6 @@ CONFIG_SETTINGS = LLM_SETTINGS[:4]
 
 
 # -- the kernels' sandbox: every command and magic that runs generated code ----------------------
-SANDBOX_MODES = ("auto", "require", "off")
 SANDBOX = Option(("--sandbox",), choices=SANDBOX_MODES,
                  help="confine the kernels that run generated code: auto (default) uses "
                       "bubblewrap when it works, else runs unconfined with one warning; require "
