@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt
 
 from ..errors import ConfigError, InputError, MLRCopilotError, NetworkUnavailable
 from ..http_retry import parse_retry_after
@@ -100,12 +101,15 @@ class SemanticScholarSource:
         local = host in ("localhost", "127.0.0.1", "::1")  # never send loopback through a proxy
         try:
             with httpx.Client(timeout=self.timeout, headers=headers, trust_env=not local) as client:
-                for attempt in range(self.max_retries + 1):
-                    log.debug("GET %s query=%r (attempt %d)", url, params["query"], attempt + 1)
-                    resp = client.get(url, params=params)
-                    if resp.status_code not in _RETRY_STATUS or attempt == self.max_retries:
-                        break
-                    self._sleep(self._delay(resp, attempt))
+                retrying = Retrying(  # only 429 and 5xx answers; a transport error ends at once
+                    retry=retry_if_result(lambda r: r.status_code in _RETRY_STATUS),
+                    stop=stop_after_attempt(self.max_retries + 1),
+                    wait=self._wait, sleep=self._sleep,
+                    before=lambda state: log.debug("GET %s query=%r (attempt %d)", url,
+                                                   params["query"], state.attempt_number),
+                    retry_error_callback=_last_answer,  # retries spent: judge the last answer
+                )
+                resp: httpx.Response = retrying(client.get, url, params=params)
         except (httpx.TransportError, OSError) as exc:  # refused, DNS, timeouts
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise NetworkUnavailable(
@@ -118,6 +122,10 @@ class SemanticScholarSource:
             raise NetworkUnavailable(
                 f"Semantic Scholar answered with something that is not JSON; {_OFFLINE_HINT}"
             ) from None
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Seconds before the next attempt, after the answer of attempt ``state.attempt_number``."""
+        return self._delay(_last_answer(state), state.attempt_number - 1)
 
     def _delay(self, resp: httpx.Response, attempt: int) -> float:
         retry_after = parse_retry_after(resp.headers)
@@ -155,6 +163,14 @@ class SemanticScholarSource:
         raise cls(
             f"Semantic Scholar rejected the search (HTTP {status}{': ' + detail[:200] if detail else ''})"
         )
+
+
+def _last_answer(state: RetryCallState) -> httpx.Response:
+    """The response of the attempt tenacity just made (it waits and gives up only after one)."""
+    if state.outcome is None:
+        raise RuntimeError("no attempt was made")
+    answer: httpx.Response = state.outcome.result()
+    return answer
 
 
 class LocalCorpusSource:
