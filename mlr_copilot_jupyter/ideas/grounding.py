@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..models import Paper, RelatedWork, ResearchProblem
 from .text import clip
-
-if TYPE_CHECKING:
-    from ..experiment.task import Task
 
 MAX_RESULTS = 8
 MAX_RELATED = 6
@@ -54,6 +51,51 @@ def grounding(problem: ResearchProblem, related: Sequence[RelatedWork],
     return block
 
 
+class _MetricFacts(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def direction(self) -> str: ...
+
+
+class _BudgetFacts(Protocol):
+    @property
+    def max_steps(self) -> int: ...
+
+    @property
+    def wall_time_s(self) -> float: ...
+
+
+class TaskFacts(Protocol):
+    """What :meth:`TaskBrief.from_task` reads of a task (``experiment.task.Task`` has it all);
+    typed here so that ``ideas`` does not depend on ``experiment``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def data_files(self) -> list[str]: ...
+
+    @property
+    def task_type(self) -> str: ...
+
+    @property
+    def baseline(self) -> str: ...
+
+    @property
+    def heldout(self) -> bool: ...
+
+    @property
+    def metric(self) -> _MetricFacts: ...
+
+    @property
+    def budget(self) -> _BudgetFacts: ...
+
+
 @dataclass
 class TaskBrief:
     """The facts of an experiment task that an idea's plan must respect."""
@@ -71,7 +113,7 @@ class TaskBrief:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_task(cls, task: Task) -> TaskBrief:
+    def from_task(cls, task: TaskFacts) -> TaskBrief:
         """Build from :class:`~mlr_copilot_jupyter.experiment.task.Task` (read, never changed)."""
         return cls(name=task.name, description=task.description,
                    data_files=list(task.data_files), metric=task.metric.name,
