@@ -31,7 +31,7 @@ from ..kernels.launcher import kernel_environ, kernel_resources
 from ..kernels.manager import CopilotKernelManager, KernelReaper
 from ..kernels.metric_line import REPORT_METRIC_PRELUDE, parse_metrics
 from .result import LOST_STATE, CellResult, error_fields, outputs_text
-from .task import CELL_TIMEOUT_S
+from .task_model import CELL_TIMEOUT_S
 
 __all__ = ["CellResult", "KernelExecutor"]
 

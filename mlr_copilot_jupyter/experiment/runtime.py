@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ..kernels.sandbox import SandboxStatus, confine
 from .result import CellResult
-from .task import CELL_TIMEOUT_S, Task
+from .task_model import CELL_TIMEOUT_S, Task
 
 Snapshot = dict[str, tuple[int, int]]
 _SKIP = {"__pycache__", ".ipynb_checkpoints", ".git"}
