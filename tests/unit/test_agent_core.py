@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from mlr_copilot_jupyter.experiment.agent import ExperimentAgent, RunOptions
-from mlr_copilot_jupyter.experiment.journal import Journal
+from mlr_copilot_jupyter.experiment.journal import Journal, Node
 from mlr_copilot_jupyter.experiment.policies import Exhausted, Proposal, StepRequest
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
 from mlr_copilot_jupyter.experiment.result import CellResult
@@ -161,7 +161,7 @@ WRITE = 'open(ws / "submission.csv", "w").write("{}")\nprint("wrote")\n'
 def make_agent(tmp_path: Path, policy: ScriptedPolicy, *, baseline: str, direction: str = "maximize",
                heldout: bool = False, max_steps: int = 4, num_drafts: int = 2,
                eval_: bool = True, runtime_class: type[FakeRuntime] | None = None,
-               ) -> tuple[ExperimentAgent, FakeRuntime]:
+               lost_state: bool = False) -> tuple[ExperimentAgent, FakeRuntime]:
     original = tmp_path / "task"
     original.mkdir()
     (original / "train.py").write_text(baseline)
@@ -177,7 +177,8 @@ def make_agent(tmp_path: Path, policy: ScriptedPolicy, *, baseline: str, directi
     journal = Journal(run_id="r", task="fake", metric_name="score", direction=direction)
     options = fill_task_defaults(RunOptions(max_steps=max_steps, num_drafts=num_drafts), task)
     agent = ExperimentAgent(task, run_dir, policy, journal=journal, record=record,  # type: ignore[arg-type]
-                            options=options, runtime=runtime)  # type: ignore[arg-type]
+                            options=options, runtime=runtime,  # type: ignore[arg-type]
+                            lost_state=lost_state)
     return agent, runtime
 
 
@@ -409,3 +410,16 @@ def test_baseline_draft_debug_and_verification_as_the_runner_runs_them(tmp_path:
     assert events[-3:] == ["verify_started", "verify_finished", "run_finished"]
     assert journal.status == "done"
     assert Journal.load(tmp_path / "run" / "journal.json").best_node == "n3"
+
+
+def test_a_resumed_agent_tells_the_first_step_that_the_kernel_state_is_gone(tmp_path: Path) -> None:
+    """resume_run builds the agent with lost_state=True (it used to set a private attribute)."""
+    policy = ScriptedPolicy({"draft": [WRITE.format(0.6), WRITE.format(0.7)]})
+    agent, _ = make_agent(tmp_path, policy, baseline=WRITE.format(0.5), max_steps=2,
+                          lost_state=True)
+    journal = agent.journal
+    journal.nodes.append(Node(id="n0", kind="baseline", step=0, title="Baseline", status="ok",
+                              metric=0.5, code=WRITE.format(0.5)))  # ran before the "crash"
+    journal.reference = "n0"
+    run(agent)
+    assert [r.lost_state for r in policy.requests] == [True, False]
