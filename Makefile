@@ -75,9 +75,12 @@ llama-server-background: venv
 	@echo "llama-server: checked or built in the background (log: $(LLAMA_CACHE)/llama-build.log)"
 	@nohup nice -n 19 bash scripts/llama-server.sh "$(PY) -m pip" > $(LLAMA_CACHE)/llama-build.log 2>&1 &
 
+# ruff, mypy, and the architecture contracts of pyproject.toml [tool.importlinter]
+# (docs/architecture.md): an import that points the wrong way fails `make lint`, so `make test`.
 lint: venv
 	$(VENV)/bin/ruff check mlr_copilot_jupyter tests
 	$(VENV)/bin/mypy mlr_copilot_jupyter
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 clean:
 	rm -rf $(VENV) mlr_copilot_jupyter/labextension labextension/node_modules labextension/lib

@@ -7,7 +7,7 @@
 - :mod:`.environment`: scrubbing secret-looking variables;
 - :mod:`.metric_line`: the ``MLR_METRIC {...}`` line, its parser and the ``report_metric`` prelude.
 
-This package imports nothing from ``experiment``, ``batch``, ``ideas`` or any surface (see
-``tests/unit/test_kernels_layering.py``). Import the modules themselves: this one imports nothing, so
-that reading metric lines does not pull in jupyter_client or zmq.
+This package imports nothing from ``experiment``, ``batch``, ``ideas`` or any surface (the
+import-linter contracts in ``pyproject.toml``). Import the modules themselves: this one imports
+nothing, so that reading metric lines does not pull in jupyter_client or zmq.
 """

@@ -35,6 +35,8 @@ OFFENCES = {
                                       "mlr_copilot_jupyter.llm.base"),
     "runtime-below-agents": ("batch/__init__.py", "import mlr_copilot_jupyter.experiment.task",
                              "mlr_copilot_jupyter.batch"),
+    # atomic imports errors: errors importing atomic closes a circle
+    "no-circles": ("errors.py", "import mlr_copilot_jupyter.atomic", ".errors -> .atomic"),
 }
 
 
