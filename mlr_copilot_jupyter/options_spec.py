@@ -346,6 +346,7 @@ COMPARE_SHARED = (
                      "default 2"),
     SCHEDULER,
     SEEDS := Option(("--seeds",), type=int, default=2, metavar="N", low=0,
+                    why="(0 disables the seed re-runs)",
                     help="re-run the two best ideas with seeds 1..N (default 2; 0 disables)"),
 )
 

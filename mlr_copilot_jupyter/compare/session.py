@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 from ..experiment.options import check_max_steps
 from ..models import Idea
+from ..options_spec import SEEDS, WORKERS
 from ..state import ComparisonEntry, ComparisonRef
 from . import notebook, runner, seeds, table
 
@@ -150,10 +151,8 @@ def check_ideas(ideas: Sequence[Idea]) -> list[Idea]:
 
 
 def check_numbers(workers: int, seeds_n: int, max_steps: int | None) -> None:
-    if workers < 1:
-        raise InputError(f"--workers must be >= 1, got {workers}")
-    if seeds_n < 0:
-        raise InputError(f"--seeds must be >= 0 (0 disables the seed re-runs), got {seeds_n}")
+    WORKERS.check(workers)  # each option's one range check (options_spec)
+    SEEDS.check(seeds_n)
     check_max_steps(max_steps)
 
 

@@ -112,6 +112,6 @@ def test_review_magic_refuses_bad_comparison_options_in_one_line(ip: object) -> 
     copilot = get_magics(ip).copilot
     copilot.state.ideas = [make_idea(1), make_idea(2)]
     for line, message in (("--max-steps -1", "--max-steps must be between 0 and 200, got -1"),
-                          ("--seeds -2", "--seeds must be >= 0, got -2")):
+                          ("--seeds -2", r"--seeds must be >= 0 \(0 disables the seed re-runs\), got -2")):
         with pytest.raises(UsageError, match=message):
             ip.run_line_magic("mlr_review", f"--task wine {line}")  # type: ignore[attr-defined]
