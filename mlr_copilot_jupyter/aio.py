@@ -10,6 +10,11 @@ bound to a loop (``openai.AsyncOpenAI``, its HTTP connection pool) are built onc
 
 Both carry the caller's context (usage and progress scopes) into the coroutine, and a Ctrl-C
 cancels it at once. The loops are closed at interpreter exit.
+
+This is the package's one bridge from sync code to a coroutine: the facade's sync methods, the
+idea stages, the kernel executor's sync twins, the CLI's experiment run and the comparison
+workers all call :func:`run_sync`. (A background run's thread owns its run's loop instead, since
+other threads post approvals and stops to it.)
 """
 
 from __future__ import annotations
