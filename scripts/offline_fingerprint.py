@@ -4,8 +4,8 @@ Runs ``mlr-copilot experiment --backend offline`` on each bundled task and write
 node titles, kinds, statuses, code and metrics (timings, dates and paths left out) to one JSON
 file. Two fingerprints taken before and after a change are compared with ``diff``::
 
-    python benchmarks/offline_fingerprint.py --out /tmp/before.json   # on the old commit
-    python benchmarks/offline_fingerprint.py --out /tmp/after.json    # on the new commit
+    python scripts/offline_fingerprint.py --out /tmp/before.json   # on the old commit
+    python scripts/offline_fingerprint.py --out /tmp/after.json    # on the new commit
     diff /tmp/before.json /tmp/after.json && echo identical
 
 Each run uses the task's own step budget unless ``--max-steps`` is given, the sandbox the
