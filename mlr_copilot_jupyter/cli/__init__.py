@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from .._version import __version__
 from ..errors import MLRCopilotError
@@ -35,6 +34,9 @@ from . import (
     run_cmd,
     task_cmd,
 )
+from .common import Interrupted as Interrupted  # re-exported: the package's public names
+from .common import ignore_ctrl_c
+from .common import settings_overrides as settings_overrides
 
 SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, review_cmd, task_cmd, experiment_cmd, run_cmd, batch_cmd,
                compare_cmd, bench_cmd, bench_ideas_cmd, retrieval_cmd, mcp_cmd, demo_cmd)
@@ -59,14 +61,6 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C, with the line to print once the progress display is closed."""
-
-    def __init__(self, line: str = "mlr-copilot: interrupted") -> None:
-        super().__init__(line)
-        self.line = line
-
-
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (which option, what it accepts) and exit 2."""
 
@@ -88,22 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in SUBCOMMANDS:
         module.add_parser(sub, common)
     return parser
-
-
-def ignore_ctrl_c() -> None:
-    """Ignore further SIGINTs (the process is stopping after one already)."""
-    with contextlib.suppress(ValueError):  # not the main thread
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings given on the command line (None values are left to the environment)."""
-    from ..options_spec import sandbox_choice
-
-    names = ("backend", "model", "base_url", "temperature", "request_timeout", "max_retries",
-             "run_dir")
-    out = {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
-    return {**out, **sandbox_choice(args)}
 
 
 class _WarningLine(logging.Handler):

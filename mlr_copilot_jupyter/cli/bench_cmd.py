@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..api import Copilot
     from ..types import bundled_tasks
-    from . import settings_overrides
+    from .common import settings_overrides
 
     copilot = Copilot(**settings_overrides(args))
     plan = copilot.prepare_bench(list(args.tasks) or bundled_tasks(), args.seeds, Path(args.out),

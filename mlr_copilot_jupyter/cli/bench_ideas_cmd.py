@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from ..types import bench_ideas_summary as summary
     from ..types import bench_ideas_table as table
     from ..types import write_bench_ideas_csv as write_csv
-    from . import settings_overrides
+    from .common import settings_overrides
 
     if args.n < 1:
         raise InputError(f"-n must be at least 1, got {args.n}")

@@ -75,7 +75,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..types import ComparisonInterrupted, load_ideas_file
-    from . import settings_overrides
+    from .common import settings_overrides
 
     options = ExperimentOptions.from_args(args)  # every run option, each checked once, first
     ideas = load_ideas_file(args.ideas[0], args.ideas[1:])
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                                  options=options, metric=args.metric,
                                  direction=args.direction, progress=line)
     except ComparisonInterrupted as stopped:
-        from . import Interrupted
+        from .common import Interrupted
 
         raise Interrupted(f"mlr-copilot: interrupted; what finished is saved in "
                           f"{stopped.result.notebook}") from None

@@ -23,7 +23,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
-    from . import settings_overrides
+    from .common import settings_overrides
 
     copilot = Copilot(**settings_overrides(args))
     status = copilot.settings.status()

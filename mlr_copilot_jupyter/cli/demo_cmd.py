@@ -28,7 +28,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
-    from . import settings_overrides
+    from .common import settings_overrides
     from .experiment_cmd import print_summary
     from .run_cmd import pipeline
 

@@ -174,7 +174,7 @@ def run_until_done(coro: Any) -> Any:
     try:
         return run_sync(main())
     except KeyboardInterrupt:
-        from . import ignore_ctrl_c
+        from .common import ignore_ctrl_c
 
         ignore_ctrl_c()  # the loop's handler is gone: a second press would kill the process
         raise
@@ -196,7 +196,7 @@ def execute(copilot: Any, args: argparse.Namespace, **kwargs: Any) -> dict[str, 
     try:
         return run_until_done(copilot.arun_experiment(agent))
     except KeyboardInterrupt:
-        from . import Interrupted
+        from .common import Interrupted
 
         # printed by main() once the progress lines are gone; exit status 130
         raise Interrupted(f"mlr-copilot: interrupted; the record is saved. Resume with: "
@@ -245,7 +245,7 @@ def print_summary(summary: dict[str, Any], as_json: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..errors import InputError
-    from . import settings_overrides
+    from .common import settings_overrides
 
     if not args.task and not args.resume:
         raise InputError("--task is required to start a run", hint="or --resume DIR to continue one")

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ..budget import check_deadline, stage_deadline
     from ..display import IdeaList, ProblemCard
     from ..types import RANKING_FORMULA
-    from . import settings_overrides
+    from .common import settings_overrides
 
     IDEAS_N.check(args.n)
     copilot = Copilot(**settings_overrides(args))

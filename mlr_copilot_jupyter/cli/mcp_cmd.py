@@ -48,7 +48,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..errors import InputError
-    from . import settings_overrides
+    from .common import settings_overrides
 
     try:
         from ..mcp_server.server import build_server, check_http, parse_address, serve_http

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..budget import check_deadline, stage_deadline
     from ..display import ProblemCard
-    from . import settings_overrides
+    from .common import settings_overrides
 
     copilot = Copilot(**settings_overrides(args))
     with stage_deadline(args.deadline or copilot.settings.deadline or None):

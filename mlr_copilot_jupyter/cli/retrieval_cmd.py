@@ -35,7 +35,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
-    from . import settings_overrides
+    from .common import settings_overrides
 
     HUB_TIMEOUT.check(args.hub_timeout)
     RETRIEVAL_LIMIT.check(args.limit)

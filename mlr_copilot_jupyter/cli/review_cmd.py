@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
     from ..display import IdeaList, decision_line
     from ..errors import InputError
-    from . import settings_overrides
+    from .common import settings_overrides
 
     copilot = Copilot(**settings_overrides(args))
     if not copilot.state.ideas:

@@ -68,7 +68,7 @@ def pipeline(copilot: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
-    from . import settings_overrides
+    from .common import settings_overrides
     from .experiment_cmd import print_summary
 
     copilot = Copilot(**settings_overrides(args))

@@ -59,7 +59,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Copilot
-    from . import settings_overrides
+    from .common import settings_overrides
 
     copilot = Copilot(**settings_overrides(args))
     result = copilot.task_from_data(args.data, args.target, out=args.out, metric=args.metric,
