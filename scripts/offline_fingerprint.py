@@ -6,7 +6,13 @@ file. Two fingerprints taken before and after a change are compared with ``diff`
 
     python scripts/offline_fingerprint.py --out /tmp/before.json   # on the old commit
     python scripts/offline_fingerprint.py --out /tmp/after.json    # on the new commit
-    diff /tmp/before.json /tmp/after.json && echo identical
+    python scripts/offline_fingerprint.py --compare /tmp/before.json /tmp/after.json
+
+``--compare`` prints every field that differs and exits 1 if any does. Metrics are compared to
+12 significant digits, because a stacking ensemble fits its folds in parallel (``n_jobs=-1``)
+and its score moves in the 16th digit from run to run: one run's metric and the replay's
+verified metric of the same node already differ there. Titles, code, kinds and statuses must be
+identical.
 
 Each run uses the task's own step budget unless ``--max-steps`` is given, the sandbox the
 machine has, and seed 0.
@@ -59,14 +65,54 @@ def run_task(name: str, max_steps: int | None, work: Path) -> dict:
     }
 
 
+def _rounded(value: object) -> object:
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def compare(before: Path, after: Path) -> int:
+    """Print each differing field of two fingerprints (metrics to 12 significant digits)."""
+    old, new = (_rounded(json.loads(p.read_text())) for p in (before, after))
+    differences: list[str] = []
+
+    def walk(a: object, b: object, where: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                walk(a.get(key), b.get(key), f"{where}.{key}" if where else key)
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{where}[{i}]")
+        elif a != b:
+            differences.append(f"{where}: {a!r} -> {b!r}")
+
+    walk(old, new, "")
+    for line in differences:
+        print(line)
+    tasks = len(old) if isinstance(old, dict) else 0
+    nodes = sum(len(t.get("nodes", [])) for t in old.values()) if isinstance(old, dict) else 0
+    print(f"{len(differences)} differences over {tasks} tasks and {nodes} nodes")
+    return 1 if differences else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"),
+                        help="compare two fingerprints instead of taking one")
+    parser.add_argument("--out", help="JSON file to write")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="search steps per task (default: each task's own budget)")
     parser.add_argument("--tasks", nargs="*", default=None, help="default: every bundled task")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    if args.compare:
+        sys.exit(compare(*args.compare))
+    if not args.out:
+        parser.error("--out FILE is needed (or --compare BEFORE AFTER)")
     names = args.tasks or bundled_tasks()
     with tempfile.TemporaryDirectory(prefix="mlr-fingerprint-") as tmp:
         with ThreadPoolExecutor(args.workers) as pool:
