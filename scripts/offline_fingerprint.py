@@ -85,7 +85,7 @@ def compare(before: Path, after: Path) -> int:
             for key in sorted(set(a) | set(b)):
                 walk(a.get(key), b.get(key), f"{where}.{key}" if where else key)
         elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-            for i, (x, y) in enumerate(zip(a, b)):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
                 walk(x, y, f"{where}[{i}]")
         elif a != b:
             differences.append(f"{where}: {a!r} -> {b!r}")
@@ -117,7 +117,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mlr-fingerprint-") as tmp:
         with ThreadPoolExecutor(args.workers) as pool:
             results = dict(zip(names, pool.map(
-                lambda n: run_task(n, args.max_steps, Path(tmp)), names)))
+                lambda n: run_task(n, args.max_steps, Path(tmp)), names), strict=True))
     Path(args.out).write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     for name, res in results.items():
         print(f"{name:14s} exit {res['exit']}  status {res.get('status')}  "
