@@ -11,32 +11,7 @@ from mlr_copilot_jupyter import Copilot
 from mlr_copilot_jupyter.experiment.scoring import eval_score
 from mlr_copilot_jupyter.experiment.task import load_task
 from mlr_copilot_jupyter.experiment.task_spec import read_spec
-
-TASK_TOML = """
-name = "tiny"
-description = "Predict y from x."
-task_type = "regression"
-target = "y"
-data_files = ["train.csv"]
-baseline = "baseline.py"
-[metric]
-name = "mae"
-direction = "minimize"
-[budget]
-max_steps = {steps}
-"""
-
-
-def tiny_task(folder: Path, steps: int) -> Path:
-    folder.mkdir()
-    (folder / "task.toml").write_text(TASK_TOML.format(steps=steps), encoding="utf-8")
-    (folder / "train.csv").write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(30)),
-                                      encoding="utf-8")
-    (folder / "baseline.py").write_text(
-        "import pandas as pd\ntrain = pd.read_csv('train.csv')\n"
-        "report_metric('mae', float((train.y - train.y.mean()).abs().mean()))\n",
-        encoding="utf-8")
-    return folder
+from tests.support.experiments import tiny_task
 
 
 def test_task_toml_max_steps_is_the_runs_step_budget(tmp_path: Path) -> None:

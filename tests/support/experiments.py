@@ -81,3 +81,32 @@ def make_mlagentbench_task(root: Path) -> Path:
     (root / "scripts" / "read_only_files.txt").write_text("train.csv\ntest.csv\n")
     return root
 
+
+
+TINY_TASK_TOML = """
+name = "tiny"
+description = "Predict y from x."
+task_type = "regression"
+target = "y"
+data_files = ["train.csv"]
+baseline = "baseline.py"
+[metric]
+name = "mae"
+direction = "minimize"
+[budget]
+max_steps = {steps}
+"""
+
+
+def tiny_task(folder: Path, steps: int) -> Path:
+    """A task.toml folder (30 rows of y = 2x, a mean baseline that reports mae) with ``steps``
+    as its ``[budget] max_steps``, written as given (out-of-range values too)."""
+    folder.mkdir()
+    (folder / "task.toml").write_text(TINY_TASK_TOML.format(steps=steps), encoding="utf-8")
+    (folder / "train.csv").write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(30)),
+                                      encoding="utf-8")
+    (folder / "baseline.py").write_text(
+        "import pandas as pd\ntrain = pd.read_csv('train.csv')\n"
+        "report_metric('mae', float((train.y - train.y.mean()).abs().mean()))\n",
+        encoding="utf-8")
+    return folder

@@ -29,6 +29,7 @@ from mlr_copilot_jupyter.options_spec import (
     RUN_FIELDS,
     ExperimentOptions,
 )
+from tests.support.experiments import tiny_task
 
 BAD_STEPS = (-1, 201)
 LINE = "--max-steps must be between 0 and 200, got {}"
@@ -170,40 +171,20 @@ def test_mcp_refuses_max_steps_out_of_range_and_its_schema_has_the_spec_range(
     assert errors == [f"run_experiment: {LINE.format(v)}" for v in BAD_STEPS]
 
 
-TOML = """name = "tiny"
-description = "Predict y from x."
-task_type = "regression"
-target = "y"
-data_files = ["train.csv"]
-baseline = "baseline.py"
-[metric]
-name = "mae"
-direction = "minimize"
-[budget]
-max_steps = {steps}
-"""
-
-
-def tiny_task(folder: Path, steps: int) -> Path:
-    folder.mkdir()
-    (folder / "task.toml").write_text(TOML.format(steps=steps), encoding="utf-8")
-    (folder / "train.csv").write_text("x,y\n1,2\n2,4\n3,6\n", encoding="utf-8")
-    (folder / "baseline.py").write_text("print(1)\n", encoding="utf-8")
-    return folder / "task.toml"
 
 
 def test_task_toml_takes_the_same_range(tmp_path: Path) -> None:
     from mlr_copilot_jupyter.experiment.task import load_task
 
     for value in BAD_STEPS:
-        spec = tiny_task(tmp_path / f"bad{value}", value)
+        spec = tiny_task(tmp_path / f"bad{value}", value) / "task.toml"
         with pytest.raises(TaskError) as refused:
             load_task(str(spec.parent))
         assert refused.value.one_line() == (f"{spec}: field 'budget.max_steps' "
                                             f"must be between 0 and 200, got {value}")
         assert refused.value.one_line().endswith(LINE.format(value).removeprefix("--max-steps"))
     for value in (0, 200):  # 0: the baseline only, as --max-steps 0 on every surface
-        good = load_task(str(tiny_task(tmp_path / f"good{value}", value).parent))
+        good = load_task(str(tiny_task(tmp_path / f"good{value}", value)))
         assert good.budget.max_steps == value
 
 
