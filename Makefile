@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mlr-installed
 LABEXT_SRC := $(shell find labextension/src labextension/style -type f 2>/dev/null) labextension/package.json labextension/tsconfig.json
 PYTEST_ARGS ?=
+# pytest-xdist workers for the unit and integration layers: one more than the CPUs (many tests
+# wait on kernels and subprocesses), at most 8. `make test TEST_WORKERS=1` runs them serially.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 1 < 8 ? n + 1 : 8 )))
 
 LLAMA_CACHE ?= $(or $(MLR_COPILOT_CACHE),$(HOME)/.cache/mlr-copilot)
 export MLR_COPILOT_CACHE := $(LLAMA_CACHE)
@@ -16,20 +19,30 @@ export MLR_COPILOT_CACHE := $(LLAMA_CACHE)
 demo: venv
 	$(VENV)/bin/mlr-copilot demo
 
+# pytest on one layer, then its wall time: `$(call layer,<name>,<pytest arguments>)`. A failing
+# layer prints its time too, then fails the target (and `make test` stops there).
+layer = SECONDS=0; $(PY) -m pytest -ra $(2) $(PYTEST_ARGS); status=$$?; \
+	echo "layer $(1): $$SECONDS s"; exit $$status
+
+# The unit and integration layers together on $(TEST_WORKERS) pytest-xdist workers, then the e2e
+# layer (one JupyterLab, one Chromium, one llama.cpp server) serially. Each pytest session also
+# checks the time budgets of tests/support/budget.py: a test over 20 s outside tests/e2e needs
+# @pytest.mark.slow_ok(reason=...), and the unit layer stays under 30 s.
 test: venv system-deps llama-server-background lint ts-test
-	$(PY) -m pytest -ra $(PYTEST_ARGS)
+	$(call layer,unit+integration,tests/unit tests/integration -n $(TEST_WORKERS))
+	$(call layer,e2e,tests/e2e)
 
 # One layer at a time (`make test` runs all three): tests/unit has no kernel, subprocess, server
 # or browser; tests/integration uses real kernels, the scripted chat server, CLI subprocesses,
 # local HTTP servers; tests/e2e drives JupyterLab in Chromium, llama.cpp and the example notebooks.
 test-unit: venv
-	$(PY) -m pytest -ra tests/unit $(PYTEST_ARGS)
+	$(call layer,unit,tests/unit)
 
 test-integration: venv
-	$(PY) -m pytest -ra tests/integration $(PYTEST_ARGS)
+	$(call layer,integration,tests/integration -n $(TEST_WORKERS))
 
 test-e2e: venv system-deps llama-server-background
-	$(PY) -m pytest -ra tests/e2e $(PYTEST_ARGS)
+	$(call layer,e2e,tests/e2e)
 
 # The labextension's TypeScript unit tests (vitest, labextension/test/*.test.ts): type-check,
 # then run; a failing test fails `make test`. node_modules comes from the extension's build.

@@ -130,6 +130,8 @@ def test_benchmark_scripts_compile_and_print_a_ratio(script: Path, tmp_path: Pat
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)  # six tasks x 10 steps: about 4-5 minutes on 2 busy cores
+@pytest.mark.slow_ok(
+    reason="`mlr-copilot bench`: 10 offline steps in a real kernel on each of the six bundled tasks")
 def test_bench_every_bundled_task_offline_beats_its_baseline_on_the_heldout_test(
     tmp_path: Path,
 ) -> None:

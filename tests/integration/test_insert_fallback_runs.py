@@ -62,6 +62,8 @@ def assert_lineage_in(text: str, run_dir: Path) -> list[str]:
     return [n for n in dict.fromkeys(nodes) if n]
 
 
+@pytest.mark.slow_ok(
+    reason="a notebook kernel runs a 3-step digits experiment (a second kernel) through nbclient")
 def test_nbclient_foreground_run_joins_every_node_and_insert_run_inserts_the_lineage(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")

@@ -29,6 +29,8 @@ def prompt_chars(request: dict[str, Any]) -> int:
     return sum(len(m.get("content") or "") for m in request["json"]["messages"])
 
 
+@pytest.mark.slow_ok(
+    reason="200 experiment steps in a real kernel: the long-run bounds need a long run")
 def test_200_steps_keep_prompt_memory_and_step_cost_bounded(
     llm_env: ChatServer, tmp_path: Path,
 ) -> None:

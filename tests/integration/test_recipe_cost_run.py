@@ -95,6 +95,8 @@ def _cpu_seconds() -> float:
     ("table", "random_search", 0.7),  # 10 SVC draws x 3 folds
     ("table", "voting_ensemble", 0.7),
 ])
+@pytest.mark.slow_ok(
+    reason="fits the heaviest recipes (random search: 10 SVC draws x 3 folds) on a 10k-row table")
 def test_heavy_recipe_fits_the_cell_timeout(tasks: dict[str, Task], data: str, key: str,
                                             floor: float,
                                             capsys: pytest.CaptureFixture[str]) -> None:

@@ -109,6 +109,8 @@ def test_text_recipes_run_and_write_the_eval_format(
 
 
 @pytest.mark.slow
+@pytest.mark.slow_ok(
+    reason="runs every sentence-pair recipe in one real kernel on the sts_pairs data")
 def test_every_pair_recipe_runs_in_a_kernel_and_writes_a_submission(tmp_path: Path) -> None:
     task = load_task("sts_pairs")
     run_dir = tmp_path / "run"
@@ -159,6 +161,8 @@ def test_heat_mlab_recipe_copies_the_baseline_format(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "steps"), [("heat_mlab", 3), ("sts_pairs", 3)])
+@pytest.mark.slow_ok(
+    reason="a 3-step offline experiment CLI run in a real kernel, fitting text-pair models")
 def test_offline_run_improves_a_new_task_by_ten_percent(
     name: str, steps: int, tmp_path: Path
 ) -> None:

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mlr_copilot_jupyter.experiment.policies import KIND_INSTRUCTIONS
 from tests.support.chat_server import ChatServer
 from tests.support.cli import cli_command, subprocess_env
@@ -79,6 +81,8 @@ def make_runtime_task(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow_ok(
+    reason="two experiment runs in real kernels on a task whose metric is a measured runtime")
 def test_runtime_task_is_minimised_and_direction_can_be_overridden(
     llm_env: ChatServer, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ from tests.support.world_tasks import table_task_10k
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.slow_ok(reason="a 2-step offline run in a real kernel fitting a 10k-row table")
 def test_a_10k_row_table_with_ids_names_and_codes_runs_without_timeouts(tmp_path: Path) -> None:
     task = table_task_10k(tmp_path / "houses")
     out = tmp_path / "run"

@@ -504,7 +504,7 @@ class ChatServer:
             self._stop.clear()
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
+                kwargs={"poll_interval": 0.01},  # stop() waits up to this long
                 name=f"ChatServer:{self.port}",
                 daemon=True,
             )
