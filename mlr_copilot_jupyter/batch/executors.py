@@ -12,8 +12,9 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import FrameType
@@ -173,6 +174,44 @@ def _init_local_worker() -> None:
     # mishandle interrupts.
     signal.signal(signal.SIGINT, _ignore)
     signal.signal(signal.SIGTERM, _stop_worker)
+    # The worker started with SIGINT blocked (see _sigint_held): a Ctrl-C that came while it
+    # was starting is delivered now, to _ignore. The kernels it starts inherit the open mask.
+    if hasattr(signal, "pthread_sigmask"):  # POSIX
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C back while the pool starts worker processes.
+
+    The terminal sends SIGINT to the whole foreground process group, workers included. A
+    worker that gets it before its initializer has run (Python starting up, the main module
+    imported again by ``spawn``) dies with a ``SpawnProcess-1: Traceback`` on the terminal.
+    Blocked here, SIGINT stays blocked in the process spawned (the mask survives fork and
+    exec) until :func:`_init_local_worker` lets it in. On the main thread the driver's own
+    KeyboardInterrupt waits too, until the pool has registered the process it started (one
+    started but not registered would never be stopped); then it is raised as it would have been.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # no signal masks (Windows)
+        yield
+        return
+    held: list[int] = []
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.getsignal(signal.SIGINT)
+        if callable(previous):
+            signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+        else:
+            previous = None
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+            if held:
+                previous(signal.SIGINT, None)
 
 
 class LocalProcessExecutor:
@@ -189,7 +228,8 @@ class LocalProcessExecutor:
         )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> FutureLike:
-        return self._pool.submit(fn, *args)
+        with _sigint_held():  # the pool starts a worker process here when it needs one more
+            return self._pool.submit(fn, *args)
 
     def map(self, fn: Callable[..., Any], items: Iterable[Any]) -> list[FutureLike]:
         return [self.submit(fn, item) for item in items]

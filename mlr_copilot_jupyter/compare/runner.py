@@ -54,13 +54,26 @@ def run_idea(job: Mapping[str, Any]) -> dict[str, Any]:
     ``settings`` (see :func:`worker_settings`), ``task``, ``idea`` (a dumped :class:`Idea`),
     ``out`` (the run folder) and ``options`` (of the facade's ``prepare_experiment``).
     """
+    # A local pool stops its workers with SIGTERM: while this job runs, unwind, so the kernel is
+    # shut down and the journal says "interrupted", instead of the pool's hard exit. Only while
+    # it runs: a KeyboardInterrupt in the idle worker (waiting for its next job, sending this
+    # one's outcome) would end it with a "SpawnProcess-1: Traceback" on the terminal.
+    installed = False
+    previous: Any = None
+    with contextlib.suppress(ValueError):  # not the main thread (a threaded Dask worker)
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        installed = True
+    try:
+        return _run_idea(job)
+    finally:
+        if installed:  # None: a handler not set from Python, so none the pool relies on
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _run_idea(job: Mapping[str, Any]) -> dict[str, Any]:
     from ..aio import run_sync
     from ..experiment.runner import arun_to_report
 
-    # A local pool stops its workers with SIGTERM: unwind, so the kernel is shut down and the
-    # journal says "interrupted", instead of the pool's hard exit.
-    with contextlib.suppress(ValueError):  # not the main thread (a threaded Dask worker)
-        signal.signal(signal.SIGTERM, _raise_interrupt)
     started = time.monotonic()
     try:
         copilot = job["facade"](announce_to=io.StringIO(), **job["settings"])

@@ -195,13 +195,13 @@ def run_comparison(ref: ComparisonRef, ideas: Sequence[Idea], task: str, *,
                 progress(f"{entry.idea_id} {entry.status}{metric}{tail}")
         publish(ref)
 
-    jobs = [{"facade": facade, "settings": settings, "task": task,
-             "idea": idea.model_dump(mode="json"),
-             "out": str(runner.run_folder(out_dir, idea.id)), "options": dict(options or {})}
-            for idea in ideas]
-    publish(ref)
     batch = None
-    try:
+    try:  # a Ctrl-C anywhere from here on leaves an "interrupted" comparison, its files written
+        jobs = [{"facade": facade, "settings": settings, "task": task,
+                 "idea": idea.model_dump(mode="json"),
+                 "out": str(runner.run_folder(out_dir, idea.id)),
+                 "options": dict(options or {})} for idea in ideas]
+        publish(ref)
         runner.run_ideas(ref, jobs, workers=workers, scheduler=scheduler, notify=notify,
                          stop=stop)
         if seeds_n and not stop() and seeds.ranked(ref.entries, ref.direction):
@@ -216,15 +216,15 @@ def run_comparison(ref: ComparisonRef, ideas: Sequence[Idea], task: str, *,
             else:
                 if batch is not None and len(batch.failed):
                     say(f"{len(batch.failed)} seed re-runs failed: {batch.failed_names()}")
+        done = [e for e in ref.entries if e.status == "done"]
+        ref.status = "done" if done else "failed"
+        result = finish(ref, out_dir, batch)
+        publish(ref)
     except KeyboardInterrupt:
         ref.status = "interrupted"
         result = finish(ref, out_dir, batch)
         publish(ref)
         raise ComparisonInterrupted(result) from None
-    done = [e for e in ref.entries if e.status == "done"]
-    ref.status = "done" if done else "failed"
-    result = finish(ref, out_dir, batch)
-    publish(ref)
     return result
 
 

@@ -1,0 +1,44 @@
+"""A comparison's worker process: SIGTERM (how the local pool stops it) unwinds the idea's run
+while it runs, and only then; between jobs the pool's own handler (a quiet exit) is back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+from mlr_copilot_jupyter.compare.runner import _raise_interrupt, run_idea
+
+
+def job(facade: Any) -> dict[str, Any]:
+    return {"facade": facade, "settings": {}, "task": "wine", "idea": {}, "out": "unused",
+            "options": {}}
+
+
+def test_the_unwinding_handler_is_set_only_while_the_job_runs() -> None:
+    seen = []
+
+    def facade(**settings: Any) -> Any:
+        seen.append(signal.getsignal(signal.SIGTERM))
+        raise ValueError("no facade here")
+
+    before = signal.getsignal(signal.SIGTERM)
+    outcome = run_idea(job(facade))
+    assert outcome["status"] == "failed" and outcome["error"] == "ValueError: no facade here"
+    assert seen == [_raise_interrupt]
+    # an idle worker (waiting for its next job) that got a KeyboardInterrupt would print
+    # "SpawnProcess-1: Traceback" on the user's terminal
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_sigterm_during_the_job_is_a_stopped_outcome_not_an_exception() -> None:
+    def facade(**settings: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises in here
+        raise AssertionError("SIGTERM did not stop the job")
+
+    before = signal.getsignal(signal.SIGTERM)
+    outcome = run_idea(job(facade))
+    assert outcome["status"] == "stopped" and outcome["error"] == "interrupted"
+    assert signal.getsignal(signal.SIGTERM) is before
