@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import budget, parallel
 from tests.support.chat_server import ChatServer, chat_server  # noqa: F401  (fixture)
 from tests.support.cli import ENV_TO_CLEAR, PREFIXES_TO_CLEAR, SECRET_KEY
 from tests.support.llama import llama_server  # noqa: F401  (fixture; read $MLR_COPILOT_CACHE)
@@ -78,6 +79,13 @@ def ip() -> Iterator[Any]:
         run.wait(30)
     shell.run_line_magic("unload_ext", "mlr_copilot_jupyter")
     InteractiveShell.clear_instance()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The time budgets (tests/support/budget.py) and the sharing-out of tests over pytest-xdist
+    workers (tests/support/parallel.py)."""
+    budget.register(config)
+    config.pluginmanager.register(parallel, "mlr-parallel")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

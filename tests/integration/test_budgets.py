@@ -154,6 +154,8 @@ def test_a_cost_budget_without_prices_is_refused_in_one_line(
 
 
 @pytest.mark.slow
+@pytest.mark.slow_ok(
+    reason="waits out a real 20 s --deadline on a request in flight, then resumes the run")
 def test_deadline_cuts_the_request_in_flight_and_a_resume_gets_a_fresh_one(
     llm_env: ChatServer, tmp_path: Path,
 ) -> None:

@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.support.chat_server import ChatServer
 from tests.support.cli import SECRET_KEY, cli_command, subprocess_env
 
@@ -72,6 +74,8 @@ def test_usage_mistake_exits_2() -> None:
     assert bad.returncode == 1 and "outside 0..2" in bad.stderr
 
 
+@pytest.mark.slow_ok(
+    reason="`mlr-copilot demo`: problem, ideas and a 4-step experiment in a real kernel")
 def test_demo_runs_the_whole_pipeline_offline_and_says_so(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = run_cli("demo", "--out", str(out), "--max-steps", "4", timeout=300)

@@ -24,6 +24,8 @@ def files_containing(root: Path, needle: str) -> list[Path]:
     return hits
 
 
+@pytest.mark.slow_ok(
+    reason="runs `mlr-copilot demo` (offline engine, real kernel) and three config commands, scanning all output for the key")
 def test_key_never_lands_on_disk_or_in_output(
     tmp_path: Path, llm_env: ChatServer, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
