@@ -4,6 +4,10 @@ A 135M model writes poor research and poor code: these tests assert what must ho
 model says. Every command ends by itself, within its time limit, with a result or one clear
 ``mlr-copilot: error:`` line; progress shows early; records are valid; the server's grammar
 enforces the JSON schema. Run last (see conftest); ``make test`` builds the server meanwhile.
+
+The time limits are stated for an idle 2-core machine and scale with the load
+(``tests/support/load.py``): the model shares the cores with everything else, and on a machine
+at load 4-9 fixed limits failed (issue 26).
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from mlr_copilot_jupyter.models import ResearchProblem
 from tests.support.cli import cli_command
 from tests.support.faults import assert_valid_run
 from tests.support.llama import LlamaServer
+from tests.support.load import explain, time_bound
 from tests.support.pdfgen import make_conference_pdf
 
 # The first test may wait for the background build `make test` started (about 10 minutes on 2
-# cores): the per-test timeout covers that; each command keeps its own limit below.
+# cores): the per-test timeout covers that, and each command's limit below scaled to the load
+# (the longest, 600 s idle, is 40 minutes at a 4x slowdown); it only stops a hang that limit misses.
 pytestmark = [pytest.mark.llama, pytest.mark.slow, pytest.mark.timeout(45 * 60)]
 
 
@@ -57,7 +63,9 @@ class Timed:
 
 
 def run_timed(args: list[str], env: dict[str, str], timeout: float) -> Timed:
-    """Run the CLI, timestamping each stderr line (progress lines included) as it arrives."""
+    """Run the CLI, timestamping each stderr line (progress lines included) as it arrives; the
+    command must end by itself within ``timeout`` seconds on an idle machine, scaled to the load."""
+    timeout = time_bound(timeout)
     started = time.monotonic()
     proc = subprocess.Popen([*cli_command(), *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, bufsize=1)
@@ -89,7 +97,8 @@ def run_timed(args: list[str], env: dict[str, str], timeout: float) -> Timed:
         for reader in readers:
             reader.join(5)
         tail = "\n".join(line for _, line in lines[-15:])
-        pytest.fail(f"`mlr-copilot {' '.join(args)}` did not end within {timeout:g} s:\n{tail}")
+        pytest.fail(f"`mlr-copilot {' '.join(args)}` did not end within {timeout:.0f} s "
+                    f"({explain()}):\n{tail}")
     for reader in readers:
         reader.join(10)
     stdout = "".join(out)
@@ -107,7 +116,7 @@ def test_the_server_enforces_the_json_schema(llama_server: LlamaServer) -> None:
     """Structured output through response_format json_schema: the grammar makes even a 135M
     model's reply valid, and the backend keeps that mode (no fallback to prompt-only JSON)."""
     backend = OpenAIBackend(MLRCopilot(base_url=llama_server.url, model=llama_server.model,
-                                       backend="openai", request_timeout=120))
+                                       backend="openai", request_timeout=time_bound(120)))
     reply = backend.query(
         "Extract the research problem: we classify handwritten digits (8x8 images) and the "
         "best baseline reaches 95% accuracy; small data is a limitation.",
@@ -124,7 +133,7 @@ def test_problem_on_a_15_page_paper_shows_progress_and_ends(
     done = run_timed(["problem", str(paper), "--json"], llama_server.env(), timeout=180)
     assert done.ended_cleanly(), done.stderr[-3000:]
     first = done.first_progress()
-    assert first is not None and first <= 5.0, done.stderr_lines[:10]
+    assert first is not None and first <= time_bound(5.0), (done.stderr_lines[:10], explain())
     if done.returncode == 0:
         problem = json.loads(done.stdout)
         assert problem["task_definition"].strip()

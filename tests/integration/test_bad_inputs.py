@@ -5,6 +5,9 @@ run folders given to ``--resume``, numeric options, notebooks given to ``batch``
 that make no sense. Each must either load or fail with one line that names the input — never a
 traceback, never a hang. Each check asserts that on its own input; every input tried is also
 logged in :data:`CORPUS` (what was tried and how it ended) for debugging a failure.
+
+"Never a hang" is checked against wall-clock bounds stated for an idle machine and scaled to the
+load (``tests/support/load.py``); work done in this process is also bounded in CPU seconds.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from mlr_copilot_jupyter.experiment.task import TASKS_DIR, load_task
 from tests.support.cli import cli_command, subprocess_env
 from tests.support.experiments import make_mlagentbench_task
+from tests.support.load import cpu_seconds, explain, time_bound
 from tests.support.pdfgen import (
     corrupt_copies,
     make_conference_pdf,
@@ -47,7 +51,9 @@ CORPUS: list[Tried] = []
 
 
 def cli(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[str], float]:
-    """The installed ``mlr-copilot`` command, in a subprocess."""
+    """The installed ``mlr-copilot`` command, in a subprocess, and its wall seconds; it is
+    killed after ``timeout`` seconds on an idle machine, scaled to the load."""
+    timeout = time_bound(timeout)
     started = time.monotonic()
     result = subprocess.run([*cli_command(), *args], capture_output=True, text=True,
                             timeout=timeout, env=subprocess_env())
@@ -55,15 +61,16 @@ def cli(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[st
 
 
 def cli_main(capsys: pytest.CaptureFixture[str], *args: str,
-             ) -> tuple[subprocess.CompletedProcess[str], float]:
-    """``mlr_copilot_jupyter.cli.main`` in this process (what the command runs, minus startup).
+             ) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """``mlr_copilot_jupyter.cli.main`` in this process (what the command runs, minus startup),
+    with the wall and CPU seconds it took.
 
     An exception escaping ``main`` is what a user would see as a traceback: it is logged as one.
     """
     from mlr_copilot_jupyter.cli import main
 
     capsys.readouterr()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     try:
         code = main(list(args))
     except SystemExit as exc:  # argparse usage errors
@@ -73,10 +80,10 @@ def cli_main(capsys: pytest.CaptureFixture[str], *args: str,
         return subprocess.CompletedProcess(
             list(args), 1, captured.out,
             captured.err + f"\nTraceback (escaped from main): {type(exc).__name__}: {exc}"
-        ), time.monotonic() - started
+        ), time.monotonic() - started, cpu_seconds() - cpu
     captured = capsys.readouterr()
     return subprocess.CompletedProcess(list(args), code, captured.out, captured.err), \
-        time.monotonic() - started
+        time.monotonic() - started, cpu_seconds() - cpu
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -91,17 +98,22 @@ def check_cli(surface: str, name: str, args: list[str], expect: str, *,
               capsys: pytest.CaptureFixture[str] | None = None, timeout: float = 60,
               limit: float = 20) -> subprocess.CompletedProcess[str]:
     """Run the CLI on one bad input: it loads (``expect == LOADS``) or fails in one line
-    matching ``expect`` (a substring); never a traceback, never slower than ``limit`` s.
-    With ``capsys`` the CLI runs in this process, otherwise as the installed command."""
+    matching ``expect`` (a substring); never a traceback, never slower than ``limit`` s on an
+    idle machine (the wall-clock bound scales with the load). With ``capsys`` the CLI runs in
+    this process, and its CPU seconds are also held to ``limit``; otherwise it runs as the
+    installed command (``timeout``, scaled alike, kills a hang)."""
+    cpu: float | None = None
     if capsys is not None:
-        result, elapsed = cli_main(capsys, *args)
+        result, elapsed, cpu = cli_main(capsys, *args)
     else:
         result, elapsed = cli(*args, timeout=timeout)
     text = result.stdout + result.stderr
     CORPUS.append(Tried(surface, name, "loaded" if result.returncode == 0 else "error",
                         "Traceback" in text))
     assert "Traceback" not in text, text[-3000:]
-    assert elapsed < limit, f"{name}: took {elapsed:.1f} s"
+    bound = time_bound(limit)
+    assert elapsed < bound, f"{name}: took {elapsed:.1f} s, over {bound:.0f} s; {explain()}"
+    assert cpu is None or cpu < limit, f"{name}: used {cpu:.1f} s of CPU, over {limit:g} s"
     if expect == LOADS:
         assert result.returncode == 0, result.stderr[-3000:]
     else:
@@ -200,14 +212,18 @@ def big_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_49_mb_text_loads_within_seconds(big_text: Path, tmp_path: Path) -> None:
+    """Seconds of CPU, whatever the load; the wall-clock bound (scaled) only catches a hang."""
     from mlr_copilot_jupyter import Copilot
 
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     paper = Copilot(backend="offline").read_paper(big_text)
-    elapsed = time.monotonic() - started
+    elapsed, cpu = time.monotonic() - started, cpu_seconds() - cpu
     CORPUS.append(Tried("api", "49 MB text (read_paper)", "loaded", False))
     assert paper.title == "A Very Long Paper" and len(paper.text) > 40_000_000
-    assert elapsed < 10, f"reading 49 MB of text took {elapsed:.1f} s"
+    assert cpu < 10, f"reading 49 MB of text used {cpu:.1f} s of CPU"
+    bound = time_bound(10)
+    assert elapsed < bound, f"reading 49 MB of text took {elapsed:.1f} s, over {bound:.0f} s; " \
+        f"{explain()}"
 
 
 def test_60_mb_text_is_refused_with_the_size(
@@ -228,7 +244,8 @@ def test_problem_of_a_49_mb_text_answers_within_seconds(big_text: Path) -> None:
         check_cli("problem", "49 MB text (problem)", ["problem", str(big_text), "--json"], LOADS,
                   timeout=15, limit=15)
     except subprocess.TimeoutExpired:
-        CORPUS.append(Tried("problem", "49 MB text (problem)", "hang > 15 s", False))
+        CORPUS.append(Tried("problem", "49 MB text (problem)",
+                            f"hang > {time_bound(15):.0f} s", False))
         raise
 
 

@@ -18,6 +18,7 @@ from mlr_copilot_jupyter.http_retry import parse_retry_after, server_wait
 from mlr_copilot_jupyter.llm.budget import DeadlineReached, stage_deadline
 from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend
 from tests.support.chat_server import ChatServer
+from tests.support.load import time_bound
 
 NOW = 1_700_000_000.0
 
@@ -62,7 +63,7 @@ def test_a_retry_wait_stops_at_the_stage_deadline(llm_env: ChatServer) -> None:
     started = time.monotonic()
     with stage_deadline(0.5), pytest.raises(DeadlineReached, match="waiting to retry the LLM"):
         OpenAIBackend(settings).query("hi")
-    assert 0.4 < time.monotonic() - started < 5
+    assert 0.4 < time.monotonic() - started < time_bound(5, below=30)  # not the 30 s wait
     assert len(llm_env.requests) == 1
 
 
@@ -73,7 +74,7 @@ def test_an_async_retry_wait_stops_at_the_stage_deadline(llm_env: ChatServer) ->
     started = time.monotonic()
     with stage_deadline(0.5), pytest.raises(DeadlineReached):
         asyncio.run(OpenAIBackend(settings).aquery("hi"))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < time_bound(5, below=30)
     assert len(llm_env.requests) == 1
 
 
@@ -96,7 +97,7 @@ def test_ctrl_c_during_a_retry_wait_stops_at_once(llm_env: ChatServer) -> None:
     finally:
         stop.set()
         thread.join()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < time_bound(5, below=30)
     assert len(llm_env.requests) == 1
 
 
@@ -116,7 +117,7 @@ def test_cancelling_a_task_during_a_retry_wait_stops_at_once(llm_env: ChatServer
 
     started = time.monotonic()
     asyncio.run(main())
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < time_bound(5, below=30)
     assert len(llm_env.requests) == 1
 
 

@@ -15,6 +15,7 @@ import pytest
 from tests.support.chat_server import ChatServer
 from tests.support.cli import cli_command, subprocess_env
 from tests.support.ideas import ScriptedResearcher
+from tests.support.load import time_bound
 from tests.support.pdfgen import (
     corrupt_copies,
     make_conference_pdf,
@@ -24,7 +25,7 @@ from tests.support.pdfgen import (
 
 def run_cli(*args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*cli_command(), *args], capture_output=True, text=True,
-                          timeout=timeout, env=subprocess_env(), cwd=cwd)
+                          timeout=time_bound(timeout), env=subprocess_env(), cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_problem_offline_on_15_page_pdf(paper_pdf: Path) -> None:
     for keyword in problem["keywords"]:
         assert keyword.lower() in text, f"keyword {keyword!r} does not occur in the paper"
     assert problem["engine"] == "offline"
-    assert elapsed < 10, f"offline problem extraction took {elapsed:.1f}s"
+    assert elapsed < time_bound(10), f"offline problem extraction took {elapsed:.1f}s"
 
 
 def test_ideas_offline_five_distinct_reviewed(paper_pdf: Path, tmp_path: Path) -> None:
@@ -150,10 +151,10 @@ def test_ideas_through_openai_sdk(llm_env: ChatServer, paper_pdf: Path, tmp_path
     assert len(developed) == 5
     # the five hypothesis calls were in flight together: they arrived within one latency
     arrivals = sorted(r["time"] for r in hyps)
-    assert arrivals[-1] - arrivals[0] < 0.25, arrivals
+    assert arrivals[-1] - arrivals[0] < time_bound(0.25, below=1.2), arrivals  # serial: 1.2 s
     # 17 calls of 0.3 s one after the other would span >= 5.1 s; problem, directions,
     # hypotheses, plans and reviews are five waves of concurrent calls (measured on the server, not the CLI's
     # start-up, so a loaded machine does not make this flaky)
     times = sorted(r["time"] for r in requests)
-    assert times[-1] - times[0] < 3.0, times
-    assert elapsed < 120
+    assert times[-1] - times[0] < time_bound(3.0, below=5.1), times
+    assert elapsed < time_bound(120)

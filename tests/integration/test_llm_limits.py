@@ -19,6 +19,7 @@ from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend, parse_json_obj
 from mlr_copilot_jupyter.llm.progress import LLMCall, progress_scope
 from mlr_copilot_jupyter.llm.replies import clean_reply
 from tests.support.chat_server import ChatServer
+from tests.support.load import time_bound
 
 CUT_MARKER = "characters cut to fit the model's context window"
 
@@ -394,7 +395,7 @@ def test_interrupt_ends_the_call_and_returns_at_once(
     started = time.monotonic()
     with progress_scope(recorder), pytest.raises(KeyboardInterrupt):
         OpenAIBackend(fast_settings).query("hi", on_token=interrupt)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < time_bound(2.5, below=5)  # not the whole 5 s reply
     assert recorder.calls[0].error == "KeyboardInterrupt"
 
 

@@ -19,11 +19,12 @@ from mlr_copilot_jupyter.experiment.recipes import (
     unsupported_reason,
 )
 from mlr_copilot_jupyter.experiment.task import TASKS_DIR, Task, load_task
+from tests.support.load import time_bound
 from tests.support.recipes import run_cell
 
 BUNDLED = ("breast_cancer", "diabetes", "digits", "wine")
 MIN_RELATIVE_GAIN = 0.10
-CELL_SECONDS = 20.0
+CELL_SECONDS = 20.0  # on an idle machine; scaled to the load (tests/support/load.py)
 
 
 
@@ -172,7 +173,7 @@ def test_best_recipe_beats_baseline_by_ten_percent(
     for recipe in recipes_for(task):
         value, test, elapsed = run_and_score(recipe.code(task, seed=0))
         rows.append((recipe.key, value, test, task.metric.improvement(test, base_test), elapsed))
-        assert elapsed < CELL_SECONDS, f"{recipe.key} took {elapsed:.1f}s on {name}"
+        assert elapsed < time_bound(CELL_SECONDS), f"{recipe.key} took {elapsed:.1f}s on {name}"
     assert task.check_read_only(tmp_path / "run") == []
     with capsys.disabled():
         print(f"\n{name} ({metric}, {task.metric.direction}): validation, test, test gain")

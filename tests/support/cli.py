@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -30,3 +31,17 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
     return env
+
+
+#: A line of the CLI's LLM progress display on a pipe (``mlr_copilot_jupyter.llm.display``):
+#: ``LLM check · waiting for first token · 0.5 s``, ``LLM plan-2 · 143 tok · 38.2 tok/s · 4.1 s
+#: · done``. A slow reply (a loaded machine, a slow server) makes them appear; they are not the
+#: command's output, and never count as an error or warning line.
+PROGRESS_LINE = re.compile(
+    r"^LLM .+? · (waiting for first token|\d+ tok)( · \d+(\.\d+)? tok/s)? · \d+\.\d s"
+    r"( · (done|failed|stopped))?$")
+
+
+def output_lines(stream: str) -> list[str]:
+    """The lines of a CLI's stderr (or stdout) without its LLM progress lines (blank lines stay)."""
+    return [line for line in stream.splitlines() if not PROGRESS_LINE.match(line.strip())]

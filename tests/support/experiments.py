@@ -10,11 +10,13 @@ from typing import Any
 import nbformat
 
 from tests.support.cli import cli_command, subprocess_env
+from tests.support.load import time_bound
 
 
 def run_cli(*args: str, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The command; ``timeout`` (seconds on an idle machine, scaled to the load) stops a hang."""
     return subprocess.run([*cli_command(), *args], capture_output=True, text=True,
-                          timeout=timeout, env=subprocess_env(), cwd=cwd)
+                          timeout=time_bound(timeout), env=subprocess_env(), cwd=cwd)
 
 
 def check_record(run_dir: Path) -> tuple[Any, dict[str, Any]]:

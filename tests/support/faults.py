@@ -15,6 +15,7 @@ from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
 from tests.support.chat_server import ChatServer
 from tests.support.cli import SECRET_KEY, cli_command, subprocess_env
+from tests.support.load import time_bound
 
 Action = Callable[[dict[str, Any]], None]
 
@@ -62,8 +63,9 @@ class StepScript:
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """The command; ``timeout`` (seconds on an idle machine, scaled to the load) stops a hang."""
     return subprocess.run([*cli_command(), *args], capture_output=True, text=True,
-                          timeout=timeout, env=subprocess_env())
+                          timeout=time_bound(timeout), env=subprocess_env())
 
 
 def experiment_args(out: Path, *extra: str, steps: int = 3) -> list[str]:

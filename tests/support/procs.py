@@ -10,6 +10,7 @@ from typing import Any
 import psutil
 
 from tests.support.cli import cli_command, subprocess_env
+from tests.support.load import explain, time_bound
 
 
 def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -18,13 +19,16 @@ def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    """The first true value of ``predicate``, polled for ``timeout`` seconds on an idle machine
+    (scaled to the load, tests/support/load.py)."""
+    timeout = time_bound(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what} ({timeout:.0f} s; {explain()})")
 
 
 def kernel_of(pid: int) -> psutil.Process | None:
