@@ -13,6 +13,7 @@ from tests.support import budget, parallel
 from tests.support.chat_server import ChatServer, chat_server  # noqa: F401  (fixture)
 from tests.support.cli import ENV_TO_CLEAR, PREFIXES_TO_CLEAR, SECRET_KEY
 from tests.support.llama import llama_server  # noqa: F401  (fixture; read $MLR_COPILOT_CACHE)
+from tests.support.load import Calibration, calibrate
 
 
 def _scrub_caller_environment() -> None:
@@ -28,6 +29,12 @@ _scrub_caller_environment()
 # In-process fits (the recipe cost tests) share 2 cores with kernels and CLI subprocesses; OpenMP
 # threads that busy-wait stall each other there (see kernels.launcher.kernel_environ).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def load_calibration() -> Calibration:
+    """How busy the machine is at session start: time bounds scale with it (tests/support/load.py)."""
+    return calibrate()
 
 
 @pytest.fixture(autouse=True)

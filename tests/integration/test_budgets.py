@@ -30,6 +30,7 @@ from tests.support.faults import (
     resume,
     run_cli,
 )
+from tests.support.load import time_bound
 
 STEP_USAGE = (1000, 200)  # every step proposal
 REVIEW_USAGE = (300, 50)  # every review of a cell's output
@@ -175,7 +176,7 @@ def test_deadline_cuts_the_request_in_flight_and_a_resume_gets_a_fresh_one(
     assert "Stopped by the deadline:** deadline of 20 s reached" in \
         (out / "report.md").read_text(encoding="utf-8")
     # not the 300 s request timeout nor the 600 s reply: the deadline plus start-up and report
-    assert elapsed < 20 + 40, elapsed
+    assert elapsed < 20 + time_bound(40, below=280), elapsed
     assert script.calls == 0  # the slow fault answered (or rather, did not) the only request
 
     again = summary_of(resume(out, "--max-steps", "2", "--deadline", "120"))
@@ -282,7 +283,7 @@ def test_a_stage_deadline_cuts_coroutines_and_is_checked_between_steps() -> None
     started = time.monotonic()
     with stage_deadline(0.3), pytest.raises(DeadlineReached, match=r"deadline of 0.3 s reached"):
         run_sync(asyncio.sleep(30))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < time_bound(5, below=30)
     with stage_deadline(0.05):
         assert run_sync(asyncio.sleep(0, result=7)) == 7
         time.sleep(0.1)
@@ -305,4 +306,4 @@ def test_ideas_deadline_ends_the_command_in_one_line(llm_env: ChatServer, tmp_pa
     elapsed = time.monotonic() - started
     assert result.returncode == 1, result.stderr[-2000:]
     one_line_error(result.stderr, "deadline of 4 s reached while waiting for the LLM")
-    assert elapsed < 4 + 15, elapsed
+    assert elapsed < 4 + time_bound(15, below=110), elapsed  # not the 120 s reply

@@ -36,6 +36,7 @@ from tests.support.faults import (
     run_cli,
     statuses,
 )
+from tests.support.load import time_bound
 from tests.support.procs import gone, kernel_of, start_cli, wait_for
 
 pytestmark = pytest.mark.slow
@@ -168,7 +169,7 @@ def test_cells_that_never_return_time_out_and_the_run_continues(
     later = [n for n in journal.nodes if n.step > 2]
     assert later and all(n.status == "ok" for n in later), statuses(journal)
     assert journal.status == "done" and json.loads(result.stdout)["status"] == "done"
-    assert elapsed < 90, f"two 3 s timeouts took {elapsed:.0f} s"
+    assert elapsed < time_bound(90), f"two 3 s timeouts took {elapsed:.0f} s"
 
 
 def test_unbounded_allocation_is_a_memory_error_and_the_run_continues(
@@ -472,7 +473,7 @@ def test_signal_leaves_a_valid_record_and_resume_finishes(
     assert proc.returncode in ({130} if sig == signal.SIGINT else {130, 143}), stderr[-3000:]
     line = one_line_error(stderr, "--resume", str(out))
     assert "interrupted" in line
-    assert stop_time < 30, f"the CLI took {stop_time:.0f} s to stop"
+    assert stop_time < time_bound(30, below=60), f"the CLI took {stop_time:.0f} s to stop"
     assert wait_for(lambda: gone(kernel), 10, "the kernel to be shut down")
     journal = assert_valid_run(out)
     assert journal.status == "interrupted"
