@@ -25,7 +25,7 @@ layer = SECONDS=0; $(PY) -m pytest -ra $(2) $(PYTEST_ARGS); status=$$?; \
 	echo "layer $(1): $$SECONDS s"; exit $$status
 
 # The unit and integration layers together on $(TEST_WORKERS) pytest-xdist workers, then the e2e
-# layer (one JupyterLab, one Chromium, one llama.cpp server) serially. Each pytest session also
+# layer (JupyterLab in Chromium, the llama.cpp server) serially. Each pytest session also
 # checks the time budgets of tests/support/budget.py: a test over 20 s outside tests/e2e needs
 # @pytest.mark.slow_ok(reason=...), and the unit layer stays under 30 s.
 test: venv system-deps llama-server-background lint ts-test
