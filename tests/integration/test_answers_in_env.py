@@ -27,6 +27,8 @@ def _columns_of_every_table(folder: Path) -> list[tuple[Path, str, list[str]]]:
     return found
 
 
+@pytest.mark.slow_ok(reason="a CLI offline run on a 5k-pair text task: baseline, the validation "
+                     "replay of the baseline in a second kernel, one step, verification and eval.py")
 def test_answers_inside_env_stay_out_and_selection_uses_the_dev_file(tmp_path: Path) -> None:
     task = pair_task_with_answers_in_env(tmp_path / "semrel")
     answers = pd.read_csv(task / "env/data/eng/eng_test.csv", dtype=str)["label"].tolist()
