@@ -232,6 +232,8 @@ def test_summary_groups_all_but_seed_with_standard_error(tmp_path: Path) -> None
 # -- executions -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow_ok(reason="papermill re-runs a record notebook over seeds on a process pool of "
+                     "real kernels")
 @pytest.mark.slow
 def test_cli_runs_seeds_of_a_record_on_a_process_pool(record: Path, tmp_path: Path) -> None:
     out = tmp_path / "batch"
@@ -290,6 +292,7 @@ def test_parallel_workers_kernels_share_no_ports(tmp_path: Path) -> None:
     assert (results["ipc"] == 1).all() and (results["private"] == 1).all()
 
 
+@pytest.mark.slow_ok(reason="a grid of real papermill executions, one of which fails")
 @pytest.mark.slow
 def test_a_failing_execution_does_not_stop_the_others(tmp_path: Path) -> None:
     notebook = fails_when_asked(tmp_path / "nbs")
@@ -435,6 +438,8 @@ def test_mlr_batch_magic_shows_the_summary(shell, tmp_path: Path) -> None:  # ty
         shell.run_line_magic("mlr_batch", f"{notebook}")  # --out is required
 
 
+@pytest.mark.slow_ok(reason="one CLI subprocess per bad input (a dozen), each ending in its "
+                     "one-line error")
 def test_invalid_inputs_are_one_line_naming_the_file(tmp_path: Path) -> None:
     text_file = tmp_path / "notes.txt"
     text_file.write_text("not a notebook")

@@ -221,6 +221,8 @@ def test_magic_compares_the_accepted_ideas_in_the_background(
         state.ideas[0].id]
 
 
+@pytest.mark.slow_ok(reason="a comparison of two ideas, each a real offline run on the process "
+                     "pool, from a magic")
 def test_magic_compares_ideas_on_the_notebooks_own_dataframe(
         ip: Any, ideas_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--ideas`` with ``--data df --target y``: one task folder for all ideas, and with

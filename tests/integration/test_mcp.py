@@ -273,6 +273,8 @@ def test_streamable_http_and_token(work: Path) -> None:
         stop(proc)
 
 
+@pytest.mark.slow_ok(reason="an MCP server subprocess starts two real experiment runs, stops one "
+                     "and cancels the other, then resumes")
 def test_stop_and_cancel_leave_resumable_records(work: Path) -> None:
     """Must show 3: stop_run and MCP cancellation each leave a valid, resumable record."""
 
@@ -372,6 +374,8 @@ def all_text(result: Any) -> str:
     return "\n".join(parts) + json.dumps(result.structured_content)
 
 
+@pytest.mark.slow_ok(reason="an MCP server subprocess runs every tool once, an experiment "
+                     "included, and greps each reply")
 def test_planted_key_never_in_results_or_resources(work: Path) -> None:
     """Must show 5: with a key in the server's environment, no tool result or resource has it."""
     env = server_env(work, OPENAI_API_KEY=PLANTED, MLR_COPILOT_BACKEND="offline",
@@ -440,6 +444,8 @@ def test_redactor_removes_environment_secrets_from_nested_results() -> None:
     assert out["home"] == "/root" and out["n"] == 3 and out["a"][0] == "x *** y"
 
 
+@pytest.mark.slow_ok(reason="an MCP server subprocess runs an experiment in approve mode, one cell "
+                     "at a time")
 def test_approval_through_the_protocol_and_human_only(work: Path) -> None:
     """An agent approves, edits and rejects pending cells; --human-approval refuses that."""
 

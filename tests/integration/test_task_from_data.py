@@ -76,6 +76,8 @@ def assert_heldout_outside(run: Path, target: str) -> Path:
     return heldout
 
 
+@pytest.mark.slow_ok(reason="DataFrames in a real kernel become task folders, and two offline runs "
+                     "score them")
 def test_dataframes_in_a_real_kernel_become_tasks_and_runs(tmp_path: Path) -> None:
     cls_run, reg_run = tmp_path / "cls-run", tmp_path / "reg-run"
     nb = nbformat.v4.new_notebook()
