@@ -54,6 +54,7 @@ ENV_VARS = {
     "base_url": "OPENAI_BASE_URL",
     "run_dir": "MLR_COPILOT_RUN_DIR",
     "step_format": "MLR_COPILOT_STEP_FORMAT",
+    "output_cap_limit": "MLR_COPILOT_MAX_OUTPUT_TOKENS",
 }
 
 
@@ -154,6 +155,13 @@ class MLRCopilot(Configurable):
         default_value=dict(DEFAULT_OUTPUT_CAPS),
         help="Output cap per call kind (problem, hypothesis, plan, directions, review, draft, "
         "improve, debug, metric, hyde, check); values given here merge over the defaults.",
+    ).tag(config=True)
+    output_cap_limit = Int(
+        0,
+        help="A ceiling on every call's output cap, over max_output_tokens and "
+        "max_output_tokens_by_kind (0: no ceiling). A slow local model that repeats itself "
+        "until the cap spends minutes per call at the default caps (2500 tokens for code); "
+        "e.g. 600 bounds each call. Env: MLR_COPILOT_MAX_OUTPUT_TOKENS.",
     ).tag(config=True)
     context_window = Int(
         0,
@@ -287,6 +295,21 @@ class MLRCopilot(Configurable):
                               hint="use json or markdown")
         return value
 
+    @default("output_cap_limit")
+    def _default_output_cap_limit(self) -> int:
+        name = ENV_VARS["output_cap_limit"]
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            return 0
+        try:
+            value = int(raw)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise ConfigError(f"{name}={raw!r} is not a token count",
+                              hint="use a whole number >= 1, or 0 for no ceiling")
+        return value
+
     @default("run_dir")
     def _default_run_dir(self) -> str:
         return os.environ.get(ENV_VARS["run_dir"], "").strip() or "runs"
@@ -312,10 +335,10 @@ class MLRCopilot(Configurable):
             raise ConfigError(f"{proposal['trait'].name} must be >= 0, got {value}")
         return value
 
-    @validate("max_output_tokens", "context_window")
+    @validate("max_output_tokens", "context_window", "output_cap_limit")
     def _check_tokens(self, proposal: Any) -> int:
         value = int(proposal["value"])
-        least = 0 if proposal["trait"].name == "context_window" else 1
+        least = 0 if proposal["trait"].name in ("context_window", "output_cap_limit") else 1
         if value < least:
             raise ConfigError(f"{proposal['trait'].name} must be >= {least}, got {value}")
         return value
@@ -350,8 +373,9 @@ class MLRCopilot(Configurable):
 
     def output_cap(self, kind: str) -> int:
         """The output cap (max_tokens) of a call kind: its entry in max_output_tokens_by_kind, else
-        max_output_tokens."""
-        return int(self.max_output_tokens_by_kind.get(kind, self.max_output_tokens))
+        max_output_tokens; never over output_cap_limit when that is set."""
+        cap = int(self.max_output_tokens_by_kind.get(kind, self.max_output_tokens))
+        return min(cap, self.output_cap_limit) if self.output_cap_limit > 0 else cap
 
     def run_path(self) -> Path:
         """The run directory as an absolute path (not created)."""

@@ -47,7 +47,10 @@ def gave_up(settings: MLRCopilot, base_url: str, exc: BaseException, attempts: i
 def cut_twice(settings: MLRCopilot, kind: str, model: str, cap: int, configured: int) -> LLMError:
     """The error when a reply stopped at the output cap again after the re-ask."""
     kind = kind or "query"
-    if kind in settings.max_output_tokens_by_kind:
+    if 0 < settings.output_cap_limit <= configured:
+        setting = "MLRCopilot.output_cap_limit"
+        example = f"MLR_COPILOT_MAX_OUTPUT_TOKENS={cap * 2}, or unset it"
+    elif kind in settings.max_output_tokens_by_kind:
         setting = f"MLRCopilot.max_output_tokens_by_kind['{kind}']"
         example = f"%config MLRCopilot.max_output_tokens_by_kind = {{'{kind}': {cap * 2}}}"
     else:

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from mlr_copilot_jupyter.config import MLRCopilot
-from mlr_copilot_jupyter.errors import LLMError
+from mlr_copilot_jupyter.errors import ConfigError, LLMError
 from mlr_copilot_jupyter.llm.badrequest import classify_bad_request, shrink_messages
 from mlr_copilot_jupyter.llm.context import discover_context_window
 from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend, parse_json_object
@@ -56,6 +56,27 @@ def test_configured_caps_merge_over_the_defaults(llm_env: ChatServer) -> None:
     for label in ("plan-1", "draft-n2", "something-else"):
         backend.query("hi", label=label)
     assert [r["json"]["max_tokens"] for r in llm_env.requests] == [3000, 2500, 999]
+
+
+def test_the_ceiling_bounds_every_kinds_cap(
+    llm_env: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLR_COPILOT_MAX_OUTPUT_TOKENS lowers the larger caps to it and leaves smaller ones alone;
+    a reply cut twice at it names that variable, not the per-kind setting it overrode."""
+    monkeypatch.setenv("MLR_COPILOT_MAX_OUTPUT_TOKENS", "600")
+    settings = MLRCopilot(backoff_base=0.05, backoff_max=0.2, request_timeout=5.0)
+    backend = OpenAIBackend(settings)
+    for label in ("plan-1", "draft-n3", "metric-confirm", "something-else"):
+        backend.query("hi", label=label)
+    assert [r["json"]["max_tokens"] for r in llm_env.requests] == [600, 600, 300, 600]
+    for _ in range(2):
+        llm_env.push_text("and so on and so", usage=(50, 600), finish_reason="length")
+    with pytest.raises(LLMError) as info:
+        backend.query("Write code", label="draft-n4")
+    assert "600 tokens" in str(info.value) and "MLR_COPILOT_MAX_OUTPUT_TOKENS" in info.value.hint
+    monkeypatch.setenv("MLR_COPILOT_MAX_OUTPUT_TOKENS", "lots")
+    with pytest.raises(ConfigError, match="MLR_COPILOT_MAX_OUTPUT_TOKENS='lots'"):
+        MLRCopilot().output_cap(kind="draft")
 
 
 # -- replies cut at the cap -------------------------------------------------------------------

@@ -64,3 +64,17 @@ def test_support_holds_no_tests() -> None:
 def test_each_layer_is_a_package() -> None:
     for layer in (*LAYERS, "support"):
         assert (TESTS / layer / "__init__.py").is_file(), layer
+
+
+def test_a_unit_test_cannot_start_a_process() -> None:
+    """tests/unit/conftest.py refuses subprocesses and worker processes, naming the move."""
+    import multiprocessing
+    import subprocess
+    import sys
+
+    import pytest
+
+    with pytest.raises(AssertionError, match="belongs in tests/integration"):
+        subprocess.run([sys.executable, "-c", "pass"], check=False)
+    with pytest.raises(AssertionError, match="belongs in tests/integration"):
+        multiprocessing.get_context("spawn").Process(target=print).start()
