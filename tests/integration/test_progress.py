@@ -1,11 +1,12 @@
-"""Progress of LLM calls: the CLI lines and the notebook widget, driven by real call events, and
-end to end on ``mlr-copilot`` against the scripted chat server (a stream that trickles tokens):
-progress on stderr within a second, and Ctrl-C that stops the run within 2 s with a valid record.
+"""Progress of LLM calls end to end on ``mlr-copilot`` against the scripted chat server (a stream
+that trickles tokens): progress on stderr within a second, and Ctrl-C that stops the run within 2 s
+with a valid record; and the pipe lines' timing in real time (a waiting line at once, throttled
+lines, a quick call silent). The lines and the widget themselves are tested in
+tests/unit/test_progress.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import re
@@ -14,18 +15,11 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from mlr_copilot_jupyter.aio import run_sync
-from mlr_copilot_jupyter.llm import progress
 from mlr_copilot_jupyter.llm.display import (
     CLIProgress,
-    WidgetProgress,
-    cli_progress,
-    describe,
-    progress_wanted,
 )
 from mlr_copilot_jupyter.llm.progress import begin, listening, progress_scope
 from mlr_copilot_jupyter.models import Usage
@@ -43,206 +37,6 @@ from tests.support.load import time_bound
 from tests.support.procs import gone, kernel_of, start_cli, wait_for
 
 LINE = re.compile(r"^LLM (\S+) · (\d+) tok · (?:([\d.]+) tok/s · )?([\d.]+) s$")
-
-
-class Pipe(io.StringIO):
-    """A non-terminal stream (like stderr piped to a log)."""
-
-    def isatty(self) -> bool:
-        return False
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def lines(stream: io.StringIO) -> list[str]:
-    return [ln for ln in stream.getvalue().splitlines() if ln.strip()]
-
-
-# -- the line ----------------------------------------------------------------------------------
-def test_describe_shows_label_tokens_speed_and_elapsed() -> None:
-    with progress_scope(CLIProgress(Pipe())):
-        call = begin("plan-2", model="m")
-    assert describe(call).startswith("LLM plan-2 · waiting for first token · ")
-    call.first_token = call.started + 1.0
-    call.chunks = 40
-    call.finished = call.started + 5.0
-    assert describe(call) == "LLM plan-2 · 40 tok · 10.0 tok/s · 5.0 s · done"
-    call.usage = Usage(completion_tokens=143)  # the server's count wins over streamed deltas
-    assert describe(call) == "LLM plan-2 · 143 tok · 35.8 tok/s · 5.0 s · done"
-    call.error = "cut"
-    assert describe(call).endswith(" · failed")
-    call.error = "CancelledError"  # Ctrl-C
-    assert describe(call).endswith(" · stopped")
-    call.error, call.usage, call.finished = None, None, call.first_token + 0.01
-    assert describe(call) == "LLM plan-2 · 40 tok · 1.0 s · done"  # too short for a speed
-
-
-# -- the CLI listener ----------------------------------------------------------------------------
-def test_pipe_gets_a_waiting_line_at_once_then_throttled_lines_and_the_end_line() -> None:
-    out = Pipe()
-    display = CLIProgress(out, line_interval=0.5, quiet_interval=60, show_after=0)
-    with progress_scope(display):
-        assert listening()
-        call = begin("problem")
-        assert lines(out) == [lines(out)[0]]
-        assert re.fullmatch(r"LLM problem · waiting for first token · 0\.\d s", lines(out)[0])
-        call.token("Hel")  # the first token is shown at once
-        assert len(lines(out)) == 2 and LINE.match(lines(out)[1]), lines(out)
-        for _ in range(50):  # a burst: no line per token
-            call.token("x")
-        assert len(lines(out)) == 2
-        time.sleep(0.55)
-        call.token("y")  # the interval has passed: one more line
-        assert len(lines(out)) == 3
-        match = LINE.match(lines(out)[2])
-        assert match and match.group(1) == "problem" and int(match.group(2)) == 52
-        assert match.group(3) and float(match.group(3)) > 0 and float(match.group(4)) >= 0.5
-        call.end(Usage(completion_tokens=60))
-    display.close()
-    last = lines(out)[-1]
-    assert last.startswith("LLM problem · 60 tok · ") and last.endswith(" s · done"), last
-    assert len(lines(out)) == 4
-    assert "\r" not in out.getvalue()  # plain lines in a pipe
-
-
-def test_pipe_shows_a_quiet_call_now_and_then_and_nothing_after_close() -> None:
-    out = Pipe()
-    display = CLIProgress(out, quiet_interval=0.3, tick=0.1, show_after=0)
-    with progress_scope(display):
-        call = begin("review-1")
-        time.sleep(0.75)  # no token: a still-waiting line every quiet_interval
-        waiting = [ln for ln in lines(out) if "waiting for first token" in ln]
-        assert 2 <= len(waiting) <= 4, lines(out)
-        display.close()  # e.g. Ctrl-C: the call never ended
-        before = out.getvalue()
-        call.token("late")
-        call.end(error="cancelled")
-        time.sleep(0.3)
-    assert out.getvalue() == before  # the CLI's own last line stays the last line
-
-
-def test_a_quick_call_leaves_no_line_and_a_slower_one_shows_within_a_second() -> None:
-    out = Pipe()
-    display = CLIProgress(out, show_after=0.5, tick=0.1)
-    with progress_scope(display):
-        quick = begin("check")
-        quick.token("ready")
-        quick.end(error="HTTP 401")  # the CLI's error line will be the only line
-        assert out.getvalue() == ""
-        slow = begin("problem")
-        slow.token("a")  # before show_after: held back
-        assert out.getvalue() == ""
-        time.sleep(0.8)  # the ticker shows it, tokens so far included
-        assert re.fullmatch(r"LLM problem · 1 tok · [\d.]+ tok/s · 0\.[5-9] s", lines(out)[0])
-        slow.end()
-    display.close()
-    assert len(lines(out)) == 2 and lines(out)[1].endswith(" · done")
-
-
-def test_error_ends_with_a_failed_line_and_concurrent_calls_each_get_theirs() -> None:
-    out = Pipe()
-    with progress_scope(CLIProgress(out, show_after=0)):
-        first, second = begin("idea-1"), begin("idea-2")
-        first.token("a")
-        second.token("b")
-        second.end(error="HTTP 500")
-        first.end(Usage(completion_tokens=3))
-    text = lines(out)
-    assert [ln.split(" · ")[0] for ln in text] == ["LLM idea-1", "LLM idea-2", "LLM idea-1",
-                                                  "LLM idea-2", "LLM idea-2", "LLM idea-1"]
-    assert text[-2].endswith("failed") and text[-1].endswith("done")
-
-
-def test_terminal_rewrites_one_tqdm_line_in_place_and_leaves_the_final_line() -> None:
-    out = Terminal()
-    display = CLIProgress(out, interval=0.2, tick=10, show_after=0)
-    with progress_scope(display):
-        call = begin("plan-2")
-        assert "LLM plan-2 · waiting for first token" in out.getvalue()
-        call.token("a")  # at once
-        assert re.search(r"\rLLM plan-2 · 1 tok · 0.\d s", out.getvalue())
-        size = len(out.getvalue())
-        for _ in range(100):
-            call.token("b")
-        assert len(out.getvalue()) == size  # throttled: no redraw per token
-        time.sleep(0.25)
-        call.token("c")
-        assert "102 tok" in out.getvalue()
-        call.end(Usage(completion_tokens=102))
-    display.close()
-    final = out.getvalue().rsplit("\r", 1)[-1]  # what the terminal shows last
-    assert re.search(r"LLM plan-2 · 102 tok · [\d.]+ tok/s · [\d.]+ s · done\n", final), final
-    assert "\n" not in out.getvalue().replace(final, "")  # one line, rewritten in place
-
-
-def test_progress_is_off_with_the_flag_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    out = Pipe()
-    with cli_progress(False, stream=out) as display:
-        assert display is None and not listening()
-        begin("x").end()
-    monkeypatch.setenv("MLR_COPILOT_PROGRESS", "off")
-    assert not progress_wanted()
-    with cli_progress(True, stream=out) as display:
-        assert display is None
-    assert out.getvalue() == ""
-
-
-# -- the notebook widget ------------------------------------------------------------------------
-def test_widget_is_displayed_with_the_first_call_and_follows_it() -> None:
-    shown: list[Any] = []
-    widget = WidgetProgress(display=shown.append, interval=0.2, tick=10)
-    with progress_scope(widget):
-        assert shown == []  # a magic without LLM calls shows nothing
-        call = begin("problem")
-        assert shown == [widget.widget]
-        assert "LLM problem · waiting for first token" in widget.widget.value
-        call.token("x")
-        assert re.search(r"LLM problem · 1 tok · 0.\d s", widget.widget.value)
-        for _ in range(20):
-            call.token("y")
-        assert "21 tok" not in widget.widget.value  # throttled
-        time.sleep(0.25)
-        call.token("z")
-        assert "22 tok" in widget.widget.value
-        call.end(Usage(completion_tokens=22))
-        second = begin("review-1")
-        assert "LLM review-1" in widget.widget.value and "LLM problem" not in widget.widget.value
-        second.end()
-    widget.close()
-    assert shown == [widget.widget]
-    assert widget.text().startswith("LLM review-1 · ") and widget.text().endswith("(2 LLM calls)")
-
-
-def test_widget_ticks_while_waiting_and_escapes_labels() -> None:
-    widget = WidgetProgress(display=lambda w: None, tick=0.1)
-    with progress_scope(widget):
-        begin("<b>x</b>")
-        first = widget.widget.value
-        time.sleep(0.35)
-        assert widget.widget.value != first  # the elapsed time moves before any token
-    widget.close()
-    assert "<b>x" not in widget.widget.value and "&lt;b&gt;x" in widget.widget.value
-    assert widget.text().endswith(" s · stopped")  # closed with the call in flight (Ctrl-C)
-
-
-# -- scopes reach the calls of a coroutine run from a kernel's thread ---------------------------
-def test_run_sync_inside_a_running_loop_reports_to_the_callers_scope() -> None:
-    out = Pipe()
-
-    async def call_in_coroutine() -> str:
-        call = progress.begin("inner")
-        call.end()
-        return "ok"
-
-    async def kernel_cell() -> str:  # a running loop, as in Jupyter: run_sync uses a thread
-        return run_sync(call_in_coroutine())
-
-    with progress_scope(CLIProgress(out, show_after=0)):
-        assert asyncio.run(kernel_cell()) == "ok"
-    assert any(ln.startswith("LLM inner · ") for ln in lines(out)), lines(out)
 
 
 # -- end to end: mlr-copilot experiment against a reply that trickles in -------------------------
@@ -352,3 +146,75 @@ def test_ctrl_c_during_a_streaming_llm_call_stops_within_2s_with_a_valid_record(
     journal = assert_valid_run(out)
     assert journal.status == "done"
     assert len([n for n in journal.nodes if n.kind != "baseline"]) == 3
+
+
+class Pipe(io.StringIO):
+    """A non-terminal stream (like stderr piped to a log)."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def lines(stream: io.StringIO) -> list[str]:
+    return [ln for ln in stream.getvalue().splitlines() if ln.strip()]
+
+
+def test_pipe_gets_a_waiting_line_at_once_then_throttled_lines_and_the_end_line() -> None:
+    out = Pipe()
+    display = CLIProgress(out, line_interval=0.5, quiet_interval=60, show_after=0)
+    with progress_scope(display):
+        assert listening()
+        call = begin("problem")
+        assert lines(out) == [lines(out)[0]]
+        assert re.fullmatch(r"LLM problem · waiting for first token · 0\.\d s", lines(out)[0])
+        call.token("Hel")  # the first token is shown at once
+        assert len(lines(out)) == 2 and LINE.match(lines(out)[1]), lines(out)
+        for _ in range(50):  # a burst: no line per token
+            call.token("x")
+        assert len(lines(out)) == 2
+        time.sleep(0.55)
+        call.token("y")  # the interval has passed: one more line
+        assert len(lines(out)) == 3
+        match = LINE.match(lines(out)[2])
+        assert match and match.group(1) == "problem" and int(match.group(2)) == 52
+        assert match.group(3) and float(match.group(3)) > 0 and float(match.group(4)) >= 0.5
+        call.end(Usage(completion_tokens=60))
+    display.close()
+    last = lines(out)[-1]
+    assert last.startswith("LLM problem · 60 tok · ") and last.endswith(" s · done"), last
+    assert len(lines(out)) == 4
+    assert "\r" not in out.getvalue()  # plain lines in a pipe
+
+
+def test_pipe_shows_a_quiet_call_now_and_then_and_nothing_after_close() -> None:
+    out = Pipe()
+    display = CLIProgress(out, quiet_interval=0.3, tick=0.1, show_after=0)
+    with progress_scope(display):
+        call = begin("review-1")
+        time.sleep(0.75)  # no token: a still-waiting line every quiet_interval
+        waiting = [ln for ln in lines(out) if "waiting for first token" in ln]
+        assert 2 <= len(waiting) <= 4, lines(out)
+        display.close()  # e.g. Ctrl-C: the call never ended
+        before = out.getvalue()
+        call.token("late")
+        call.end(error="cancelled")
+        time.sleep(0.3)
+    assert out.getvalue() == before  # the CLI's own last line stays the last line
+
+
+def test_a_quick_call_leaves_no_line_and_a_slower_one_shows_within_a_second() -> None:
+    out = Pipe()
+    display = CLIProgress(out, show_after=0.5, tick=0.1)
+    with progress_scope(display):
+        quick = begin("check")
+        quick.token("ready")
+        quick.end(error="HTTP 401")  # the CLI's error line will be the only line
+        assert out.getvalue() == ""
+        slow = begin("problem")
+        slow.token("a")  # before show_after: held back
+        assert out.getvalue() == ""
+        time.sleep(0.8)  # the ticker shows it, tokens so far included
+        assert re.fullmatch(r"LLM problem · 1 tok · [\d.]+ tok/s · 0\.[5-9] s", lines(out)[0])
+        slow.end()
+    display.close()
+    assert len(lines(out)) == 2 and lines(out)[1].endswith(" · done")
