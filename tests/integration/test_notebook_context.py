@@ -1,5 +1,8 @@
 """``%mlr_experiment --context notebook``: the data's schema and the recent cells, redacted, go
-into the step prompt and, verbatim, into the record and the journal; by default nothing does."""
+into the step prompt and, verbatim, into the record and the journal; by default nothing does.
+
+The prompt, the choice of cells and the redaction are tested in-process in
+tests/unit/test_notebook_context.py."""
 
 from __future__ import annotations
 
@@ -12,13 +15,6 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from mlr_copilot_jupyter.experiment.journal import Journal
-from mlr_copilot_jupyter.experiment.notebook_context import (
-    CELLS_CHARS,
-    recent_cells,
-    redact_context,
-)
-from mlr_copilot_jupyter.experiment.policies import StepRequest, step_prompt
-from mlr_copilot_jupyter.experiment.task import load_task
 
 LEAKY_KEY = "sk-proj-AbCdEf0123456789leaky"
 
@@ -72,40 +68,6 @@ def test_default_sends_and_records_no_context(ip: InteractiveShell, tmp_path: Pa
     record = nbformat.read(out / "experiment.ipynb", as_version=4)
     assert not [c for c in record.cells if c.get("id") == "mlr-context"]
     assert "lengths_by_site" not in (out / "experiment.ipynb").read_text()
-
-
-def test_the_step_prompt_carries_the_context() -> None:
-    task = load_task("wine")
-    journal = Journal(run_id="r", task=task.name, metric_name="accuracy", direction="maximize")
-    context = "**Recent notebook cells (oldest first)**\n\n```python\nx = load_wine()\n```"
-    with_context = step_prompt(StepRequest(kind="draft", parent=None, journal=journal,
-                                           task=task, context=context))
-    prompt = "\n".join(m["content"] for m in with_context)
-    assert "Researcher's notebook context" in prompt and "x = load_wine()" in prompt
-    without = step_prompt(StepRequest(kind="draft", parent=None, journal=journal, task=task))
-    assert "Researcher's notebook context" not in "\n".join(m["content"] for m in without)
-
-
-def test_recent_cells_skip_copilot_magics_and_keep_the_budget() -> None:
-    inputs = [f"step_{k} = {k}" for k in range(30)]
-    inputs += ["%load_ext mlr_copilot_jupyter",
-               "get_ipython().run_line_magic('mlr_experiment', '--data df --target y')",
-               "big = '" + "x" * 10_000 + "'"]
-    text = recent_cells(inputs)
-    assert "step_29 = 29" in text and "step_21 = 21" in text and "step_20" not in text  # 10
-    assert "mlr_" not in text and "big = 'xxx" in text
-    assert len(text) <= CELLS_CHARS and "[... trimmed]" in text  # the long cell is cut
-    assert len(recent_cells([f"cell_{k} = '{'y' * 900}'" for k in range(10)])) <= CELLS_CHARS
-
-
-def test_redaction_of_secret_shapes() -> None:
-    text = ('client = OpenAI(api_key="sk-abcdefghijklmnop")\nHF_TOKEN = "hf_' + "a" * 30 + '"\n'
-            "headers = {'Authorization': 'Bearer abcdefgh12345678'}\npassword: 'hunter22'\n"
-            "plain = 'keep me'")
-    clean = redact_context(text, "hunter22")
-    for secret in ("sk-abcdefghijklmnop", "hf_aaaa", "abcdefgh12345678", "hunter22"):
-        assert secret not in clean
-    assert "plain = 'keep me'" in clean and 'HF_TOKEN = "***"' in clean
 
 
 def test_context_with_a_task_folder_sends_only_cells(ip: InteractiveShell, tmp_path: Path) -> None:
