@@ -2,7 +2,9 @@
 
 One real offline run (wine, one step) plays the winner of a comparison whose runs are only in
 ``state.comparisons`` (not in ``state.runs``); the panel's messages are played through a fake comm
-on the real magics (the JupyterLab side is covered by tests/e2e/test_compare_browser.py).
+on the real magics (the JupyterLab side is covered by tests/e2e/test_compare_browser.py). Finding
+such a run, and the notification for a comparison without a winner, are tested without a run in
+tests/unit/test_compare_insert.py.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from IPython.core.error import UsageError
 from mlr_copilot_jupyter import Copilot
 from mlr_copilot_jupyter.config import MLRCopilot
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
-from mlr_copilot_jupyter.jupyter_ui.comparison_ui import run_record, status_line, winner_cells
 from mlr_copilot_jupyter.jupyter_ui.magics import get_magics
-from mlr_copilot_jupyter.state import ComparisonEntry, ComparisonRef, ResearchState
+from mlr_copilot_jupyter.state import ComparisonEntry, ComparisonRef
 from tests.support.comm import HELLO, FakeComm
 
 pytestmark = pytest.mark.slow
@@ -59,15 +60,6 @@ def with_comparison(ip: Any, record: Path, *, done: bool = True) -> Any:
     return magics
 
 
-def test_run_record_looks_in_runs_then_comparisons(record: Path) -> None:
-    state = ResearchState(comparisons=[comparison(record)])
-    assert run_record(state, "idea-2") == record
-    assert run_record(state, "nope") is None
-    line = status_line(state.comparisons[0])
-    assert line.startswith("comparison cmp-1 on wine: done, 2/2 ideas finished, winner idea-2")
-    assert f"results in {record.parent.parent}" in line
-
-
 def test_insert_run_finds_a_run_that_lives_in_a_comparison(ip: Any, record: Path) -> None:
     with_comparison(ip, record)
     printed: list[str] = []
@@ -103,19 +95,3 @@ def test_insert_winner_from_the_panel_inserts_the_lineage_with_provenance(
         meta = cell["metadata"]["mlr_copilot"]
         assert meta["comparison_id"] == "cmp-1" and meta["run_id"] == "idea-2"
     assert any(c["metadata"]["mlr_copilot"].get("node_id") == "n0" for c in cells[1:])
-
-
-def test_insert_winner_before_the_end_says_why_in_a_notification(ip: Any, record: Path) -> None:
-    magics = with_comparison(ip, record, done=False)
-    comm = FakeComm()
-    magics.bridge._attach(comm)
-    comm.deliver(HELLO)
-    comm.deliver({"action": "insert_winner", "comparison_id": "cmp-1"})
-    comm.deliver({"action": "insert_winner", "comparison_id": "cmp-9"})
-    assert comm.actions("insert_cells") == []
-    notes = [m["message"] for m in comm.actions("notify")]
-    assert notes[0].startswith("Insert winner: comparison cmp-1 has no winner yet (running)")
-    assert "no comparison 'cmp-9'" in notes[1] and "comparisons: cmp-1" in notes[1]
-    assert {m["type"] for m in comm.actions("notify")} == {"warning"}
-    with pytest.raises(Exception, match="no winner yet"):
-        winner_cells(magics.copilot.state, "cmp-1")
