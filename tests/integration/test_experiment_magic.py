@@ -1,4 +1,6 @@
-"""``%mlr_experiment`` through a real IPython shell, and in a fresh kernel through nbclient."""
+"""``%mlr_experiment`` runs through a real IPython shell, and in a fresh kernel through nbclient.
+
+Its usage errors and help, which start no run, are tested in tests/unit/test_experiment_magic.py."""
 
 from __future__ import annotations
 
@@ -71,22 +73,6 @@ def test_cell_body_is_the_plan(ip: InteractiveShell, tmp_path: Path) -> None:
     assert Journal.load(out / "journal.json").settings["plan_text"] == PLAN
 
 
-def test_mistakes_are_one_line_usage_errors(ip: InteractiveShell, tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no-such-task"):
-        ip.run_line_magic("mlr_experiment", f"--task {tmp_path / 'no-such-task'} --wait")
-    with pytest.raises(UsageError, match="approve"):
-        ip.run_line_magic("mlr_experiment", "--task wine --wait --mode approve")
-    with pytest.raises(UsageError, match="--task"):
-        ip.run_line_magic("mlr_experiment", "--max-steps 2")
-    with pytest.raises(UsageError, match="no experiment is running"):
-        ip.run_line_magic("mlr_experiment", "--stop")
-    with pytest.raises(UsageError, match="no idea with id"):
-        ip.run_line_magic("mlr_experiment", "--task wine --idea nope --wait")
-    with pytest.raises(UsageError, match=r"no run 'nope' in the research state \(runs: "):
-        ip.run_line_magic("mlr_experiment", "--insert-run nope")
-    assert not list(tmp_path.glob("runs/*/journal.json"))  # nothing was started
-
-
 def test_background_run_takes_feedback_and_stop_from_the_magic(
     ip: InteractiveShell, tmp_path: Path
 ) -> None:
@@ -110,11 +96,6 @@ def test_insert_hands_successful_nodes_to_the_lab_hook(ip: InteractiveShell, tmp
     ip.run_line_magic("mlr_experiment",
                       f"--task wine --max-steps 1 --wait --insert --out {tmp_path / 'ins'}")
     assert inserted == ["n0", "n1"]
-
-
-def test_help_explains_the_magic(ip: InteractiveShell) -> None:
-    doc = ip.find_line_magic("mlr_experiment").__doc__
-    assert "--mode" in doc and "--wait" in doc and "_mlr_run" in doc
 
 
 def test_fresh_kernel_runs_an_experiment_with_wait(tmp_path: Path) -> None:
