@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from tests.support import budget, parallel
-from tests.support.chat_server import ChatServer, chat_server  # noqa: F401  (fixture)
+from tests.support.chat_server import (  # noqa: F401  (fixtures)
+    ChatServer,
+    chat_server,
+    private_chat_server,
+    shared_chat_server,
+)
 from tests.support.cli import ENV_TO_CLEAR, PREFIXES_TO_CLEAR, SECRET_KEY
 from tests.support.llama import llama_server  # noqa: F401  (fixture; read $MLR_COPILOT_CACHE)
 from tests.support.load import Calibration, calibrate
@@ -55,7 +60,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
 
 @pytest.fixture
 def llm_env(monkeypatch: pytest.MonkeyPatch, chat_server: ChatServer) -> ChatServer:  # noqa: F811
-    """Environment pointing the package at the local server, with a recognisable secret key."""
+    """Environment pointing the package at the local server (the session's, made fresh for this
+    test: its ``url`` is this test's own), with a recognisable secret key."""
     monkeypatch.setenv("OPENAI_BASE_URL", chat_server.url)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET_KEY)
     monkeypatch.setenv("MLR_COPILOT_MODEL", "test-model")

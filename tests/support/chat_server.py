@@ -39,6 +39,14 @@ Faults (``push_fault(kind, ...)``):
 A 400 with the server's own words: ``push_fault("400", message="...")``. A reply cut at the
 output cap: ``push_text(text, finish_reason="length")``.
 
+One server per test session: the ``chat_server`` fixture hands each test the session's server
+(one per pytest-xdist worker) made fresh by :meth:`ChatServer.fresh`: nothing scripted or recorded,
+every setting back to its default, the connections of earlier tests closed, and a new ``url`` (a
+``/t<n>`` path prefix before ``/v1``). A client still holding an earlier test's URL -- a straggling
+thread, kernel or subprocess -- finds the server gone for it (its connection is dropped unanswered)
+and never takes the current test's scripted replies. ``private_chat_server`` is a server of the
+test's own, started and stopped with it, for a test that stops its server or must not share it.
+
 Model metadata (context-window discovery): ``GET /v1/models`` lists ``max_model_len`` when set
 (vLLM), ``GET /props`` answers when ``n_ctx`` is set (llama.cpp), ``POST /api/show`` when
 ``ollama_context_length`` is set (Ollama; ``ollama_num_ctx`` adds ``num_ctx`` to its
@@ -62,9 +70,10 @@ from typing import Any
 
 import pytest
 
-__all__ = ["ChatServer", "chat_server"]
+__all__ = ["ChatServer", "chat_server", "private_chat_server", "shared_chat_server"]
 
 DEFAULT_MODEL = "test-model"
+_EPOCH_PREFIX = re.compile(r"^/t(\d+)(?=/|$)")
 MALFORMED_JSON = "{not valid json"
 CUT_STREAM_TEXT = "This reply will be cut off before it ends."
 
@@ -210,6 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
     timeout = 30  # idle keep-alive connections end eventually
+    # Headers and body go out in separate writes: with Nagle's algorithm the body waits for the
+    # client's delayed ACK of the headers (~40 ms on Linux), on every reply and probe.
+    disable_nagle_algorithm = True
 
     # -- plumbing -------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -277,8 +289,24 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def _current(self) -> bool:
+        """Strip the ``/t<n>`` prefix of ``url``; False (the connection dropped unanswered) for a
+        request under an earlier test's prefix: for that client this server is gone."""
+        chat = self.server.chat
+        match = _EPOCH_PREFIX.match(self.path)
+        epoch = int(match.group(1)) if match else chat._epoch
+        if match:
+            self.path = self.path[match.end():] or "/"
+        if epoch != chat._epoch:
+            self._abort()
+            return False
+        chat._local.epoch = epoch
+        return True
+
     # -- routes ---------------------------------------------------------------
     def do_GET(self) -> None:
+        if not self._current():
+            return
         if self._serve_probe(None):
             return
         chat = self.server.chat
@@ -292,6 +320,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         chat = self.server.chat
         raw = self._read_body()
+        if not self._current():
+            return
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -466,6 +496,23 @@ class ChatServer:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._defaults()
+        self._queue: deque[_Reply | _Fault] = deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._conns: set[socket.socket] = set()
+        self._epoch = 0  # fresh() counts up; requests under an earlier /t<n> prefix are refused
+        self._local = threading.local()  # the epoch of the request a handler thread serves
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.chat = self
+        self._thread: threading.Thread | None = None
+        addr = self._httpd.server_address
+        self.host: str = str(addr[0])
+        self.port: int = int(addr[1])
+        self._own = {*vars(self), "_own"}  # fresh() drops whatever a test added beyond these
+
+    def _defaults(self) -> None:
+        """Every setting and record a test can change or read, as a new server has them."""
         self.latency: float = 0.0
         self.stream_delay: float = 0.0
         self.model_names: set[str] | None = {DEFAULT_MODEL}
@@ -480,22 +527,13 @@ class ChatServer:
         self.ollama_context_length: int | None = None  # Ollama POST /api/show model_info
         self.ollama_num_ctx: int | None = None  # Ollama num_ctx in /api/show parameters
         self.probes: list[dict[str, Any]] = []  # {"path", "method", "json"} of each probe
-        self._queue: deque[_Reply | _Fault] = deque()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._conns: set[socket.socket] = set()
         self.connections_opened = 0  # TCP connections accepted so far (keep-alive reuse shows)
-        self._httpd = _Server((host, port), _Handler)
-        self._httpd.chat = self
-        self._thread: threading.Thread | None = None
-        addr = self._httpd.server_address
-        self.host: str = str(addr[0])
-        self.port: int = int(addr[1])
 
     @property
     def url(self) -> str:
-        """Base URL to pass as ``base_url``."""
-        return f"http://{self.host}:{self.port}/v1"
+        """Base URL to pass as ``base_url`` (with the ``/t<n>`` prefix once :meth:`fresh` ran)."""
+        prefix = f"/t{self._epoch}" if self._epoch else ""
+        return f"http://{self.host}:{self.port}{prefix}/v1"
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> ChatServer:
@@ -526,6 +564,26 @@ class ChatServer:
             except OSError:
                 pass
         self._httpd.server_close()
+
+    def fresh(self) -> ChatServer:
+        """As good as a new server, on the same port: the queue, the records (``requests``,
+        ``probes``, ``errors``, ``slow_streams``, ``connections_opened``) and every setting
+        (``latency``, ``responder``, ``api_key``, ...) back to a new server's, the open
+        connections closed, and a new ``url``: requests under the old one are dropped unanswered
+        and a handler still sleeping for an earlier test (a "slow" fault, ``latency``) gives up."""
+        with self._lock:
+            self._epoch += 1
+            self._queue.clear()
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for name in set(vars(self)) - self._own:  # e.g. slow_streams, attributes a test set
+            delattr(self, name)
+        self._defaults()
+        return self
 
     def __enter__(self) -> ChatServer:
         return self.start()
@@ -611,6 +669,10 @@ class ChatServer:
             (self._conns.add if add else self._conns.discard)(conn)
             self.connections_opened += add
 
+    def _stale(self) -> bool:
+        """Whether this handler thread serves a request of an earlier test (see :meth:`fresh`)."""
+        return getattr(self._local, "epoch", self._epoch) != self._epoch
+
     def _record(self, handler: _Handler, body: Any) -> None:
         entry = {
             "path": handler.path,
@@ -620,15 +682,16 @@ class ChatServer:
             "time": time.monotonic(),
         }
         with self._lock:
-            self.requests.append(entry)
+            if not self._stale():
+                self.requests.append(entry)
 
     def _sleep(self, seconds: float) -> bool:
         """Sleep in small steps; False if the server is stopping."""
         end = time.monotonic() + max(0.0, seconds)
         while (left := end - time.monotonic()) > 0:
-            if self._stop.wait(min(left, 0.05)):
+            if self._stop.wait(min(left, 0.05)) or self._stale():
                 return False
-        return not self._stop.is_set()
+        return not self._stop.is_set() and not self._stale()
 
     def _default_reply(self, body: dict[str, Any]) -> _Reply:
         if self.responder is None:
@@ -719,15 +782,27 @@ class ChatServer:
             )
 
 
-@pytest.fixture
-def chat_server() -> Iterator[ChatServer]:
-    """A started :class:`ChatServer`, stopped after the test."""
-    srv = ChatServer()
-    srv.start()
-    try:
+@pytest.fixture(scope="session")
+def shared_chat_server() -> Iterator[ChatServer]:
+    """The session's :class:`ChatServer` (one per pytest-xdist worker); tests take ``chat_server``."""
+    with ChatServer() as srv:
         yield srv
-    finally:
-        srv.stop()
+
+
+@pytest.fixture
+def chat_server(shared_chat_server: ChatServer) -> Iterator[ChatServer]:
+    """The session's server made fresh for this test (:meth:`ChatServer.fresh`), and again after
+    it, so nothing the test scripted or left running reaches the next one."""
+    yield shared_chat_server.fresh()
+    shared_chat_server.fresh()
+
+
+@pytest.fixture
+def private_chat_server() -> Iterator[ChatServer]:
+    """A server of the test's own, started for it and stopped after it: for a test that stops
+    its server or must not share it."""
+    with ChatServer() as srv:
+        yield srv
 
 
 # -- "slow_stream": a reply that trickles in, token by token (progress and Ctrl-C tests) ----------
