@@ -15,7 +15,7 @@ import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from tests.support import chat_server as _chat_server_module
-from tests.support.chat_server import MALFORMED_JSON, ChatServer
+from tests.support.chat_server import MALFORMED_JSON, ChatServer, slow_streams
 from tests.support.load import time_bound
 
 chat_server = _chat_server_module.chat_server  # the fixture
@@ -377,3 +377,50 @@ def test_context_manager_stops() -> None:
         pytest.raises(openai.APIConnectionError),
     ):
         _ask(c)
+
+
+def test_fresh_is_a_new_server_on_the_same_port() -> None:
+    """What the ``chat_server`` fixture does between tests: nothing scripted, recorded or set
+    survives, and a client of the earlier test (its URL) finds the server gone, even mid-request."""
+    with ChatServer() as srv:
+        port, old = srv.port, srv.fresh().url
+        srv.model_names, srv.api_key, srv.n_ctx = {"m"}, "sk-x", 10
+        srv.responder = lambda body: "scripted"
+        slow_streams(srv)
+        with openai.OpenAI(base_url=old, api_key="sk-x", max_retries=0) as c:
+            assert _ask(c, model="m").choices[0].message.content == "scripted"
+        srv.push_text("left over")
+        srv.push_fault("slow", delay=30)
+        straggler = openai.OpenAI(base_url=old, api_key="sk-x", max_retries=0, timeout=10)
+        errors: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                _ask(straggler, model="m")  # takes "left over"; the next one sleeps 30 s
+                _ask(straggler, model="m")
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=call, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while len(srv.requests) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(srv.requests) == 3
+        srv.fresh()
+        thread.join(timeout=time_bound(2, below=30))  # the sleeping handler gave up
+        assert not thread.is_alive() and isinstance(errors[0], openai.APIConnectionError)
+        straggler.close()
+        assert srv.port == port and srv.url != old and srv.url.endswith("/v1")
+        assert (srv.requests, srv.probes, srv.errors, srv.pending) == ([], [], [], 0)
+        assert srv.connections_opened == 0 and srv.open_connections == 0
+        assert (srv.model_names, srv.api_key, srv.n_ctx, srv.responder) == (
+            {MODEL}, None, None, None)
+        assert "slow_streams" not in vars(srv)
+        with openai.OpenAI(base_url=old, api_key="k", max_retries=0, timeout=5) as c:
+            with pytest.raises(openai.APIConnectionError):
+                _ask(c)  # the earlier test's URL: dropped unanswered, not recorded
+            assert srv.requests == []
+        with openai.OpenAI(base_url=srv.url, api_key="k", max_retries=0) as c:
+            assert _ask(c).choices[0].message.content == "ok"
+        assert [r["path"] for r in srv.requests] == ["/v1/chat/completions"]
