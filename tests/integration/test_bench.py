@@ -129,21 +129,25 @@ def test_benchmark_scripts_compile_and_print_a_ratio(script: Path, tmp_path: Pat
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1500)  # six tasks x 10 steps: about 4-5 minutes on 2 busy cores
+@pytest.mark.timeout(1500)  # six tasks x 3 steps: about 1.5 minutes on 2 busy cores
 @pytest.mark.slow_ok(
-    reason="`mlr-copilot bench`: 10 offline steps in a real kernel on each of the six bundled tasks")
+    reason="`mlr-copilot bench`: 3 offline steps in a real kernel on each of the six bundled tasks")
 def test_bench_every_bundled_task_offline_beats_its_baseline_on_the_heldout_test(
     tmp_path: Path,
 ) -> None:
     """Must-show: each bundled task >= 10% relative on the held-out test metric of the node
-    selected on validation (or on eval.py's score where the task has no validation metric)."""
+    selected on validation (or on eval.py's score where the task has no validation metric),
+    within 3 steps. (Three steps, not the default 10: the offline engine's first recipes already
+    clear 10% on every task, 13-57% measured, and this also covers what the 3-step runs of the
+    text tasks heat_mlab and sts_pairs in test_text_recipes.py asserted; issue 26.)"""
     from mlr_copilot_jupyter.experiment.task import bundled_tasks
     from tests.support.experiments import check_record
 
     tasks = bundled_tasks()
     assert {"sts_pairs", "heat_mlab", "digits", "wine", "diabetes", "breast_cancer"} <= set(tasks)
     out = tmp_path / "bench"
-    result = run_cli("bench", "--seeds", "1", "--out", str(out), "--json", timeout=1500)
+    result = run_cli("bench", "--seeds", "1", "--max-steps", "3", "--out", str(out), "--json",
+                     timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(result.stdout)
     with (out / "bench.csv").open(newline="") as handle:

@@ -3,8 +3,6 @@ submissions in the baseline's format for MLAgentBench folders, and offline agent
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +19,6 @@ from mlr_copilot_jupyter.experiment.recipes import (
     unsupported_reason,
 )
 from mlr_copilot_jupyter.experiment.task import TASKS_DIR, load_task
-from tests.support.cli import cli_command, subprocess_env
 from tests.support.recipes import run_cell
 
 REVIEWS = [
@@ -159,22 +156,9 @@ def test_heat_mlab_recipe_copies_the_baseline_format(
 # --- offline agent runs ----------------------------------------------------------------------
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("name", "steps"), [("heat_mlab", 3), ("sts_pairs", 3)])
-@pytest.mark.slow_ok(
-    reason="a 3-step offline experiment CLI run in a real kernel, fitting text-pair models")
-def test_offline_run_improves_a_new_task_by_ten_percent(
-    name: str, steps: int, tmp_path: Path
-) -> None:
-    out = tmp_path / "run"
-    result = subprocess.run(
-        [*cli_command(), "experiment", "--task", name, "--max-steps", str(steps), "--out",
-         str(out), "--json"],
-        capture_output=True, text=True, timeout=900, env=subprocess_env())
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout)
-    assert summary["status"] == "done" and summary["verified"] is True, summary
-    assert summary["relative_improvement"] >= 0.10, summary
+# The 3-step offline runs of heat_mlab and sts_pairs (>= 10% on the held-out test, verified) are
+# part of tests/integration/test_bench.py::test_bench_every_bundled_task_offline_beats_its_
+# baseline_on_the_heldout_test, which runs every bundled task with --max-steps 3 (issue 26).
 
 
 def test_generators_are_kept_next_to_the_data() -> None:
