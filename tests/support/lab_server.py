@@ -164,9 +164,29 @@ def _start_lab(base: Path) -> LabServer:
             time.sleep(0.25)
 
 
-@pytest.fixture(scope="module")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """A JupyterLab server for the module's tests; always stopped afterwards."""
+def _api(server: LabServer, method: str, path: str) -> Any:
+    request = urllib.request.Request(f"{server.url}{path}?token={server.token}", method=method)
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        body = resp.read()
+    return json.loads(body) if body else None
+
+
+def reset_lab(server: LabServer, label: str) -> None:
+    """Make the shared server as a fresh one looks to a test module: no session, no kernel, no
+    terminal left by an earlier module, and an empty ``runs/`` (the old one is kept beside it,
+    renamed, for a post-mortem)."""
+    for session in _api(server, "GET", "/api/sessions"):
+        _api(server, "DELETE", f"/api/sessions/{session['id']}")
+    for kernel in _api(server, "GET", "/api/kernels"):
+        _api(server, "DELETE", f"/api/kernels/{kernel['id']}")
+    runs = server.root / "runs"
+    if runs.exists():
+        runs.rename(server.root / f".runs-before-{label}")
+
+
+@pytest.fixture(scope="session")
+def _lab_for_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """The one JupyterLab server of the e2e session (issue 26: started once, not per module)."""
     chromium_path()  # fail (or skip) before spending time on the server
     server = start_lab(tmp_path_factory.mktemp("lab"))
     try:
@@ -175,24 +195,45 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         _stop(server.proc)
 
 
-@pytest.fixture
-def lab_page(lab_server: LabServer) -> Iterator[Any]:
-    """A Playwright page with JupyterLab loaded and restored (``window.jupyterapp`` ready)."""
+@pytest.fixture(scope="module")
+def lab_server(_lab_for_session: LabServer, request: pytest.FixtureRequest) -> LabServer:
+    """The session's JupyterLab server, reset for this module (:func:`reset_lab`)."""
+    reset_lab(_lab_for_session, request.module.__name__.rsplit(".", 1)[-1])
+    return _lab_for_session
+
+
+@pytest.fixture(scope="session")
+def _chromium() -> Iterator[Any]:
+    """The one Chromium of the e2e session, driven by Playwright (each test gets its own context)."""
     from playwright.sync_api import sync_playwright
 
-    console: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 860})
-            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-            page.set_default_timeout(30_000)
-            page.goto(f"{lab_server.url}/lab?token={lab_server.token}")
-            page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
-            page.evaluate("async () => { await window.jupyterapp.restored; }")
-            yield page
+            yield browser
         finally:
             browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def lab_page(lab_server: LabServer, _chromium: Any) -> Iterator[Any]:
+    """A Playwright page with JupyterLab loaded and restored (``window.jupyterapp`` ready), in a
+    browser context of its own (no cookie, storage or page shared with another test)."""
+    console: list[str] = []
+    context = _chromium.new_context(viewport={"width": 1400, "height": 860})
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        page.set_default_timeout(30_000)
+        page.goto(f"{lab_server.url}/lab?token={lab_server.token}")
+        page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
+        page.evaluate("async () => { await window.jupyterapp.restored; }")
+        yield page
+    finally:
+        context.close()
     errors = [c for c in console if c.startswith("error")]
     if errors:
         print("browser console errors:\n  " + "\n  ".join(errors[:20]))
