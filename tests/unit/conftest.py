@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import multiprocessing.process
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,15 +19,33 @@ import pytest
 MOVE = "unit tests run in-process; a test that needs {what} belongs in tests/integration"
 
 
-@pytest.fixture(autouse=True)
-def no_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    def refuse_child(self: subprocess.Popen[Any], args: Any, *rest: Any, **kw: Any) -> None:
-        shown = args if isinstance(args, str) else " ".join(map(str, args))
-        raise AssertionError(MOVE.format(what=f"a subprocess (`{shown[:120]}`)"))
+def _refuse_child(self: subprocess.Popen[Any], args: Any, *rest: Any, **kw: Any) -> None:
+    shown = args if isinstance(args, str) else " ".join(map(str, args))
+    raise AssertionError(MOVE.format(what=f"a subprocess (`{shown[:120]}`)"))
 
-    def refuse_start(self: multiprocessing.process.BaseProcess) -> None:
-        raise AssertionError(MOVE.format(what=f"a worker process ({self.name})"))
 
-    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse_child)
-    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse_start)
-    yield
+def _refuse_start(self: multiprocessing.process.BaseProcess) -> None:
+    raise AssertionError(MOVE.format(what=f"a worker process ({self.name})"))
+
+
+_PATCHES = ((subprocess.Popen, "_execute_child", _refuse_child),
+            (multiprocessing.process.BaseProcess, "start", _refuse_start))
+_saved: list[tuple[Any, str, Any]] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """From the setup of a unit test (its module- and session-scoped fixtures included, which
+    an autouse fixture would not cover) to the end of its teardown. A conftest's runtest hooks
+    apply to the tests under its folder only: integration tests in the same session are free."""
+    if not _saved:
+        for owner, name, refuse in _PATCHES:
+            _saved.append((owner, name, owner.__dict__[name]))
+            setattr(owner, name, refuse)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    while _saved:
+        owner, name, original = _saved.pop()
+        setattr(owner, name, original)
