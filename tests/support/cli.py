@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 SECRET_KEY = "sk-mlrtest-DO-NOT-LEAK-7f3a9c2e1b"
 
@@ -45,3 +49,30 @@ PROGRESS_LINE = re.compile(
 def output_lines(stream: str) -> list[str]:
     """The lines of a CLI's stderr (or stdout) without its LLM progress lines (blank lines stay)."""
     return [line for line in stream.splitlines() if not PROGRESS_LINE.match(line.strip())]
+
+
+def cli_main(capsys: pytest.CaptureFixture[str], *args: str,
+             ) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """``mlr_copilot_jupyter.cli.main`` in this process (what the command runs, minus startup),
+    with the wall and CPU seconds it took.
+
+    An exception escaping ``main`` is what a user would see as a traceback: it is logged as one.
+    """
+    from mlr_copilot_jupyter.cli import main
+    from tests.support.load import cpu_seconds
+
+    capsys.readouterr()
+    started, cpu = time.monotonic(), cpu_seconds()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(
+            list(args), 1, captured.out,
+            captured.err + f"\nTraceback (escaped from main): {type(exc).__name__}: {exc}"
+        ), time.monotonic() - started, cpu_seconds() - cpu
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, captured.out, captured.err), \
+        time.monotonic() - started, cpu_seconds() - cpu

@@ -19,7 +19,6 @@ import json
 import random
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +28,9 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from mlr_copilot_jupyter.experiment.task import TASKS_DIR, load_task
+from tests.support.cli import cli_main
 from tests.support.experiments import make_mlagentbench_task
-from tests.support.load import cpu_seconds, explain, time_bound
+from tests.support.load import explain, time_bound
 from tests.support.pdfgen import (
     corrupt_copies,
     make_conference_pdf,
@@ -59,32 +59,6 @@ def no_sandbox_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     before any kernel whatever the sandbox; the installed command meets them with the default
     sandbox in tests/integration/test_bad_inputs.py."""
     monkeypatch.setenv("MLR_COPILOT_SANDBOX", "off")
-
-
-def cli_main(capsys: pytest.CaptureFixture[str], *args: str,
-             ) -> tuple[subprocess.CompletedProcess[str], float, float]:
-    """``mlr_copilot_jupyter.cli.main`` in this process (what the command runs, minus startup),
-    with the wall and CPU seconds it took.
-
-    An exception escaping ``main`` is what a user would see as a traceback: it is logged as one.
-    """
-    from mlr_copilot_jupyter.cli import main
-
-    capsys.readouterr()
-    started, cpu = time.monotonic(), cpu_seconds()
-    try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse usage errors
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException as exc:
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(
-            list(args), 1, captured.out,
-            captured.err + f"\nTraceback (escaped from main): {type(exc).__name__}: {exc}"
-        ), time.monotonic() - started, cpu_seconds() - cpu
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), code, captured.out, captured.err), \
-        time.monotonic() - started, cpu_seconds() - cpu
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:
