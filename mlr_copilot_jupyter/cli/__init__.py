@@ -16,6 +16,13 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+# jsonschema (imported by nbformat) imports rfc3987_syntax when it is installed (jupyter_events
+# brings it), and that compiles a lark grammar at import: 0.8 s of CPU on every command, a third of
+# what `mlr-copilot batch broken.ipynb` took to say the file cannot be read. It only checks the
+# "iri" string format, which no schema the command validates (notebooks, journals, tasks) uses,
+# so the command's process goes without it. A copy already imported is left alone.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 from .._version import __version__
 from ..errors import MLRCopilotError
 from . import (
