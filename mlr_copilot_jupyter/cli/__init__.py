@@ -16,13 +16,6 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-# jsonschema (imported by nbformat) imports rfc3987_syntax when it is installed (jupyter_events
-# brings it), and that compiles a lark grammar at import: 0.8 s of CPU on every command, a third of
-# what `mlr-copilot batch broken.ipynb` took to say the file cannot be read. It only checks the
-# "iri" string format, which no schema the command validates (notebooks, journals, tasks) uses,
-# so the command's process goes without it. A copy already imported is left alone.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
 from .._version import __version__
 from ..errors import MLRCopilotError
 from . import (
@@ -44,6 +37,13 @@ from . import (
 from .common import Interrupted as Interrupted  # re-exported: the package's public names
 from .common import ignore_ctrl_c
 from .common import settings_overrides as settings_overrides
+
+# jsonschema (imported by nbformat) imports rfc3987_syntax when it is installed (jupyter_events
+# brings it), and that compiles a lark grammar at import: 0.8 s of CPU on every command, a third of
+# what `mlr-copilot batch broken.ipynb` took to say the file cannot be read. It only checks the
+# "iri" string format, which no schema the command validates (notebooks, journals, tasks) uses,
+# so the command's process goes without it. A copy already imported is left alone.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 SUBCOMMANDS = (config_cmd, problem_cmd, ideas_cmd, review_cmd, task_cmd, experiment_cmd, run_cmd, batch_cmd,
                compare_cmd, bench_cmd, bench_ideas_cmd, retrieval_cmd, mcp_cmd, demo_cmd)
