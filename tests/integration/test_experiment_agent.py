@@ -23,6 +23,7 @@ from tests.support.experiments import (
     make_mlagentbench_task,
     run_cli,
 )
+from tests.support.load import time_bound
 from tests.support.procs import kernel_of, start_cli, wait_for
 
 # Every bundled task offline (>= 10% on the held-out test, valid records, reports): see
@@ -77,7 +78,10 @@ def test_llm_run_debugs_bug_and_timeout_and_keeps_secrets_out(
     scripted = ScriptedExperimenter()
     llm_env.responder = scripted
     out = tmp_path / "run"
-    result = run_cli("experiment", "--task", "wine", "--max-steps", "5", "--cell-timeout", "3",
+    # 3 s on an idle machine, scaled to the load: the slow draft (30 s) must time out, the wine
+    # cells (pandas and scikit-learn imports in a kernel) must not, even beside a CPU burner
+    cell_timeout = f"{min(time_bound(3.0), 20.0):.0f}"
+    result = run_cli("experiment", "--task", "wine", "--max-steps", "5", "--cell-timeout", cell_timeout,
                      "--plan", "Scale the features and use a linear model.", "--out", str(out),
                      "--json")
     assert result.returncode == 0, result.stderr[-3000:]
