@@ -32,9 +32,11 @@ test: venv system-deps llama-server-background lint ts-test
 	$(call layer,unit+integration,tests/unit tests/integration -n $(TEST_WORKERS))
 	$(call layer,e2e,tests/e2e)
 
-# One layer at a time (`make test` runs all three): tests/unit has no kernel, subprocess, server
-# or browser; tests/integration uses real kernels, the scripted chat server, CLI subprocesses,
-# local HTTP servers; tests/e2e drives JupyterLab in Chromium, llama.cpp and the example notebooks.
+# One layer at a time (`make test` runs all three): tests/unit runs in-process (no kernel,
+# subprocess, worker process or browser: tests/unit/conftest.py fails a test that starts one;
+# scripted HTTP servers on a thread are allowed); tests/integration uses real kernels, CLI
+# subprocesses, Dask, papermill; tests/e2e drives JupyterLab in Chromium, llama.cpp and the
+# example notebooks.
 test-unit: venv
 	$(call layer,unit,tests/unit)
 
