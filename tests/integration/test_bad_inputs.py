@@ -17,32 +17,25 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mlr_copilot_jupyter.experiment.task import TASKS_DIR
+from tests.support.bad_inputs import (
+    CORPUS,
+    LOADS,
+    Tried,
+    check_outcome,
+    error_line,
+    resume_folder,
+    wine_copy,
+)
 from tests.support.cli import cli_command, subprocess_env
 from tests.support.experiments import make_mlagentbench_task
 from tests.support.load import cpu_seconds, explain, time_bound
 from tests.support.pdfgen import corrupt_copies, make_conference_pdf
-
-LOADS = "LOADS"  # the input is odd but usable: the command must succeed
-
-
-@dataclass
-class Tried:
-    surface: str
-    name: str
-    outcome: str
-    traceback: bool
-
-
-CORPUS: list[Tried] = []
 
 
 def cli(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -55,14 +48,6 @@ def cli(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[st
     return result, time.monotonic() - started
 
 
-def error_line(result: subprocess.CompletedProcess[str]) -> str:
-    """The one ``mlr-copilot ... error:`` line of stderr (argparse's included)."""
-    lines = [ln for ln in result.stderr.splitlines()
-             if ln.startswith("mlr-copilot") and "error" in ln]
-    assert len(lines) == 1, result.stderr[-3000:]
-    return lines[0]
-
-
 def check_cli(surface: str, name: str, args: list[str], expect: str, *, timeout: float = 60,
               limit: float = 20) -> subprocess.CompletedProcess[str]:
     """Run the installed command on one bad input: it loads (``expect == LOADS``) or fails in one
@@ -70,19 +55,7 @@ def check_cli(surface: str, name: str, args: list[str], expect: str, *, timeout:
     an idle machine (the wall-clock bound scales with the load; ``timeout``, scaled alike, kills
     a hang)."""
     result, elapsed = cli(*args, timeout=timeout)
-    text = result.stdout + result.stderr
-    CORPUS.append(Tried(surface, name, "loaded" if result.returncode == 0 else "error",
-                        "Traceback" in text))
-    assert "Traceback" not in text, text[-3000:]
-    bound = time_bound(limit)
-    assert elapsed < bound, f"{name}: took {elapsed:.1f} s, over {bound:.0f} s; {explain()}"
-    if expect == LOADS:
-        assert result.returncode == 0, result.stderr[-3000:]
-    else:
-        assert result.returncode in (1, 2), result.stderr[-3000:]
-        line = error_line(result)
-        assert "internal error" not in line, line
-        assert expect in line, line
+    check_outcome(surface, name, result, elapsed, expect, limit)
     return result
 
 
@@ -147,12 +120,6 @@ def test_problem_of_a_49_mb_text_answers_within_seconds(big_text: Path) -> None:
         raise
 
 
-def _wine_copy(root: Path) -> Path:
-    folder = root / "task"
-    shutil.copytree(TASKS_DIR / "wine", folder)
-    return folder
-
-
 @pytest.mark.slow
 def test_mlagentbench_folder_without_eval_py_runs_sensibly(tmp_path: Path) -> None:
     """No eval.py and a baseline that prints no metric: the baseline is 'no_metric', the search
@@ -170,36 +137,19 @@ def test_mlagentbench_folder_without_eval_py_runs_sensibly(tmp_path: Path) -> No
     assert summary["relative_improvement"] is None and summary["success"] is False
 
 
-# -- run folders given to --resume (the installed command below) ---------------------------------------------------------------
-def _resume_folder(root: Path, case: str) -> Path:
-    folder = root / "run"
-    folder.mkdir()
-    journal = {"run_id": "run", "task": "wine", "metric_name": "accuracy",
-               "direction": "maximize", "settings": {"task_path": str(TASKS_DIR / "wine")}}
-    if case == "corrupt journal":
-        (folder / "journal.json").write_text('{"run_id": "run", "nodes": [')
-    elif case == "journal of another shape":
-        (folder / "journal.json").write_text(json.dumps({"nodes": "many"}))
-    elif case in {"no record", "truncated record"}:
-        (folder / "journal.json").write_text(json.dumps(journal))
-        if case == "truncated record":
-            (folder / "experiment.ipynb").write_text('{"cells": [{"cell_type": "mark')
-    return folder
-
-
 # -- the installed command ------------------------------------------------------------------
 def _installed_case(case: str, papers: Path, root: Path) -> tuple[list[str], str, Path | None]:
     """``(args, expected words, the path the error line names)`` of one kind of bad input."""
     if case == "truncated.pdf":
         return ["problem", str(papers / "truncated.pdf")], "is truncated", papers / "truncated.pdf"
     if case == "missing metric":
-        task = _wine_copy(root)
+        task = wine_copy(root)
         spec = task / "task.toml"
         spec.write_text(spec.read_text().split("[metric]")[0] + "\n[budget]\nmax_steps = 3\n")
         return (["experiment", "--task", str(task), "--out", str(root / "run")],
                 "field 'metric' is missing", spec)
     if case == "corrupt journal":
-        folder = _resume_folder(root, "corrupt journal")
+        folder = resume_folder(root, "corrupt journal")
         return ["experiment", "--task", "wine", "--resume", str(folder)], "is not valid", folder
     if case == "--seed abc":
         return (["experiment", "--task", "wine", "--seed", "abc", "--out", str(root / "run")],

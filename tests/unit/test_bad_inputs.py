@@ -17,39 +17,32 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from mlr_copilot_jupyter.experiment.task import TASKS_DIR, load_task
+from mlr_copilot_jupyter.experiment.task import load_task
+from tests.support.bad_inputs import (
+    CORPUS,
+    LOADS,
+    Tried,
+    check_outcome,
+    error_line,
+    resume_folder,
+    wine_copy,
+)
 from tests.support.cli import cli_main
 from tests.support.experiments import make_mlagentbench_task
-from tests.support.load import explain, time_bound
 from tests.support.pdfgen import (
     corrupt_copies,
     make_conference_pdf,
     make_encrypted_pdf,
     make_image_only_pdf,
 )
-
-LOADS = "LOADS"  # the input is odd but usable: the command must succeed
-
-
-@dataclass
-class Tried:
-    surface: str
-    name: str
-    outcome: str
-    traceback: bool
-
-
-CORPUS: list[Tried] = []
 
 
 @pytest.fixture(autouse=True)
@@ -61,14 +54,6 @@ def no_sandbox_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLR_COPILOT_SANDBOX", "off")
 
 
-def error_line(result: subprocess.CompletedProcess[str]) -> str:
-    """The one ``mlr-copilot ... error:`` line of stderr (argparse's included)."""
-    lines = [ln for ln in result.stderr.splitlines()
-             if ln.startswith("mlr-copilot") and "error" in ln]
-    assert len(lines) == 1, result.stderr[-3000:]
-    return lines[0]
-
-
 def check_cli(surface: str, name: str, args: list[str], expect: str, *,
               capsys: pytest.CaptureFixture[str], limit: float = 20,
               ) -> subprocess.CompletedProcess[str]:
@@ -77,20 +62,8 @@ def check_cli(surface: str, name: str, args: list[str], expect: str, *,
     traceback, never more than ``limit`` CPU seconds, nor slower than ``limit`` s on an idle
     machine (the wall-clock bound scales with the load)."""
     result, elapsed, cpu = cli_main(capsys, *args)
-    text = result.stdout + result.stderr
-    CORPUS.append(Tried(surface, name, "loaded" if result.returncode == 0 else "error",
-                        "Traceback" in text))
-    assert "Traceback" not in text, text[-3000:]
-    bound = time_bound(limit)
-    assert elapsed < bound, f"{name}: took {elapsed:.1f} s, over {bound:.0f} s; {explain()}"
+    check_outcome(surface, name, result, elapsed, expect, limit)
     assert cpu < limit, f"{name}: used {cpu:.1f} s of CPU, over {limit:g} s"
-    if expect == LOADS:
-        assert result.returncode == 0, result.stderr[-3000:]
-    else:
-        assert result.returncode in (1, 2), result.stderr[-3000:]
-        line = error_line(result)
-        assert "internal error" not in line, line
-        assert expect in line, line
     return result
 
 
@@ -170,12 +143,6 @@ def test_60_mb_text_is_refused_with_the_size(
 
 
 # -- task specs ---------------------------------------------------------------------------------
-def _wine_copy(root: Path) -> Path:
-    folder = root / "task"
-    shutil.copytree(TASKS_DIR / "wine", folder)
-    return folder
-
-
 def _edit(old: str, new: str) -> Callable[[str], str]:
     def edit(text: str) -> str:
         assert old in text
@@ -203,7 +170,7 @@ TASK_CASES: dict[str, tuple[Callable[[str], str], str]] = {
 def test_malformed_task_is_one_line_naming_the_spec(
     tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    folder = _wine_copy(tmp_path)
+    folder = wine_copy(tmp_path)
     spec = folder / "task.toml"
     edit, expected = TASK_CASES[case]
     spec.write_text(edit(spec.read_text()))
@@ -216,7 +183,7 @@ def test_malformed_task_is_one_line_naming_the_spec(
 
 
 def test_binary_task_spec_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = _wine_copy(tmp_path)
+    folder = wine_copy(tmp_path)
     (folder / "task.toml").write_bytes(b"\xff\xfe\x00garbage\x00" * 50)
     check_cli("experiment --task", "binary task.toml",
               ["experiment", "--task", str(folder), "--out", str(tmp_path / "run")],
@@ -234,22 +201,6 @@ def test_mlagentbench_folder_without_eval_py_loads_and_infers_the_metric(tmp_pat
 
 
 # -- run folders given to --resume ---------------------------------------------------------------
-def _resume_folder(root: Path, case: str) -> Path:
-    folder = root / "run"
-    folder.mkdir()
-    journal = {"run_id": "run", "task": "wine", "metric_name": "accuracy",
-               "direction": "maximize", "settings": {"task_path": str(TASKS_DIR / "wine")}}
-    if case == "corrupt journal":
-        (folder / "journal.json").write_text('{"run_id": "run", "nodes": [')
-    elif case == "journal of another shape":
-        (folder / "journal.json").write_text(json.dumps({"nodes": "many"}))
-    elif case in {"no record", "truncated record"}:
-        (folder / "journal.json").write_text(json.dumps(journal))
-        if case == "truncated record":
-            (folder / "experiment.ipynb").write_text('{"cells": [{"cell_type": "mark')
-    return folder
-
-
 RESUME_CASES = {
     "not a run folder": "no journal at",
     "corrupt journal": "is not valid",
@@ -263,7 +214,7 @@ RESUME_CASES = {
 def test_resume_of_a_broken_run_folder_is_one_line(
     tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    folder = _resume_folder(tmp_path, case)
+    folder = resume_folder(tmp_path, case)
     result = check_cli("experiment --resume", case,
                        ["experiment", "--task", "wine", "--resume", str(folder)],
                        RESUME_CASES[case], capsys=capsys)
