@@ -18,9 +18,8 @@ from IPython.core.error import UsageError
 from mlr_copilot_jupyter import Copilot
 from mlr_copilot_jupyter.config import MLRCopilot
 from mlr_copilot_jupyter.experiment.record import RecordNotebook
-from mlr_copilot_jupyter.jupyter_ui.magics import get_magics
-from mlr_copilot_jupyter.state import ComparisonEntry, ComparisonRef
 from tests.support.comm import HELLO, FakeComm
+from tests.support.comparisons import with_comparison
 
 pytestmark = pytest.mark.slow
 
@@ -33,31 +32,6 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = copilot.run_experiment("wine", max_steps=1, out=str(out))
     assert summary["status"] == "done", summary
     return out / "experiment.ipynb"
-
-
-def comparison(record: Path, *, done: bool = True) -> ComparisonRef:
-    entries = [
-        ComparisonEntry(idea_id="idea-1", title="Scale the features", run_id="idea-1-run",
-                        status="done" if done else "running", best_metric=0.9,
-                        record_path=str(record.parent.parent / "idea-1" / "experiment.ipynb")),
-        ComparisonEntry(idea_id="idea-2", title="Tune the forest", run_id="idea-2",
-                        status="done" if done else "running", best_metric=1.0,
-                        best_test_metric=0.97, record_path=str(record)),
-    ]
-    return ComparisonRef(
-        comparison_id="cmp-1", task="wine", out_dir=str(record.parent.parent),
-        metric_name="accuracy", direction="maximize", status="done" if done else "running",
-        entries=entries, winner_idea_id="idea-2" if done else None,
-        winner_run_id="idea-2" if done else None,
-        verdict="idea-2 wins by 0.1 accuracy over 2 seeds" if done else "")
-
-
-def with_comparison(ip: Any, record: Path, *, done: bool = True) -> Any:
-    magics = get_magics(ip)
-    magics.copilot.state.upsert_comparison(comparison(record, done=done))
-    magics.copilot.save_state()
-    assert magics.copilot.state.runs == []  # the run is known only through the comparison
-    return magics
 
 
 def test_insert_run_finds_a_run_that_lives_in_a_comparison(ip: Any, record: Path) -> None:
