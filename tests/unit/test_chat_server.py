@@ -6,39 +6,21 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletionChunk
 
 from tests.support import chat_server as _chat_server_module
+from tests.support import openai_client as _openai_client
 from tests.support.chat_server import MALFORMED_JSON, ChatServer, slow_streams
 from tests.support.load import time_bound
+from tests.support.openai_client import MESSAGES, MODEL, ask
 
 chat_server = _chat_server_module.chat_server  # the fixture
-
-MODEL = "test-model"
-MESSAGES = [
-    {"role": "system", "content": "You are terse."},
-    {"role": "user", "content": "Say hello."},
-]
-
-
-@pytest.fixture
-def client(chat_server: ChatServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=chat_server.url, api_key="sk-test", max_retries=0) as c:
-        yield c
-
-
-def _ask(client: openai.OpenAI, **kw: Any) -> ChatCompletion:
-    kw.setdefault("model", MODEL)
-    kw.setdefault("messages", MESSAGES)
-    resp = client.chat.completions.create(**kw)
-    assert isinstance(resp, ChatCompletion)
-    return resp
+client = _openai_client.client  # the fixture
 
 
 def _stream(client: openai.OpenAI, **kw: Any) -> openai.Stream[ChatCompletionChunk]:
@@ -51,7 +33,7 @@ def _stream(client: openai.OpenAI, **kw: Any) -> openai.Stream[ChatCompletionChu
 
 def test_text_reply_with_usage(chat_server: ChatServer, client: openai.OpenAI) -> None:
     chat_server.push_text("hello", usage=(10, 5))
-    resp = _ask(client)
+    resp = ask(client)
     assert resp.object == "chat.completion"
     assert resp.model == MODEL
     assert resp.choices[0].message.role == "assistant"
@@ -66,7 +48,7 @@ def test_text_reply_with_usage(chat_server: ChatServer, client: openai.OpenAI) -
 
 
 def test_default_reply_and_estimated_usage(client: openai.OpenAI) -> None:
-    resp = _ask(client)
+    resp = ask(client)
     assert resp.choices[0].message.content == "ok"
     assert resp.usage is not None
     text_len = sum(len(str(m["content"])) for m in MESSAGES)
@@ -83,7 +65,7 @@ def test_json_reply(chat_server: ChatServer, client: openai.OpenAI) -> None:
             "schema": {"type": "object", "properties": {"a": {"type": "integer"}}},
         },
     }
-    resp = _ask(client, response_format=schema)
+    resp = ask(client, response_format=schema)
     assert json.loads(resp.choices[0].message.content or "") == {"a": 1, "b": [1, 2]}
     assert chat_server.requests[-1]["json"]["response_format"] == schema
 
@@ -100,7 +82,7 @@ def test_tool_call_reply(chat_server: ChatServer, client: openai.OpenAI) -> None
     ]
     chat_server.push_tool_call("run_cell", {"code": "print(1)"})
     chat_server.push_tool_call("run_cell", '{"code": "unterminated')
-    resp = _ask(client, tools=tools)
+    resp = ask(client, tools=tools)
     choice = resp.choices[0]
     assert choice.finish_reason == "tool_calls"
     calls = choice.message.tool_calls
@@ -112,7 +94,7 @@ def test_tool_call_reply(chat_server: ChatServer, client: openai.OpenAI) -> None
     assert json.loads(call.function.arguments) == {"code": "print(1)"}
     assert chat_server.requests[-1]["json"]["tools"] == tools
 
-    bad = _ask(client, tools=tools).choices[0].message.tool_calls
+    bad = ask(client, tools=tools).choices[0].message.tool_calls
     assert bad is not None and bad[0].type == "function"
     assert bad[0].function.arguments == '{"code": "unterminated'
     with pytest.raises(ValueError):
@@ -121,17 +103,17 @@ def test_tool_call_reply(chat_server: ChatServer, client: openai.OpenAI) -> None
 
 def test_responder_used_when_queue_empty(chat_server: ChatServer, client: openai.OpenAI) -> None:
     chat_server.responder = lambda req: f"echo:{req['messages'][-1]['content']}"
-    assert _ask(client).choices[0].message.content == "echo:Say hello."
+    assert ask(client).choices[0].message.content == "echo:Say hello."
     chat_server.responder = lambda req: {
         "content": None,
         "tool_calls": [{"name": "f", "arguments": {"x": 1}}],
     }
-    msg = _ask(client).choices[0].message
+    msg = ask(client).choices[0].message
     assert msg.tool_calls is not None
     f_call = msg.tool_calls[0]
     assert f_call.type == "function" and f_call.function.name == "f"
     chat_server.push_text("queued first")
-    assert _ask(client).choices[0].message.content == "queued first"
+    assert ask(client).choices[0].message.content == "queued first"
 
 
 def test_responder_exception_becomes_500(chat_server: ChatServer, client: openai.OpenAI) -> None:
@@ -140,7 +122,7 @@ def test_responder_exception_becomes_500(chat_server: ChatServer, client: openai
 
     chat_server.responder = boom
     with pytest.raises(openai.InternalServerError, match="bad responder"):
-        _ask(client)
+        ask(client)
     assert len(chat_server.errors) == 1
 
 
@@ -194,13 +176,13 @@ def test_cut_stream_raises(chat_server: ChatServer, client: openai.OpenAI) -> No
 def test_cut_non_stream_raises(chat_server: ChatServer, client: openai.OpenAI) -> None:
     chat_server.push_fault("cut_stream")
     with pytest.raises(openai.APIConnectionError):
-        _ask(client)
+        ask(client)
 
 
 def test_429_rate_limit(chat_server: ChatServer, client: openai.OpenAI) -> None:
     chat_server.push_fault("429", retry_after=0.2)
     with pytest.raises(openai.RateLimitError) as ei:
-        _ask(client)
+        ask(client)
     err = ei.value
     assert err.status_code == 429
     assert err.response.headers["retry-after"] == "0.2"
@@ -212,7 +194,7 @@ def test_429_then_retry_succeeds(chat_server: ChatServer) -> None:
     chat_server.push_fault("429", retry_after=0.05)
     chat_server.push_text("after retry")
     with openai.OpenAI(base_url=chat_server.url, api_key="sk-test", max_retries=1) as c:
-        assert _ask(c).choices[0].message.content == "after retry"
+        assert ask(c).choices[0].message.content == "after retry"
     assert len(chat_server.requests) == 2
 
 
@@ -220,7 +202,7 @@ def test_429_then_retry_succeeds(chat_server: ChatServer) -> None:
 def test_server_errors(chat_server: ChatServer, client: openai.OpenAI, code: str) -> None:
     chat_server.push_fault(code)
     with pytest.raises(openai.InternalServerError) as ei:
-        _ask(client)
+        ask(client)
     assert ei.value.status_code == int(code)
     assert isinstance(ei.value.body, dict) and ei.value.body.get("message")
 
@@ -231,9 +213,9 @@ def test_slow_within_timeout_answers_with_then(
     chat_server.push_fault("slow", delay=0.2, then="late but fine")
     chat_server.push_text("second")
     t0 = time.monotonic()
-    assert _ask(client, timeout=5).choices[0].message.content == "late but fine"
+    assert ask(client, timeout=5).choices[0].message.content == "late but fine"
     assert time.monotonic() - t0 >= 0.2
-    assert _ask(client).choices[0].message.content == "second"
+    assert ask(client).choices[0].message.content == "second"
 
 
 def test_stop_does_not_wait_for_slow_handler() -> None:
@@ -244,7 +226,7 @@ def test_stop_does_not_wait_for_slow_handler() -> None:
 
     def call() -> None:
         try:
-            _ask(c)
+            ask(c)
         except BaseException as exc:
             errors.append(exc)
 
@@ -266,43 +248,43 @@ def test_stop_does_not_wait_for_slow_handler() -> None:
 def test_401_fault_and_api_key(chat_server: ChatServer, client: openai.OpenAI) -> None:
     chat_server.push_fault("401")
     with pytest.raises(openai.AuthenticationError) as ei:
-        _ask(client)
+        ask(client)
     assert ei.value.code == "invalid_api_key"
-    assert _ask(client).choices[0].message.content == "ok"  # one-off
+    assert ask(client).choices[0].message.content == "ok"  # one-off
 
     chat_server.api_key = "sk-right"
     chat_server.push_text("authorized")
     with pytest.raises(openai.AuthenticationError, match="Incorrect API key provided"):
-        _ask(client)
+        ask(client)
     assert chat_server.pending == 1  # auth failure does not consume the queue
     with openai.OpenAI(base_url=chat_server.url, api_key="sk-right", max_retries=0) as good:
-        assert _ask(good).choices[0].message.content == "authorized"
+        assert ask(good).choices[0].message.content == "authorized"
 
 
 def test_unknown_model_and_404_fault(chat_server: ChatServer, client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as ei:
-        _ask(client, model="gpt-nope")
+        ask(client, model="gpt-nope")
     assert ei.value.code == "model_not_found"
     assert "The model `gpt-nope` does not exist" in str(ei.value)
 
     chat_server.push_fault("404")
     with pytest.raises(openai.NotFoundError):
-        _ask(client)
+        ask(client)
 
     chat_server.model_names = {MODEL, "other"}
-    assert _ask(client, model="other").model == "other"
+    assert ask(client, model="other").model == "other"
     assert sorted(m.id for m in client.models.list()) == ["other", MODEL]
 
 
 def test_empty_choices(chat_server: ChatServer, client: openai.OpenAI) -> None:
     chat_server.push_fault("empty_choices")
-    resp = _ask(client)
+    resp = ask(client)
     assert resp.choices == []
 
 
 def test_malformed_json(chat_server: ChatServer, client: openai.OpenAI) -> None:
     chat_server.push_fault("malformed_json")
-    content = _ask(client, response_format={"type": "json_object"}).choices[0].message.content
+    content = ask(client, response_format={"type": "json_object"}).choices[0].message.content
     assert content == MALFORMED_JSON
     with pytest.raises(ValueError):
         json.loads(content or "")
@@ -311,12 +293,12 @@ def test_malformed_json(chat_server: ChatServer, client: openai.OpenAI) -> None:
 def test_reset_connection(chat_server: ChatServer, client: openai.OpenAI) -> None:
     chat_server.push_fault("reset")
     with pytest.raises(openai.APIConnectionError):
-        _ask(client)
-    assert _ask(client).choices[0].message.content == "ok"  # server keeps working
+        ask(client)
+    assert ask(client).choices[0].message.content == "ok"  # server keeps working
 
 
 def test_recorded_requests(chat_server: ChatServer, client: openai.OpenAI) -> None:
-    _ask(client, temperature=0.1)
+    ask(client, temperature=0.1)
     (req,) = chat_server.requests
     assert req["path"] == "/v1/chat/completions"
     assert req["json"]["messages"] == MESSAGES
@@ -371,12 +353,12 @@ def test_context_manager_stops() -> None:
     with ChatServer() as srv:
         url = srv.url
         with openai.OpenAI(base_url=url, api_key="k", max_retries=0) as c:
-            assert _ask(c).choices[0].message.content == "ok"
+            assert ask(c).choices[0].message.content == "ok"
     with (
         openai.OpenAI(base_url=url, api_key="k", max_retries=0, timeout=2) as c,
         pytest.raises(openai.APIConnectionError),
     ):
-        _ask(c)
+        ask(c)
 
 
 def test_fresh_is_a_new_server_on_the_same_port() -> None:
@@ -388,7 +370,7 @@ def test_fresh_is_a_new_server_on_the_same_port() -> None:
         srv.responder = lambda body: "scripted"
         slow_streams(srv)
         with openai.OpenAI(base_url=old, api_key="sk-x", max_retries=0) as c:
-            assert _ask(c, model="m").choices[0].message.content == "scripted"
+            assert ask(c, model="m").choices[0].message.content == "scripted"
         srv.push_text("left over")
         srv.push_fault("slow", delay=30)
         straggler = openai.OpenAI(base_url=old, api_key="sk-x", max_retries=0, timeout=10)
@@ -396,8 +378,8 @@ def test_fresh_is_a_new_server_on_the_same_port() -> None:
 
         def call() -> None:
             try:
-                _ask(straggler, model="m")  # takes "left over"; the next one sleeps 30 s
-                _ask(straggler, model="m")
+                ask(straggler, model="m")  # takes "left over"; the next one sleeps 30 s
+                ask(straggler, model="m")
             except BaseException as exc:
                 errors.append(exc)
 
@@ -419,8 +401,8 @@ def test_fresh_is_a_new_server_on_the_same_port() -> None:
         assert "slow_streams" not in vars(srv)
         with openai.OpenAI(base_url=old, api_key="k", max_retries=0, timeout=5) as c:
             with pytest.raises(openai.APIConnectionError):
-                _ask(c)  # the earlier test's URL: dropped unanswered, not recorded
+                ask(c)  # the earlier test's URL: dropped unanswered, not recorded
             assert srv.requests == []
         with openai.OpenAI(base_url=srv.url, api_key="k", max_retries=0) as c:
-            assert _ask(c).choices[0].message.content == "ok"
+            assert ask(c).choices[0].message.content == "ok"
         assert [r["path"] for r in srv.requests] == ["/v1/chat/completions"]
