@@ -8,29 +8,18 @@ import json
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
 from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.experiment.task import load_task
+from tests.support.frames import frame
 
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")
-
-
-def frame(n: int = 150, seed: int = 0) -> pd.DataFrame:
-    """Numeric and categorical features (with gaps), a text class target and a float target."""
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame({"size": rng.normal(size=n), "colour": rng.choice(["red", "blue"], n),
-                       "weight": rng.normal(size=n)})
-    df.loc[::9, "size"] = np.nan
-    df["kind"] = np.where(df["weight"] + (df["colour"] == "red") > 0.4, "big", "small")
-    df["price"] = 3 * df["weight"] + rng.normal(scale=0.3, size=n)
-    return df
 
 
 MAKE_FRAMES = """

@@ -14,22 +14,12 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from mlr_copilot_jupyter.experiment.from_data import task_from_data
+from tests.support.frames import frame
 
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")
-
-
-def frame(n: int = 150, seed: int = 0) -> pd.DataFrame:
-    """Numeric and categorical features (with gaps), a text class target and a float target."""
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame({"size": rng.normal(size=n), "colour": rng.choice(["red", "blue"], n),
-                       "weight": rng.normal(size=n)})
-    df.loc[::9, "size"] = np.nan
-    df["kind"] = np.where(df["weight"] + (df["colour"] == "red") > 0.4, "big", "small")
-    df["price"] = 3 * df["weight"] + rng.normal(scale=0.3, size=n)
-    return df
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
