@@ -11,9 +11,10 @@ import pytest
 
 from mlr_copilot_jupyter.config import MLRCopilot
 from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend
-from mlr_copilot_jupyter.llm.progress import LLMCall, progress_scope
+from mlr_copilot_jupyter.llm.progress import progress_scope
 from tests.support.chat_server import ChatServer
 from tests.support.load import time_bound
+from tests.support.progress import Recorder
 
 
 def test_the_cli_says_once_that_the_window_is_too_small(llm_env: ChatServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -32,17 +33,6 @@ def test_the_cli_says_once_that_the_window_is_too_small(llm_env: ChatServer, tmp
     assert len(warnings) == 1 and warnings[0].startswith("mlr-copilot: warning: test-model at ")
     assert "2,048-token context window" in warnings[0] and "llama-server with a larger" in warnings[0]
     assert json.loads(done.stdout)["task_definition"] == "Classify digits."
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, int]] = []
-        self.calls: list[LLMCall] = []
-
-    def on_call(self, call: LLMCall, event: str) -> None:
-        self.events.append((event, call.id))
-        if call not in self.calls:
-            self.calls.append(call)
 
 
 def test_interrupt_ends_the_call_and_returns_at_once(

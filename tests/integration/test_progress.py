@@ -7,7 +7,6 @@ tests/unit/test_progress.py.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import signal
@@ -35,6 +34,7 @@ from tests.support.faults import (
 )
 from tests.support.load import time_bound
 from tests.support.procs import gone, kernel_of, start_cli, wait_for
+from tests.support.progress import Pipe, lines
 
 LINE = re.compile(r"^LLM (\S+) · (\d+) tok · (?:([\d.]+) tok/s · )?([\d.]+) s$")
 
@@ -146,17 +146,6 @@ def test_ctrl_c_during_a_streaming_llm_call_stops_within_2s_with_a_valid_record(
     journal = assert_valid_run(out)
     assert journal.status == "done"
     assert len([n for n in journal.nodes if n.kind != "baseline"]) == 3
-
-
-class Pipe(io.StringIO):
-    """A non-terminal stream (like stderr piped to a log)."""
-
-    def isatty(self) -> bool:
-        return False
-
-
-def lines(stream: io.StringIO) -> list[str]:
-    return [ln for ln in stream.getvalue().splitlines() if ln.strip()]
 
 
 def test_pipe_gets_a_waiting_line_at_once_then_throttled_lines_and_the_end_line() -> None:

@@ -15,9 +15,10 @@ from mlr_copilot_jupyter.errors import ConfigError, LLMError
 from mlr_copilot_jupyter.llm.badrequest import classify_bad_request, shrink_messages
 from mlr_copilot_jupyter.llm.context import discover_context_window
 from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend, parse_json_object
-from mlr_copilot_jupyter.llm.progress import LLMCall, progress_scope
+from mlr_copilot_jupyter.llm.progress import progress_scope
 from mlr_copilot_jupyter.llm.replies import clean_reply
 from tests.support.chat_server import ChatServer
+from tests.support.progress import Recorder
 
 CUT_MARKER = "characters cut to fit the model's context window"
 
@@ -335,17 +336,6 @@ def test_configured_window_skips_discovery(llm_env: ChatServer) -> None:
 
 
 # -- streaming and progress -------------------------------------------------------------------
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, int]] = []
-        self.calls: list[LLMCall] = []
-
-    def on_call(self, call: LLMCall, event: str) -> None:
-        self.events.append((event, call.id))
-        if call not in self.calls:
-            self.calls.append(call)
-
-
 def test_a_listener_makes_calls_stream_and_sees_tokens_and_usage(
     fast_settings: MLRCopilot, llm_env: ChatServer
 ) -> None:

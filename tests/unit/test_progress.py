@@ -5,7 +5,6 @@ end-to-end runs of ``mlr-copilot`` with a trickling reply are in tests/integrati
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 import time
 from typing import Any
@@ -23,24 +22,9 @@ from mlr_copilot_jupyter.llm.display import (
 )
 from mlr_copilot_jupyter.llm.progress import begin, listening, progress_scope
 from mlr_copilot_jupyter.models import Usage
+from tests.support.progress import Pipe, Terminal, lines
 
 LINE = re.compile(r"^LLM (\S+) · (\d+) tok · (?:([\d.]+) tok/s · )?([\d.]+) s$")
-
-
-class Pipe(io.StringIO):
-    """A non-terminal stream (like stderr piped to a log)."""
-
-    def isatty(self) -> bool:
-        return False
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def lines(stream: io.StringIO) -> list[str]:
-    return [ln for ln in stream.getvalue().splitlines() if ln.strip()]
 
 
 # -- the line ----------------------------------------------------------------------------------
