@@ -6,10 +6,8 @@ tests/unit/test_retrieval.py)."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,17 +15,13 @@ from mlr_copilot_jupyter.errors import NetworkUnavailable
 from mlr_copilot_jupyter.retrieval import (
     HubSource,
 )
+from tests.support import hub_server as _hub_server
 from tests.support.cli import cli_command, subprocess_env
-from tests.support.hub_server import HubServer, model, serving
+from tests.support.hub_server import SIMILARITY_MODELS, TOKEN, HubServer, closed_port
 from tests.support.load import time_bound
 
-TOKEN = "hf_mlrtestTOKEN_do_not_leak_91c2"
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+no_hub_telemetry = _hub_server.no_hub_telemetry  # an autouse fixture
+hub = _hub_server.hub  # the fixture
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -61,33 +55,6 @@ def test_cli_datasets_table_and_hub_only_failure() -> None:
     failed = run_cli("models", "bert", "--source", "hub", "--hub-timeout", "2",
                      HF_ENDPOINT=f"http://127.0.0.1:{closed_port()}")
     assert failed.returncode == 1 and "cannot reach the Hugging Face Hub" in failed.stderr
-
-
-@pytest.fixture(autouse=True)
-def no_hub_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep huggingface_hub's user-agent registry lookup from reaching for the real Hub."""
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
-    """The fake Hub, with HF_ENDPOINT pointing at it."""
-    with serving(monkeypatch) as srv:
-        yield srv
-
-
-SIMILARITY_MODELS = [
-    model("org/sentence-similarity-base", pipeline_tag="sentence-similarity",
-          tags=["sentence-transformers", "sentence-similarity"], downloads=1_000,
-          library_name="sentence-transformers"),
-    model("org/sentence-similarity-popular", pipeline_tag="sentence-similarity",
-          tags=["sentence-transformers", "sentence-similarity"], downloads=5_000_000,
-          library_name="sentence-transformers"),
-    model("org/similarity-tagger", pipeline_tag="token-classification", tags=["ner"],
-          downloads=9_000_000, library_name="transformers"),
-]
 
 
 def test_hub_429_is_retried_after_retry_after(hub: HubServer) -> None:

@@ -17,6 +17,7 @@ then answers normally. Every request is recorded (path, query, headers) in ``srv
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -182,5 +183,43 @@ def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
 @pytest.fixture
 def hub_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
     """Fixture form of :func:`serving`."""
+    with serving(monkeypatch) as srv:
+        yield srv
+
+
+# -- shared by tests/unit/test_retrieval.py and tests/integration/test_retrieval.py ---------------
+TOKEN = "hf_mlrtestTOKEN_do_not_leak_91c2"  # a Hub token that must never be shown
+
+SIMILARITY_MODELS = [
+    model("org/sentence-similarity-base", pipeline_tag="sentence-similarity",
+          tags=["sentence-transformers", "sentence-similarity"], downloads=1_000,
+          library_name="sentence-transformers"),
+    model("org/sentence-similarity-popular", pipeline_tag="sentence-similarity",
+          tags=["sentence-transformers", "sentence-similarity"], downloads=5_000_000,
+          library_name="sentence-transformers"),
+    model("org/similarity-tagger", pipeline_tag="token-classification", tags=["ner"],
+          downloads=9_000_000, library_name="transformers"),
+]
+
+
+def closed_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def no_hub_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep huggingface_hub's user-agent registry lookup from reaching for the real Hub
+    (autouse in the modules that import it)."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """The fake Hub, with HF_ENDPOINT pointing at it."""
     with serving(monkeypatch) as srv:
         yield srv

@@ -6,9 +6,7 @@ tests/integration/test_retrieval.py."""
 from __future__ import annotations
 
 import json
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,31 +24,19 @@ from mlr_copilot_jupyter.retrieval import (
     rank,
     retrieve,
 )
-from tests.support.hub_server import HubServer, dataset, model, serving
+from tests.support import hub_server as _hub_server
+from tests.support.hub_server import (
+    SIMILARITY_MODELS,
+    TOKEN,
+    HubServer,
+    closed_port,
+    dataset,
+    model,
+)
 from tests.support.load import time_bound
 
-TOKEN = "hf_mlrtestTOKEN_do_not_leak_91c2"
-
-
-@pytest.fixture(autouse=True)
-def no_hub_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep huggingface_hub's user-agent registry lookup from reaching for the real Hub."""
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
-    """The fake Hub, with HF_ENDPOINT pointing at it."""
-    with serving(monkeypatch) as srv:
-        yield srv
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+no_hub_telemetry = _hub_server.no_hub_telemetry  # an autouse fixture
+hub = _hub_server.hub  # the fixture
 
 
 # -- ranking -------------------------------------------------------------------------------------
@@ -139,18 +125,6 @@ def test_local_hf_cache_repos_are_found_and_a_missing_cache_is_fine(tmp_path: Pa
 
 
 # -- Hub through huggingface_hub against the fake server -----------------------------------------
-SIMILARITY_MODELS = [
-    model("org/sentence-similarity-base", pipeline_tag="sentence-similarity",
-          tags=["sentence-transformers", "sentence-similarity"], downloads=1_000,
-          library_name="sentence-transformers"),
-    model("org/sentence-similarity-popular", pipeline_tag="sentence-similarity",
-          tags=["sentence-transformers", "sentence-similarity"], downloads=5_000_000,
-          library_name="sentence-transformers"),
-    model("org/similarity-tagger", pipeline_tag="token-classification", tags=["ner"],
-          downloads=9_000_000, library_name="transformers"),
-]
-
-
 def test_hub_results_rank_by_relevance_then_popularity(hub: HubServer) -> None:
     hub.models = SIMILARITY_MODELS
     found = HubSource("model").search("sentence similarity", limit=3)
