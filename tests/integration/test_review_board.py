@@ -8,21 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from mlr_copilot_jupyter.jupyter_ui.widgets import ReviewBoard
 from mlr_copilot_jupyter.state import ResearchState
-from tests.support.review import make_idea
+from tests.support import review as _review
 
-
-@pytest.fixture
-def state() -> ResearchState:
-    return ResearchState(ideas=[make_idea(1), make_idea(2), make_idea(3)])
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "run" / "state.json"
+state = _review.state  # the fixture
+path = _review.path  # the fixture
 
 
 def test_decisions_survive_into_a_fresh_kernel(state: ResearchState, path: Path) -> None:

@@ -1,8 +1,17 @@
-"""Helpers shared by the tests (moved from ``tests/test_review_board.py``)."""
+"""Helpers shared by the tests (moved from ``tests/test_review_board.py``), and the fixtures of
+the review-board tests (tests/unit/test_review_board.py, tests/unit/test_compare_board.py,
+tests/integration/test_review_board.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
 from mlr_copilot_jupyter.models import ExperimentPlan, Idea, Review
+from mlr_copilot_jupyter.state import ResearchState
 
 
 def make_idea(n: int, *, heuristic: bool = True) -> Idea:
@@ -23,3 +32,25 @@ def make_idea(n: int, *, heuristic: bool = True) -> Idea:
         ),
     )
 
+
+
+@pytest.fixture
+def state() -> ResearchState:
+    """Three ideas, none decided yet."""
+    return ResearchState(ideas=[make_idea(1), make_idea(2), make_idea(3)])
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Where the board saves the state (its folder not made yet)."""
+    return tmp_path / "run" / "state.json"
+
+
+@pytest.fixture
+def shell() -> Iterator[InteractiveShell]:
+    """The IPython shell instance, cleared afterwards if this fixture made it."""
+    existed = InteractiveShell.initialized()
+    ip = InteractiveShell.instance()
+    yield ip
+    if not existed:
+        InteractiveShell.clear_instance()

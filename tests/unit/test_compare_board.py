@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,26 +11,12 @@ from mlr_copilot_jupyter.jupyter_ui.widgets import ReviewBoard
 from mlr_copilot_jupyter.jupyter_ui.widgets import review_board as rb
 from mlr_copilot_jupyter.models import Idea
 from mlr_copilot_jupyter.state import ResearchState
+from tests.support import review as _review
 from tests.support.review import make_idea
 
-
-@pytest.fixture
-def state() -> ResearchState:
-    return ResearchState(ideas=[make_idea(1), make_idea(2), make_idea(3)])
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "run" / "state.json"
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    existed = InteractiveShell.initialized()
-    ip = InteractiveShell.instance()
-    yield ip
-    if not existed:
-        InteractiveShell.clear_instance()
+state = _review.state  # the fixture
+path = _review.path  # the fixture
+shell = _review.shell  # the fixture
 
 
 def test_button_needs_two_accepted_ideas_and_says_so(state: ResearchState, path: Path) -> None:

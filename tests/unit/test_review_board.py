@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,31 +13,17 @@ from mlr_copilot_jupyter.jupyter_ui.widgets import ReviewBoard
 from mlr_copilot_jupyter.jupyter_ui.widgets import review_board as rb
 from mlr_copilot_jupyter.models import Idea
 from mlr_copilot_jupyter.state import ResearchState
+from tests.support import review as _review
 from tests.support.review import make_idea
 
-
-@pytest.fixture
-def state() -> ResearchState:
-    return ResearchState(ideas=[make_idea(1), make_idea(2), make_idea(3)])
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "run" / "state.json"
+state = _review.state  # the fixture
+path = _review.path  # the fixture
+shell = _review.shell  # the fixture
 
 
 @pytest.fixture
 def no_shell(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rb, "_current_shell", lambda: None)
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    existed = InteractiveShell.initialized()
-    ip = InteractiveShell.instance()
-    yield ip
-    if not existed:
-        InteractiveShell.clear_instance()
 
 
 def test_decisions_edits_and_order_are_saved_to_disk(state: ResearchState, path: Path) -> None:
