@@ -5,23 +5,14 @@ the waits instead of sleeping)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from mlr_copilot_jupyter.papers.related import (
     SemanticScholarSource,
 )
+from tests.support import s2 as _s2
 from tests.support.s2 import ANSWER, S2Server
 
-
-@pytest.fixture
-def s2(monkeypatch: pytest.MonkeyPatch) -> Iterator[S2Server]:
-    monkeypatch.delenv("S2_API_KEY", raising=False)
-    monkeypatch.delenv("SEMANTIC_SCHOLAR_API_KEY", raising=False)
-    srv = S2Server()
-    yield srv
-    srv.close()
+s2 = _s2.s2_server  # the fixture "s2"
 
 
 def test_429_really_sleeps(s2: S2Server) -> None:

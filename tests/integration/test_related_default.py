@@ -6,25 +6,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.support import s2 as _s2
 from tests.support.cli import cli_command, subprocess_env
-from tests.support.s2 import ANSWER, S2Server, free_port
+from tests.support.s2 import ANSWER, DEMO_PAPER, S2Server, free_port
 
-DEMO_PAPER = Path(__file__).resolve().parents[2] / "mlr_copilot_jupyter" / "data" / "demo_paper.md"
-
-
-@pytest.fixture
-def s2(monkeypatch: pytest.MonkeyPatch) -> Iterator[S2Server]:
-    monkeypatch.delenv("S2_API_KEY", raising=False)
-    srv = S2Server()
-    monkeypatch.setenv("MLR_COPILOT_SEMANTIC_SCHOLAR", "auto")
-    monkeypatch.setenv("MLR_COPILOT_S2_URL", srv.url)
-    yield srv
-    srv.close()
+s2 = _s2.s2_by_default  # the fixture "s2"
 
 
 def _ideas(*extra: str) -> subprocess.CompletedProcess[str]:

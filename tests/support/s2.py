@@ -6,9 +6,13 @@ import json
 import socket
 import threading
 from collections import deque
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 
 class S2Server:
@@ -75,3 +79,30 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
+
+
+DEMO_PAPER = Path(__file__).resolve().parents[2] / "mlr_copilot_jupyter" / "data" / "demo_paper.md"
+
+
+@pytest.fixture(name="s2")
+def s2_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[S2Server]:
+    """A fake Semantic Scholar, with no API key in the environment (tests/unit/test_related.py,
+    tests/integration/test_related.py): a module takes it as ``s2 = s2_server``."""
+    monkeypatch.delenv("S2_API_KEY", raising=False)
+    monkeypatch.delenv("SEMANTIC_SCHOLAR_API_KEY", raising=False)
+    srv = S2Server()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(name="s2")
+def s2_by_default(monkeypatch: pytest.MonkeyPatch) -> Iterator[S2Server]:
+    """A fake Semantic Scholar that the package asks by default (``MLR_COPILOT_SEMANTIC_SCHOLAR``
+    ``auto`` and ``MLR_COPILOT_S2_URL`` at it; tests/unit/test_related_default.py,
+    tests/integration/test_related_default.py): a module takes it as ``s2 = s2_by_default``."""
+    monkeypatch.delenv("S2_API_KEY", raising=False)
+    srv = S2Server()
+    monkeypatch.setenv("MLR_COPILOT_SEMANTIC_SCHOLAR", "auto")
+    monkeypatch.setenv("MLR_COPILOT_S2_URL", srv.url)
+    yield srv
+    srv.close()

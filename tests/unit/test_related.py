@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +20,18 @@ from mlr_copilot_jupyter.papers.related import (
     load_corpus,
     parse_bibtex,
 )
+from tests.support import s2 as _s2
 from tests.support.load import time_bound
 from tests.support.s2 import ANSWER, S2Server, free_port, paper
+
+s2 = _s2.s2_server  # the fixture "s2"
+
 
 PROBLEM = "low-resource named entity recognition for clinical notes with contrastive pretraining"
 OFFLINE_TAIL = "; pass --related FILE with a local corpus instead"
 
 
 # --------------------------------------------------------------------------- fake Semantic Scholar
-
-
-@pytest.fixture
-def s2(monkeypatch: pytest.MonkeyPatch) -> Iterator[S2Server]:
-    monkeypatch.delenv("S2_API_KEY", raising=False)
-    monkeypatch.delenv("SEMANTIC_SCHOLAR_API_KEY", raising=False)
-    srv = S2Server()
-    yield srv
-    srv.close()
 
 
 def client(srv: S2Server, sleeps: list[float] | None = None, **kw: Any) -> SemanticScholarSource:

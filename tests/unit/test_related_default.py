@@ -6,24 +6,13 @@ tests/integration/test_related_default.py)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.s2 import S2Server
+from tests.support import s2 as _s2
+from tests.support.s2 import DEMO_PAPER, S2Server
 
-DEMO_PAPER = Path(__file__).resolve().parents[2] / "mlr_copilot_jupyter" / "data" / "demo_paper.md"
-
-
-@pytest.fixture
-def s2(monkeypatch: pytest.MonkeyPatch) -> Iterator[S2Server]:
-    monkeypatch.delenv("S2_API_KEY", raising=False)
-    srv = S2Server()
-    monkeypatch.setenv("MLR_COPILOT_SEMANTIC_SCHOLAR", "auto")
-    monkeypatch.setenv("MLR_COPILOT_S2_URL", srv.url)
-    yield srv
-    srv.close()
+s2 = _s2.s2_by_default  # the fixture "s2"
 
 
 def test_off_means_no_request(s2: S2Server, monkeypatch: pytest.MonkeyPatch,
