@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
 
 from mlr_copilot_jupyter import __version__, comm_protocol
 
@@ -64,3 +68,12 @@ class FakeComm:
     def actions(self, name: str) -> list[dict[str, Any]]:
         return [m for m in self.sent if m.get("action") == name]
 
+
+@pytest.fixture
+def shell() -> Iterator[InteractiveShell]:
+    """The IPython shell instance with no next input set, before and after the test
+    (tests/unit/test_comm.py, tests/unit/test_comm_protocol.py)."""
+    shell = InteractiveShell.instance()
+    shell.rl_next_input = None
+    yield shell
+    shell.rl_next_input = None

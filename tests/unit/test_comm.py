@@ -18,15 +18,10 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from mlr_copilot_jupyter import __version__
 from mlr_copilot_jupyter.jupyter_ui.comm import FALLBACK_NOTICE, FrontendBridge
+from tests.support import comm as _comm
 from tests.support.comm import CELLS, HELLO, META, FakeComm
 
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.rl_next_input = None
-    yield shell
-    shell.rl_next_input = None
+shell = _comm.shell  # the fixture
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,11 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from mlr_copilot_jupyter.jupyter_ui import comm_protocol
 from mlr_copilot_jupyter.jupyter_ui.comm import FrontendBridge
+from tests.support import comm as _comm
 from tests.support.comm import CELLS, HELLO, FakeComm
+
+shell = _comm.shell  # the fixture
+
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = json.loads((ROOT / "tests" / "support" / "data" / "comm_protocol_examples.json").read_text())
@@ -69,14 +72,6 @@ def test_the_fake_comm_refuses_messages_outside_the_protocol() -> None:
     with pytest.raises(ValueError, match="'version' is a required property"):
         comm.open(data={})
     assert comm.sent == []
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.rl_next_input = None
-    yield shell
-    shell.rl_next_input = None
 
 
 def test_every_kind_of_message_the_bridge_sends_validates(
