@@ -14,6 +14,7 @@ from nbclient import NotebookClient
 
 from mlr_copilot_jupyter.experiment.journal import Journal
 from mlr_copilot_jupyter.experiment.task import load_task
+from tests.support.cli import main_output as cli
 from tests.support.frames import frame
 
 
@@ -97,19 +98,6 @@ def test_dataframes_in_a_real_kernel_become_tasks_and_runs(tmp_path: Path) -> No
     report = (reg_run / "report.md").read_text()
     assert "rmse (minimize)" in report and "Held-out test rmse" in report
     assert_heldout_outside(reg_run, "price")
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """``mlr_copilot_jupyter.cli.main`` in this process: (exit code, stdout, stderr)."""
-    from mlr_copilot_jupyter.cli import main
-
-    capsys.readouterr()
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_task_init_then_experiment_on_its_folder(

@@ -51,6 +51,20 @@ def output_lines(stream: str) -> list[str]:
     return [line for line in stream.splitlines() if not PROGRESS_LINE.match(line.strip())]
 
 
+def main_output(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``mlr_copilot_jupyter.cli.main`` in this process: (exit code, stdout, stderr). Unlike
+    :func:`cli_main`, an exception escaping ``main`` propagates to the test."""
+    from mlr_copilot_jupyter.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def cli_main(capsys: pytest.CaptureFixture[str], *args: str,
              ) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """``mlr_copilot_jupyter.cli.main`` in this process (what the command runs, minus startup),

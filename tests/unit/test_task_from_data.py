@@ -14,25 +14,13 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from mlr_copilot_jupyter.experiment.from_data import task_from_data
+from tests.support.cli import main_output as cli
 from tests.support.frames import frame
 
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLR_COPILOT_BACKEND", "offline")
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """``mlr_copilot_jupyter.cli.main`` in this process: (exit code, stdout, stderr)."""
-    from mlr_copilot_jupyter.cli import main
-
-    capsys.readouterr()
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_task_init_help_has_examples(capsys: pytest.CaptureFixture[str],
