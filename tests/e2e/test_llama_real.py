@@ -35,11 +35,13 @@ from tests.support.pdfgen import make_conference_pdf
 # (the longest, 600 s idle, is 40 minutes at a 4x slowdown); it only stops a hang that limit misses.
 pytestmark = [pytest.mark.llama, pytest.mark.slow, pytest.mark.timeout(45 * 60)]
 
-#: The ceiling on each call's output (MLR_COPILOT_MAX_OUTPUT_TOKENS) for the multi-call commands.
+#: The ceiling on each call's output (MLR_COPILOT_MAX_OUTPUT_TOKENS) for the three-step experiment.
 #: The 135M model often repeats itself until the cap: at the default caps (2500 tokens for code)
-#: one such call took 2-3 minutes on 2 cores and the three-step run 355 s (issue 26). What these
-#: tests assert (the command ends by itself, one clear line or a result, valid records) does not
+#: one such call took 2-3 minutes on 2 cores and the three-step run 355 s (issue 26). What the
+#: test asserts (the command ends by itself, one clear line or a result, valid records) does not
 #: depend on the cap; a reply cut at it takes the real re-ask / "cut twice" path of a local model.
+#: Not for `ideas`: at 600 its problem reply (1500 by default) was cut twice and the command
+#: ended before any hypothesis, which would leave the journey untested.
 CEILING = "600"
 
 
@@ -150,7 +152,7 @@ def test_ideas_for_two_ends_within_six_minutes(llama_server: LlamaServer, tmp_pa
     paper = make_conference_pdf(tmp_path / "paper.pdf", pages=15)
     out = tmp_path / "ideas.json"
     done = run_timed(["ideas", str(paper), "-n", "2", "--json", "--out", str(out)],
-                     llama_server.env(MLR_COPILOT_MAX_OUTPUT_TOKENS=CEILING), timeout=360)
+                     llama_server.env(), timeout=360)
     assert done.ended_cleanly(), done.stderr[-3000:]
     assert done.first_progress() is not None, done.stderr_lines[:10]
     if done.returncode == 0:
