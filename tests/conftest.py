@@ -19,6 +19,7 @@ from tests.support.chat_server import (  # noqa: F401  (fixtures)
 from tests.support.cli import ENV_TO_CLEAR, PREFIXES_TO_CLEAR, SECRET_KEY
 from tests.support.llama import llama_server  # noqa: F401  (fixture; read $MLR_COPILOT_CACHE)
 from tests.support.load import Calibration, calibrate
+from tests.support.signals import kept_signal_state
 
 
 def _scrub_caller_environment() -> None:
@@ -40,6 +41,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 def load_calibration() -> Calibration:
     """How busy the machine is at session start: time bounds scale with it (tests/support/load.py)."""
     return calibrate()
+
+
+@pytest.fixture(autouse=True)
+def signal_state() -> Iterator[None]:
+    """The test process's SIGINT/SIGTERM handlers and signal mask, as before the test (an
+    in-process ``cli.main`` that caught a Ctrl-C leaves SIGINT ignored; tests/support/signals.py)."""
+    with kept_signal_state():
+        yield
 
 
 @pytest.fixture(autouse=True)

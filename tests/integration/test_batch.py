@@ -34,6 +34,7 @@ from mlr_copilot_jupyter.batch.results import (
 from mlr_copilot_jupyter.errors import InputError
 from tests.support.cli import cli_command
 from tests.support.load import time_bound
+from tests.support.procs import as_terminal_job
 
 # -- notebooks --------------------------------------------------------------------------------
 
@@ -376,6 +377,7 @@ def test_ctrl_c_saves_finished_rows_and_stops_every_process(tmp_path: Path) -> N
         [*cli_command(), "batch", str(notebook), "-p", "delay", "0", "120", "120", "121",
          "--workers", "2", "--out", str(out), "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=as_terminal_job,
     )
     first = out / "sleeps" / "sleeps__delay=0.ipynb"
     deadline = time.monotonic() + 90

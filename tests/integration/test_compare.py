@@ -17,6 +17,7 @@ import pytest
 
 from mlr_copilot_jupyter.models import Idea
 from tests.support.cli import cli_command
+from tests.support.procs import as_terminal_job
 
 PAPER = Path(__file__).parents[2] / "mlr_copilot_jupyter" / "data" / "demo_paper.md"
 
@@ -334,7 +335,8 @@ def test_ctrl_c_of_the_whole_group_exits_130_quietly_with_valid_records(
          "wine", "--out", str(out), "--workers", "2", "--seeds", "1", "--max-steps", max_steps,
          "--backend", "offline"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=offline_env(tmp_path),
-        cwd=tmp_path, start_new_session=True)  # its own group, as a terminal's foreground job
+        cwd=tmp_path, start_new_session=True,  # its own group, as a terminal's foreground job
+        preexec_fn=as_terminal_job)
     stderr = StderrLines(proc.stderr)
     try:
         ready = ((lambda: spawned_workers(proc.pid)) if wait == "worker"

@@ -86,7 +86,7 @@ def _session_slowdown() -> tuple[float, str]:
     return calibration.slowdown, calibration.describe()
 
 
-@dataclass
+@dataclass(eq=False)  # a plugin must be hashable: pluggy keeps plugins in sets
 class BudgetPlugin:
     """Collects the call time of each test and checks the budgets at session end."""
 

@@ -13,6 +13,17 @@ from tests.support.cli import cli_command, subprocess_env
 from tests.support.load import explain, time_bound
 
 
+def as_terminal_job() -> None:
+    """``preexec_fn`` for a Ctrl-C test's CLI: start as a terminal's foreground job does, with
+    SIGINT at its default and not blocked. A process inherits an ignored SIGINT (a non-interactive
+    shell ignores it in the jobs it starts with ``&``: ``nohup make test &``) and a blocked one;
+    the CLI would then never see the Ctrl-C the test sends."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen([*cli_command(), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env or subprocess_env())

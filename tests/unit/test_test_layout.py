@@ -78,3 +78,22 @@ def test_a_unit_test_cannot_start_a_process() -> None:
         subprocess.run([sys.executable, "-c", "pass"], check=False)
     with pytest.raises(AssertionError, match="belongs in tests/integration"):
         multiprocessing.get_context("spawn").Process(target=print).start()
+
+
+def test_a_test_that_ignores_ctrl_c_does_not_pass_it_on() -> None:
+    """An in-process ``cli.main`` that caught Ctrl-C ignores SIGINT; the next test (and every
+    process it starts) must get the handler and the signal mask back (tests/support/signals.py)."""
+    import signal
+
+    from mlr_copilot_jupyter.cli.common import ignore_ctrl_c
+    from tests.support.signals import kept_signal_state
+
+    before = signal.getsignal(signal.SIGINT)
+    ignore_ctrl_c()  # as a module fixture's in-process cli.main might have left it
+    with kept_signal_state():
+        assert signal.getsignal(signal.SIGINT) == before  # undone before the test
+        ignore_ctrl_c()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) == before
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
