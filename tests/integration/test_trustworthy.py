@@ -73,7 +73,7 @@ def inference(sleep: float) -> str:
 def make_runtime_task(root: Path) -> Path:
     (root / "env").mkdir(parents=True)
     (root / "scripts").mkdir()
-    (root / "env" / "inference.py").write_text("import time\ntime.sleep(1.6)\nprint(42)\n")
+    (root / "env" / "inference.py").write_text("import time\ntime.sleep(2.2)\nprint(42)\n")
     (root / "env" / "train.py").write_text(RUNTIME_TRAIN)
     (root / "scripts" / "eval.py").write_text(RUNTIME_EVAL)
     (root / "scripts" / "research_problem.txt").write_text(
@@ -89,8 +89,11 @@ def test_runtime_task_is_minimised_and_direction_can_be_overridden(
     task = make_runtime_task(tmp_path / "speedup")
     results = {}
     for flag in ([], ["--direction", "max"]):
-        llm_env.responder = Scripted({"draft": [inference(1.1), 'print("skipping")\n',
-                                                inference(0.6)]})
+        # 2.2 s (baseline), 1.2 s, 0.2 s: a second between neighbours, so that a Python start-up
+        # slowed by a busy machine (0.5 s apart with 1.6/1.1/0.6 s beside CPU burners) cannot
+        # reorder them
+        llm_env.responder = Scripted({"draft": [inference(1.2), 'print("skipping")\n',
+                                                inference(0.2)]})
         out = tmp_path / ("run" + "".join(flag).replace("-", ""))
         result = run_cli("experiment", "--task", str(task), "--max-steps", "3", "--out", str(out),
                          "--json", *flag)

@@ -37,6 +37,17 @@ def restore(state: tuple[dict[int, object], set[int]] | None) -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
+def _interactive_sigint() -> None:
+    """Python's own SIGINT handler (KeyboardInterrupt) if the session started with SIGINT
+    ignored: a non-interactive shell ignores it in the jobs it starts with ``&`` (``nohup make
+    test &``), pytest then inherits that, and the Ctrl-C tests would test a process no terminal
+    starts (a test's own SIGINT never raised; issue 26, beside CPU burners)."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) == signal.SIG_IGN):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_interactive_sigint()
 #: The state of the session's start (conftest imports this module first thing).
 AT_START = snapshot()
 
