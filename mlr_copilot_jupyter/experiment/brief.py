@@ -393,14 +393,17 @@ def task_brief(task: Task, workspace: Path, artifacts: dict[str, str] | None = N
     overview, infos = data_overview(task, workspace)
     source = baseline_source(task, workspace)
     listing = numbered_listing(source) if source is not None else ""
+    # The parts that never change during a run come first and the workspace listing (which
+    # grows as cells write files) last: a local server (llama.cpp, vLLM) reuses the evaluated
+    # prompt up to the first changed token, so a step prompt's stable head is not read again.
     return {
-        "Workspace files (the cell's working directory)": "```\n" + workspace_tree(workspace) + "\n```",
         "Data overview": overview,
         "Target column": target_note(task, infos),
         "Task notes": task_notes(task, workspace),
         "Scorer": scorer_section(task),
         "Submission format": submission_section(task, artifacts or {}),
         f"Baseline script `{task.baseline}`": listing,
+        "Workspace files (the cell's working directory)": "```\n" + workspace_tree(workspace) + "\n```",
     }
 
 

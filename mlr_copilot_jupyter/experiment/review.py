@@ -42,6 +42,13 @@ class ExecutionReview(BaseModel):
     unsure: str = ""
 
 
+#: Characters of a review's summary (2-3 sentences) in the schema sent: a server that enforces the
+#: schema by grammar ends a looping small model's review there. Unbounded (2,000 characters by
+#: default per string), SmolLM2-135M ran each review to its 600-token cap twice: 52 s of a 231 s
+#: three-step run on 2 cores (issue 26); the whole review now fits in about 300 tokens.
+REVIEW_SUMMARY_CHARS = 700
+
+
 class ReviewReply(BaseModel):
     """The LLM's structured review (the ``submit_review`` schema)."""
 
@@ -50,12 +57,17 @@ class ReviewReply(BaseModel):
                                      "a metric computed on the wrong data); otherwise false.")
     summary: str = Field(description="2-3 sentences: if there is a bug, what it is and how to fix "
                                      "it; otherwise the empirical findings, and whether the "
-                                     "predictions / submission file were written.")
+                                     "predictions / submission file were written.",
+                         json_schema_extra={"maxLength": REVIEW_SUMMARY_CHARS})
     metric: float | None = Field(description="The VALIDATION metric value exactly as the output "
                                              "prints it; null if the output prints none.")
-    metric_name: str | None = Field(description="The metric's name as printed (e.g. 'val MAE').")
+    metric_name: str | None = Field(description="The metric's name as printed (e.g. 'val MAE').",
+                                    json_schema_extra={"maxLength": 80})
+    # the grammar of a schema-enforcing server picks one of these; validation takes any string
+    # (a model's "Validation" is normalised where it is read)
     metric_split: str = Field(description="Which data the printed metric was computed on: "
-                                          "'validation', 'train', 'test' or 'none'.")
+                                          "'validation', 'train', 'test' or 'none'.",
+                              json_schema_extra={"enum": ["validation", "train", "test", "none"]})
 
 
 @dataclass

@@ -8,7 +8,8 @@ two runs out of three; with ``maxItems``/``maxLength`` it stopped by itself afte
 
 The bounds go into the schema sent to the server only; validation of the reply (pydantic) does not
 enforce them, so a capable model's long answer from a server that ignores them is still accepted.
-A field sets its own with ``json_schema_extra={"maxLength": ...}`` (code cells are long).
+A field sets its own with ``json_schema_extra={"maxLength": ...}`` (code cells are long; a review's
+summary is 2-3 sentences); on an optional field (``str | None``) it bounds the string branch.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ MAX_STRING = 2000
 def bounded(node: Any, *, max_items: int = MAX_ITEMS, max_string: int = MAX_STRING) -> Any:
     """``node`` (a JSON schema, changed in place) with bounds on its unbounded arrays and strings."""
     if isinstance(node, dict):
+        for branch in node.get("anyOf", ()):  # `str | None`: the field's own bound is the string's
+            if isinstance(branch, dict):
+                for key, kind in (("maxLength", "string"), ("maxItems", "array")):
+                    if key in node and branch.get("type") == kind:
+                        branch.setdefault(key, node[key])
         kind = node.get("type")
         if kind == "array" and "maxItems" not in node:
             node["maxItems"] = max_items

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from pathlib import Path
 
@@ -153,6 +154,30 @@ def test_step_prompt_for_an_mlagentbench_task_holds_the_brief(text_task: Task,
     assert_brief_in(prompt)
     assert "scratch.txt (" in prompt  # the live workspace, not the task folder
     assert "Time limit per cell\n\n42 s" in prompt
+
+
+def test_consecutive_step_prompts_share_their_stable_head(text_task: Task, tmp_path: Path) -> None:
+    """A local server reuses the evaluated prompt up to the first changed token: the research,
+    specification, rules and brief come first, the workspace listing, the step's instructions,
+    the parent and the search so far after them. Before, the listing led the brief and two
+    consecutive step prompts shared 12% (23 s of re-reading per step with llama.cpp, issue 26)."""
+    from mlr_copilot_jupyter.experiment.journal import Node
+
+    workspace = text_task.prepare_workspace(tmp_path / "run")
+    journal = Journal(run_id="r", task=text_task.name, metric_name=text_task.metric.name,
+                      direction=text_task.metric.direction)
+    first = step_prompt(StepRequest(kind="draft", parent=None, journal=journal, task=text_task,
+                                    workspace=workspace))[-1]["content"]
+    (workspace / "submission.csv").write_text("id,score\n1,0.5\n")  # the first cell's output
+    node = Node(id="n1", kind="draft", step=1, title="tf-idf ridge", code="print(1)\n",
+                status="error", error="ValueError: bad shape\n" * 20)
+    journal.nodes.append(node)
+    second = step_prompt(StepRequest(kind="debug", parent=node, journal=journal, task=text_task,
+                                     workspace=workspace))[-1]["content"]
+    shared = len(os.path.commonprefix([first, second]))
+    assert "submission.csv" in second[shared:] and "Data overview" in second[:shared]
+    assert "Rules for the code" in second[:shared] and "Baseline script" in second[:shared]
+    assert shared >= 0.7 * len(first), (shared, len(first), len(second))
 
 
 # -- the execution review ------------------------------------------------------------------------

@@ -54,3 +54,24 @@ def test_the_request_carries_the_bounds_but_a_longer_reply_still_validates(
     sent = body["response_format"]["json_schema"]["schema"]
     assert sent["properties"]["items"]["maxItems"] == MAX_ITEMS
     assert json.dumps(sent) in json.dumps(body) and '"maxItems": 12' in body["messages"][0]["content"]
+
+
+def test_short_fields_carry_their_own_bounds_and_a_review_fits_a_small_cap() -> None:
+    """A review is a few sentences: its schema ends a looping model's reply long before a
+    600-token cap (about 3 characters a token), where the 2,000-character default per string let
+    SmolLM2-135M run every review into the cap twice (issue 26)."""
+    from mlr_copilot_jupyter.experiment.review import REVIEW_SUMMARY_CHARS, ReviewReply
+
+    review = schema_for(ReviewReply)["properties"]
+    assert review["summary"]["maxLength"] == REVIEW_SUMMARY_CHARS
+    name = [b for b in review["metric_name"]["anyOf"] if b.get("type") == "string"]
+    assert name == [{"type": "string", "maxLength": 80}]
+    assert review["metric_split"]["enum"] == ["validation", "train", "test", "none"]
+    strings = sum(b.get("maxLength", 0) for p in review.values()
+                  for b in [p, *p.get("anyOf", [])])
+    assert strings + len(json.dumps(list(review))) + 60 < 600 * 3
+    step = schema_for(StepDraft)["properties"]
+    assert step["title"]["maxLength"] == 120 and step["plan"]["maxLength"] == 1200
+    # an optional list keeps its own bound on the array branch as well
+    assert bounded({"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}],
+                    "maxItems": 4})["anyOf"][0]["maxItems"] == 4
