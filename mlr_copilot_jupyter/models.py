@@ -61,10 +61,14 @@ class RelatedWork(BaseModel):
 class ReportedResult(BaseModel):
     """One number the paper reports: metric, dataset, value and the setting it was measured in."""
 
-    metric: str
-    dataset: str = ""
-    value: str = Field(description="As written in the paper, e.g. '7.4%' or '28.4'.")
-    setting: str = Field(default="", description="Method or condition, or the source sentence.")
+    # the bounds go into the schema sent to an LLM (a grammar ends a looping model's field there);
+    # they are not validation
+    metric: str = Field(json_schema_extra={"maxLength": 60})
+    dataset: str = Field(default="", json_schema_extra={"maxLength": 100})
+    value: str = Field(description="As written in the paper, e.g. '7.4%' or '28.4'.",
+                       json_schema_extra={"maxLength": 40})
+    setting: str = Field(default="", description="Method or condition, or the source sentence.",
+                         json_schema_extra={"maxLength": 240})
 
 
 class ResearchProblem(BaseModel):

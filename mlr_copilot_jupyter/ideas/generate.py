@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from ..aio import run_sync
 from ..llm.base import Backend
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
+from ..llm.schema import text, texts
 from ..models import ExperimentPlan, Idea, Paper, RelatedWork, ResearchProblem
 from .grounding import TaskBrief, grounding
 from .similarity import dedupe
@@ -39,24 +40,30 @@ MAX_EXTRA_ROUNDS = 2
 
 
 class HypothesisDraft(BaseModel):
-    title: str = Field(description="A short title for the idea (under 12 words).")
-    hypothesis: str = Field(description="A falsifiable hypothesis: what change leads to what effect.")
-    rationale: str = Field(description="Why it could work, grounded in the problem and related work.")
+    title: str = Field(description="A short title for the idea (under 12 words).",
+                       json_schema_extra=text(120))
+    hypothesis: str = Field(description="A falsifiable hypothesis: what change leads to what effect.",
+                            json_schema_extra=text(600))
+    rationale: str = Field(description="Why it could work, grounded in the problem and related work.",
+                           json_schema_extra=text(900))
 
 
 class PlanDraft(BaseModel):
-    objective: str
-    method: str = Field(description="What is built or changed, concretely.")
-    datasets: list[str]
-    baselines: list[str]
-    metrics: list[str]
-    steps: list[str] = Field(description="At least 3 numbered, executable steps.", min_length=3)
-    risks: list[str] = Field(default_factory=list)
+    objective: str = Field(json_schema_extra=text(400))
+    method: str = Field(description="What is built or changed, concretely.",
+                        json_schema_extra=text(900))
+    datasets: list[str] = Field(json_schema_extra=texts(6, 100))
+    baselines: list[str] = Field(json_schema_extra=texts(6, 120))
+    metrics: list[str] = Field(json_schema_extra=texts(6, 80))
+    steps: list[str] = Field(description="At least 3 numbered, executable steps.", min_length=3,
+                             json_schema_extra=texts(8, 300))
+    risks: list[str] = Field(default_factory=list, json_schema_extra=texts(5, 250))
     task_mapping: str = Field(default="", description="With a target task: how the hypothesis "
-                              "maps onto its data, metric and budget.")
+                              "maps onto its data, metric and budget.", json_schema_extra=text(600))
     applies_to_task: bool = Field(default=True, description="False if it cannot apply as is.")
     closest_variant: str = Field(default="", description="When it cannot apply: the closest "
-                                 "variant that can be tested on the task.")
+                                 "variant that can be tested on the task.",
+                                 json_schema_extra=text(400))
 
 
 def _problem_block(problem: ResearchProblem, related: Sequence[RelatedWork],
@@ -78,7 +85,8 @@ class IdeaRequest:
 
 class DirectionsDraft(BaseModel):
     directions: list[str] = Field(description="Distinct one-line research directions, each a "
-                                              "different intervention (no two alike).")
+                                              "different intervention (no two alike).",
+                                  json_schema_extra=texts(12, 200))
 
     def distinct(self, n: int) -> list[str]:
         """``n`` distinct directions: these minus near duplicates, padded with the angles."""

@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..llm.base import Backend, Message, Reply
 from ..llm.budget import time_left
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
+from ..llm.schema import text, texts
 from ..llm.solvers import expect_inputs, register_solver
 from ..models import Paper, ReportedResult, ResearchProblem
 from .results import limitations, method_summary, reported_results
@@ -47,20 +48,32 @@ _GAP_RE = [re.compile(p, re.I) for p in GAP_CUES]
 
 
 class ProblemDraft(BaseModel):
-    """What the LLM is asked to return (the rest of ResearchProblem is filled in by us)."""
+    """What the LLM is asked to return (the rest of ResearchProblem is filled in by us).
 
-    task_definition: str = Field(description="The research task the paper addresses, 1-3 sentences.")
-    research_gaps: list[str] = Field(description="Limitations or open questions, one sentence each.")
-    keywords: list[str] = Field(description="5-10 key terms as they appear in the paper.")
-    rationale: str = Field(description="Why these gaps matter and how they follow from the paper.")
-    method_summary: str = Field(default="", description="What the paper proposes, 2-4 sentences.")
-    datasets: list[str] = Field(default_factory=list, description="Datasets the paper uses.")
+    Every field's bound in the schema follows its description (one sentence is ~300 characters):
+    a server that enforces the schema by grammar then ends each field of a looping small model
+    where a careful answer would end (issue 26), instead of at the output cap."""
+
+    task_definition: str = Field(description="The research task the paper addresses, 1-3 sentences.",
+                                 json_schema_extra=text(600))
+    research_gaps: list[str] = Field(description="Limitations or open questions, one sentence each.",
+                                     json_schema_extra=texts(6, 300))
+    keywords: list[str] = Field(description="5-10 key terms as they appear in the paper.",
+                                json_schema_extra=texts(10, 60))
+    rationale: str = Field(description="Why these gaps matter and how they follow from the paper.",
+                           json_schema_extra=text(900))
+    method_summary: str = Field(default="", description="What the paper proposes, 2-4 sentences.",
+                                json_schema_extra=text(900))
+    datasets: list[str] = Field(default_factory=list, description="Datasets the paper uses.",
+                                json_schema_extra=texts(8, 80))
     reported_results: list[ReportedResult] = Field(
         default_factory=list,
         description="Numbers the paper reports (metric, dataset, value as written, setting); "
-                    "only numbers stated in the text or its tables.")
+                    "only numbers stated in the text or its tables.",
+        json_schema_extra={"maxItems": 6})
     limitations: list[str] = Field(default_factory=list,
-                                   description="Limitations the paper states, one sentence each.")
+                                   description="Limitations the paper states, one sentence each.",
+                                   json_schema_extra=texts(6, 300))
 
     def to_problem(self, paper: Paper, reply: Reply[Any]) -> ResearchProblem:
         """The :class:`ResearchProblem` this answer states about ``paper``."""

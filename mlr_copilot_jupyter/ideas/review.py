@@ -35,7 +35,7 @@ RANKING_FORMULA = "overall = 0.8 * mean((score - 1) / 4 over the five criteria) 
 
 class CriterionScore(BaseModel):
     score: int = Field(ge=1, le=5)
-    justification: str = Field(description="One line.")
+    justification: str = Field(description="One line.", json_schema_extra={"maxLength": 240})
 
 
 class ReviewDraft(BaseModel):

@@ -24,6 +24,16 @@ MAX_ITEMS = 12
 MAX_STRING = 2000
 
 
+def text(chars: int) -> dict[str, Any]:
+    """``json_schema_extra`` for a string field of at most ``chars`` characters."""
+    return {"maxLength": chars}
+
+
+def texts(items: int, chars: int) -> dict[str, Any]:
+    """``json_schema_extra`` for a list of at most ``items`` strings of ``chars`` characters."""
+    return {"maxItems": items, "items": {"type": "string", "maxLength": chars}}
+
+
 def bounded(node: Any, *, max_items: int = MAX_ITEMS, max_string: int = MAX_STRING) -> Any:
     """``node`` (a JSON schema, changed in place) with bounds on its unbounded arrays and strings."""
     if isinstance(node, dict):

@@ -37,7 +37,8 @@ def test_unbounded_arrays_and_strings_get_bounds_set_ones_are_kept() -> None:
     assert "maxLength" not in finding["kind"] and finding["text"]["maxLength"] == MAX_STRING
     assert schema_for(StepDraft)["properties"]["code"]["maxLength"] == 10000
     problem = schema_for(ProblemDraft)["properties"]
-    assert problem["reported_results"]["maxItems"] == MAX_ITEMS
+    assert problem["reported_results"]["maxItems"] == 6  # its own bound
+    assert problem["research_gaps"]["items"]["maxLength"] == 300
     assert bounded({"type": "string", "format": "date"}) == {"type": "string", "format": "date"}
 
 
@@ -75,3 +76,35 @@ def test_short_fields_carry_their_own_bounds_and_a_review_fits_a_small_cap() -> 
     # an optional list keeps its own bound on the array branch as well
     assert bounded({"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}],
                     "maxItems": 4})["anyOf"][0]["maxItems"] == 4
+
+
+def _longest(node: object, defs: dict[str, object]) -> int:
+    """Characters of the longest reply the schema's bounds allow (keys and punctuation included)."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _longest(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        if "anyOf" in node:
+            return max(_longest(branch, defs) for branch in node["anyOf"])
+        kind = node.get("type")
+        if kind == "object":
+            return 2 + sum(len(key) + 4 + _longest(value, defs)
+                           for key, value in node.get("properties", {}).items())
+        if kind == "array":
+            return 2 + node["maxItems"] * (2 + _longest(node["items"], defs))
+        if kind == "string":
+            if "enum" in node:
+                return 2 + max(len(str(v)) for v in node["enum"])
+            return 2 + node["maxLength"]
+        return 24  # a number, a bool or null
+    raise AssertionError(node)
+
+
+def test_every_bound_of_a_problem_reply_stays_in_proportion_to_its_cap() -> None:
+    """No field of the problem schema is left at the 2,000-character default (a reported result's
+    four strings were: 8 x 8,000 characters of room, and SmolLM2-135M ran the reply to its 1,500
+    token cap); the whole bounded reply stays within about 3,500 tokens at 3.5 characters each."""
+    schema = schema_for(ProblemDraft)
+    defs = schema.get("$defs", {})
+    result = defs["ReportedResult"]["properties"]
+    assert all(p["maxLength"] < MAX_STRING for p in result.values())
+    assert _longest(schema, defs) < 3500 * 3.5, _longest(schema, defs)
