@@ -18,7 +18,8 @@ from ..errors import InputError
 from ..llm.base import Backend, Message, Reply
 from ..llm.budget import time_left
 from ..llm.prompts import SYSTEM_RESEARCHER, compile_prompt_to_md
-from ..llm.schema import text, texts
+from ..llm.schema import text as text_bound
+from ..llm.schema import texts
 from ..llm.solvers import expect_inputs, register_solver
 from ..models import Paper, ReportedResult, ResearchProblem
 from .results import limitations, method_summary, reported_results
@@ -55,15 +56,15 @@ class ProblemDraft(BaseModel):
     where a careful answer would end (issue 26), instead of at the output cap."""
 
     task_definition: str = Field(description="The research task the paper addresses, 1-3 sentences.",
-                                 json_schema_extra=text(600))
+                                 json_schema_extra=text_bound(600))
     research_gaps: list[str] = Field(description="Limitations or open questions, one sentence each.",
                                      json_schema_extra=texts(6, 300))
     keywords: list[str] = Field(description="5-10 key terms as they appear in the paper.",
                                 json_schema_extra=texts(10, 60))
     rationale: str = Field(description="Why these gaps matter and how they follow from the paper.",
-                           json_schema_extra=text(900))
+                           json_schema_extra=text_bound(900))
     method_summary: str = Field(default="", description="What the paper proposes, 2-4 sentences.",
-                                json_schema_extra=text(900))
+                                json_schema_extra=text_bound(900))
     datasets: list[str] = Field(default_factory=list, description="Datasets the paper uses.",
                                 json_schema_extra=texts(8, 80))
     reported_results: list[ReportedResult] = Field(

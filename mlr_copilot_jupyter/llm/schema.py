@@ -39,8 +39,8 @@ def bounded(node: Any, *, max_items: int = MAX_ITEMS, max_string: int = MAX_STRI
     if isinstance(node, dict):
         for branch in node.get("anyOf", ()):  # `str | None`: the field's own bound is the string's
             if isinstance(branch, dict):
-                for key, kind in (("maxLength", "string"), ("maxItems", "array")):
-                    if key in node and branch.get("type") == kind:
+                for key, branch_kind in (("maxLength", "string"), ("maxItems", "array")):
+                    if key in node and branch.get("type") == branch_kind:
                         branch.setdefault(key, node[key])
         kind = node.get("type")
         if kind == "array" and "maxItems" not in node:
