@@ -35,6 +35,11 @@ class PendingApproval:
     future: asyncio.Future[Approval]
 
 
+#: The run's phase after each event of the runner (``BackgroundRun.phase``).
+_PHASES = {"verify_started": "verifying", "verify_finished": "reporting",
+           "run_finished": "reporting"}
+
+
 class BackgroundRun:
     """Runs ``copilot.arun_experiment(agent)`` on a fresh event loop in a daemon thread.
 
@@ -71,6 +76,7 @@ class BackgroundRun:
         agent.hooks = Hooks(on_event=self._dispatch, approve=previous.approve or self._approve,
                             extra=previous.extra)
         self._pending: PendingApproval | None = None
+        self._phase = "running"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[dict[str, Any]] | None = None
         self._ready = threading.Event()
@@ -101,6 +107,16 @@ class BackgroundRun:
     def done(self) -> bool:
         """Whether the run has ended (finished, failed or was interrupted) and its report is written."""
         return self._finished.is_set()
+
+    @property
+    def phase(self) -> str:
+        """Where the run is: ``running`` (the search), ``verifying`` (the best node replayed in a
+        fresh kernel), ``reporting`` (the search and verification over, the report being
+        written), then the journal's final status (``done``, ``interrupted``, ``failed``) once
+        :attr:`done` is true and the report is on disk."""
+        if self.done:
+            return self.journal.status
+        return self._phase
 
     @property
     def pending(self) -> PendingApproval | None:
@@ -163,6 +179,7 @@ class BackgroundRun:
 
     # -- the run's thread --------------------------------------------------------------------
     async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self._phase = _PHASES.get(event, self._phase)
         if event == "approval_needed" and self._owns_approval:  # before listeners show it
             future = asyncio.get_running_loop().create_future()
             self._pending = PendingApproval(node=data["node"], future=future)

@@ -24,6 +24,35 @@ def node_brief(node: Any) -> dict[str, Any] | None:
             "status": get("status"), "metric": get("metric"), "error": get("error") or ""}
 
 
+#: What ``run_status`` returns, field by field (the tool's description is made from this, and a
+#: test holds the returned keys to it).
+STATUS_FIELDS: dict[str, str] = {
+    "run_id": "the run's id",
+    "status": "running (the search), verifying (the best node replayed in a fresh kernel), "
+              "reporting (writing the report), then done, interrupted or failed",
+    "done": "true once the run has ended, whatever the outcome",
+    "report_ready": "true once the run has ended and its report is written: wait for this "
+                    "before get_report",
+    "mode": "auto or approve",
+    "error": "why the run ended early, or null",
+    "message": "the journal's last message (e.g. how to resume)",
+    "metric": "the metric's name",
+    "direction": "maximize or minimize",
+    "progress": "{nodes, steps_done, max_steps}",
+    "best": "the best node so far {id, kind, step, title, status, metric, error}, or null",
+    "last_node": "the latest node, same fields, or null",
+    "pending_approval": "in approve mode, the cell waiting for decide_cell {node_id, kind, "
+                        "title, plan, code}, else null",
+    "run_dir": "the run's folder",
+    "resources": "the mlr:// resources of the record notebook, journal and report",
+}
+
+
+def describe_fields(fields: dict[str, str]) -> str:
+    """``fields`` as a description's list: "`name`: meaning; ..."."""
+    return "; ".join(f"`{name}`: {meaning}" for name, meaning in fields.items())
+
+
 class RunRegistry:
     """Background runs by id, and the status of any run found on disk in the run folder."""
 
@@ -53,13 +82,16 @@ class RunRegistry:
                 "title": pending.node.title, "plan": pending.node.plan,
                 "code": pending.node.code}
             done, error, mode = run.done, run.error, run.mode
+            status = run.phase
         else:
             journal = json.loads((run_dir / "journal.json").read_text(encoding="utf-8"))
             max_steps = journal.get("settings", {}).get("options", {}).get("max_steps")
             approval, done, error = None, journal.get("status") != "running", None
             mode = journal.get("settings", {}).get("options", {}).get("mode", "auto")
-            if journal.get("status") == "running":  # not ours and not finished: it was killed
+            status = journal.get("status")
+            if status == "running":  # not ours and not finished: it was killed
                 done, error = True, "the run is not active in this server (interrupted?)"
+                status = "interrupted"
         nodes = journal.get("nodes", [])
         best = next((n for n in nodes if n["id"] == journal.get("best_node")), None)
         if best is None:
@@ -68,8 +100,12 @@ class RunRegistry:
             best = max(good, key=lambda n: sign * n["metric"], default=None)
         steps_done = len([n for n in nodes if n.get("kind") != "baseline"
                           and n.get("status") != "pending"])
+        report = run_dir / "report.md"
         return {
-            "run_id": run_id, "status": journal.get("status"), "done": done, "mode": mode,
+            "run_id": run_id, "status": status, "done": done,
+            # the one field to wait on before get_report: the run has ended and its report is
+            # written (a run killed before writing one never gets ready: `done` says it ended)
+            "report_ready": bool(done and report.is_file()), "mode": mode,
             "error": error, "message": journal.get("message", ""),
             "metric": journal.get("metric_name"), "direction": journal.get("direction"),
             "progress": {"nodes": len(nodes), "steps_done": steps_done, "max_steps": max_steps},

@@ -25,7 +25,7 @@ log = logging.getLogger("mlr_copilot_jupyter.mcp")
 INSTRUCTIONS = """\
 MLR-Copilot: a research copilot. Typical flow: read_paper -> extract_problem -> generate_ideas ->
 review_ideas -> decide_idea (accept) -> run_experiment (returns a run id at once) -> poll
-run_status until done -> get_report. Records are resources mlr://runs/<run_id>/experiment.ipynb,
+run_status until report_ready is true -> get_report. Records are resources mlr://runs/<run_id>/experiment.ipynb,
 journal.json and report.md; the research state is mlr://state."""
 
 

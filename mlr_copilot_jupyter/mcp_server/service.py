@@ -13,13 +13,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import InputError
-from ..models import Idea
+from ..models import Idea, ResearchProblem
 from ..options_spec import IDEAS_N, ExperimentOptions
 from .guard import Folders, Redactor
 from .runs import RunRegistry, run_resources
 
 Decision = Literal["accept", "reject", "reset", "edit"]
 CellAction = Literal["approve", "edit", "reject"]
+#: The fields extract_problem returns, in order (``engine`` and ``related_works`` last).
+PROBLEM_FIELDS: tuple[str, ...] = (
+    *(name for name in ResearchProblem.model_fields if name not in {"related_works", "engine"}),
+    "related_works", "engine")
 EDITABLE = ("title", "hypothesis", "rationale", "comment")
 
 
@@ -59,13 +63,23 @@ class ResearchService:
     def extract_problem(self) -> dict[str, Any]:
         with self.lock:
             problem = self.copilot.extract_problem()
-        return problem.model_dump(mode="json", exclude={"related_works"})
+        data = problem.model_dump(mode="json", exclude={"related_works"})
+        data["related_works"] = [{"title": w.title, "year": w.year, "url": w.url,
+                                  "source": w.source} for w in problem.related_works]
+        data["engine"] = problem.engine
+        return data
 
-    def generate_ideas(self, n: int, keep_existing: bool) -> dict[str, Any]:
+    def generate_ideas(self, n: int, keep_existing: bool,
+                       semantic_scholar: bool = True) -> dict[str, Any]:
         IDEAS_N.check(n)  # -n's one range (options_spec), as on the CLI and the magics
         with self.lock:
+            if semantic_scholar:  # as `mlr-copilot ideas` and %mlr_idea: soft when offline
+                self.copilot.related_by_default()
             ideas = self.copilot.generate_ideas(n, keep_existing=keep_existing)
-        return {"ideas": [idea_brief(i) for i in ideas], "engine": self.copilot.backend.describe()}
+            warnings = [self.redactor.text(w) for w in self.copilot.warnings]
+            self.copilot.warnings.clear()
+        return {"ideas": [idea_brief(i) for i in ideas], "engine": self.copilot.backend.describe(),
+                "related_works": len(self.copilot.state.related_works), "warnings": warnings}
 
     def review_ideas(self) -> dict[str, Any]:
         from ..types import RANKING_FORMULA
@@ -126,7 +140,7 @@ class ResearchService:
     def started(self, run: Any) -> dict[str, Any]:
         return {"run_id": run.run_id, "status": "running", "mode": run.mode,
                 "run_dir": str(run.run_dir), "resources": run_resources(run.run_id),
-                "next": "poll run_status(run_id) until done, then get_report(run_id)"}
+                "next": "poll run_status(run_id) until report_ready is true, then get_report(run_id)"}
 
     def run_status(self, run_id: str) -> dict[str, Any]:
         return self.runs.status(run_id, self.folders.run_dir(run_id))

@@ -10,8 +10,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from ..options_spec import IDEAS_N, MAX_STEPS
-from .runs import follow
-from .service import CellAction, Decision, ResearchService
+from ..types import bundled_tasks
+from .runs import STATUS_FIELDS, describe_fields, follow
+from .service import PROBLEM_FIELDS, CellAction, Decision, ResearchService
 
 #: ``max_steps`` as the tools take it: the range in the input schema is the spec's, and the
 #: spec's one check refuses a value outside it with the same line as the CLI and the magics
@@ -22,6 +23,28 @@ MaxSteps = Annotated[int | None, Field(json_schema_extra=MAX_STEPS.json_schema()
                                                    "else 10")]
 #: ``n`` of generate_ideas: the range of ``-n`` (1..20), in the schema and in the one check
 IdeasN = Annotated[int, Field(json_schema_extra=IDEAS_N.json_schema())]
+
+
+#: Tool descriptions made from what the tools really take and return: the bundled tasks on disk,
+#: the problem's fields, the status fields (a test holds each to the code).
+EXTRACT_PROBLEM = (
+    "Extract the research problem of the loaded paper. Needs read_paper first. Returns "
+    + ", ".join(f"`{name}`" for name in PROBLEM_FIELDS)
+    + " (`related_works`: the related papers found so far, {title, year, url, source}; "
+    "generate_ideas searches for them; `engine`: offline or llm:<model>). The problem is saved in the research "
+    "state (resource mlr://state) and used by generate_ideas.")
+RUN_EXPERIMENT = (
+    "Start an experiment in the background and return its run id at once. `task` is a bundled "
+    f"task ({', '.join(bundled_tasks())}) or a task folder in the allowed folders; `idea_id` "
+    "the idea to test (or free text in `plan`). The agent writes notebook cells, runs them in a "
+    "Jupyter kernel, debugs, improves for `max_steps` steps "
+    f"({MAX_STEPS.low:g}-{MAX_STEPS.high:g}; default: the task's budget, else 10) and verifies "
+    "the best result in a fresh kernel; `seed` (default 0) goes to the record's parameters "
+    "cell. `mode=\"approve\"` holds each code cell until decide_cell answers it. `resume` "
+    "continues an interrupted run by id. Poll run_status until `report_ready` is true, then "
+    "get_report; `wait=true` instead follows the run to its end with progress notifications "
+    "(cancelling the request interrupts the run, whose record stays valid and resumable).")
+RUN_STATUS = "The state of a run: " + describe_fields(STATUS_FIELDS) + "."
 
 
 def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
@@ -48,11 +71,8 @@ def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
         await ctx.report_progress(1, 1, "paper loaded")
         return clean(result)
 
-    @server.tool()
+    @server.tool(description=EXTRACT_PROBLEM)
     async def extract_problem(ctx: Context[Any, Any]) -> dict[str, Any]:
-        """Extract the research problem of the loaded paper: task definition, research gaps,
-        keywords, recent works. Needs read_paper first. The problem is saved in the research
-        state (resource mlr://state) and used by generate_ideas."""
         await ctx.report_progress(0, 1, "extracting the research problem")
         result = await in_thread(service.extract_problem)
         await ctx.report_progress(1, 1, "done")
@@ -60,13 +80,17 @@ def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
 
     @server.tool()
     async def generate_ideas(ctx: Context[Any, Any], n: IdeasN = IDEAS_N.default,
-                             keep_existing: bool = False) -> dict[str, Any]:
+                             keep_existing: bool = False,
+                             semantic_scholar: bool = True) -> dict[str, Any]:
         """Generate `n` (1-20) research ideas for the current problem: each a hypothesis with a
         rationale and an experiment plan, with an id used by decide_idea, run_experiment and
         compare_ideas. Extracts the problem first if needed. `keep_existing` adds to the ideas
-        already in the state instead of replacing them."""
+        already in the state instead of replacing them. Related works come from Semantic
+        Scholar (cached on disk) unless the state holds some or `semantic_scholar` is false;
+        offline, one line in `warnings` says so and the ideas come without them. Returns
+        `ideas`, `engine`, `related_works` (how many the ideas built on) and `warnings`."""
         await ctx.report_progress(0, n, f"generating {n} ideas")
-        result = await in_thread(service.generate_ideas, n, keep_existing)
+        result = await in_thread(service.generate_ideas, n, keep_existing, semantic_scholar)
         await ctx.report_progress(n, n, "done")
         return clean(result)
 
@@ -89,22 +113,13 @@ def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
         ideas are the ones worth running."""
         return clean(await in_thread(service.decide_idea, idea_id, action, comment, edits))
 
-    @server.tool()
+    @server.tool(description=RUN_EXPERIMENT)
     async def run_experiment(ctx: Context[Any, Any], task: str | None = None,
                              idea_id: str | None = None, plan: str = "",
                              max_steps: MaxSteps = None,
                              mode: Literal["auto", "approve"] = "auto", seed: int | None = None,
                              verify: bool = True, resume: str | None = None,
                              wait: bool = False) -> dict[str, Any]:
-        """Start an experiment in the background and return its run id at once. `task` is a
-        bundled task (digits, breast_cancer, wine, diabetes) or a task folder in the allowed
-        folders; `idea_id` the idea to test (or free text in `plan`). The agent writes notebook
-        cells, runs them in a Jupyter kernel, debugs, improves for `max_steps` steps (0-200;
-        default: the task's budget, else 10) and verifies the best result in a fresh kernel;
-        `seed` (default 0) goes to the record's parameters cell. `mode="approve"` holds each code cell until
-        decide_cell answers it. `resume` continues an interrupted run by id. Poll run_status;
-        `wait=true` instead follows the run to its end with progress notifications (cancelling
-        the request interrupts the run, whose record stays valid and resumable)."""
         run = await in_thread(lambda: service.start_run(
             task, idea_id=idea_id, plan=plan, max_steps=max_steps, mode=mode, seed=seed,
             verify=verify, resume=resume))
@@ -113,11 +128,8 @@ def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
             return clean(service.run_status(run.run_id))
         return clean(service.started(run))
 
-    @server.tool()
+    @server.tool(description=RUN_STATUS)
     async def run_status(run_id: str) -> dict[str, Any]:
-        """The state of a run: status (running/done/interrupted/failed), `done`, progress (nodes
-        and steps done of max_steps), the best node and its metric, the last node, and the cell
-        waiting for approval (`pending_approval`, with its code) in approve mode."""
         return clean(await in_thread(service.run_status, run_id))
 
     @server.tool()
@@ -171,7 +183,8 @@ def register_tools(server: MCPServer[Any], service: ResearchService) -> None:
     @server.tool()
     async def get_report(run_id: str) -> dict[str, Any]:
         """The run's report (markdown: result, verified metric, steps) and the paths of its
-        record notebook and journal, also readable as resources mlr://runs/<run_id>/...."""
+        record notebook and journal, also readable as resources mlr://runs/<run_id>/.... Ready
+        when run_status says `report_ready: true` (an error before)."""
         return clean(await in_thread(service.report, run_id))
 
     @server.tool()
