@@ -229,19 +229,40 @@ class IdeaAgentMethods:
 
     # -- benchmark of the IdeaAgent ----------------------------------------------------------
     def bench_ideas(self, sources: Sequence[str | os.PathLike[str]], n: int = 5, *,
-                    related_corpus: str | os.PathLike[str] | None = None) -> list[IdeaScore]:
+                    related_corpus: str | os.PathLike[str] | None = None,
+                    semantic_scholar: bool = True) -> list[IdeaScore]:
         """Ideas for each paper with the full pipeline and from the paper's core alone, each
-        scored by the judge (:mod:`~mlr_copilot_jupyter.ideas.bench_ideas`); the full arm's
-        related works come from the local corpus ``related_corpus`` when given."""
+        scored by the judge (:mod:`~mlr_copilot_jupyter.ideas.bench_ideas`). The full arm's
+        related works come from the local corpus ``related_corpus`` when given, else from
+        Semantic Scholar for each paper (cached on disk, as ``ideas`` does; off with
+        ``semantic_scholar=False`` or ``MLR_COPILOT_SEMANTIC_SCHOLAR=off``; unreachable, one
+        line in :attr:`warnings` and the full arm goes without)."""
         from .ideas.bench_ideas import bench_papers
         from .papers import load_paper
+        from .papers.related import find_related
 
         papers = [load_paper(p) for p in sources]
         related: list[RelatedWork] = []
         if related_corpus:
-            from .papers.related import LocalCorpusSource, find_related
+            from .papers.related import LocalCorpusSource
 
             query = " ".join(f"{p.title} {p.abstract}" for p in papers)
             related, _ = find_related(query, [LocalCorpusSource(related_corpus)])
-        return bench_papers(papers, self.backend, n, related)
+            return bench_papers(papers, self.backend, n, related)
+        from .papers.related_default import CachedSemanticScholar, enabled
+
+        if not (semantic_scholar and enabled()):
+            return bench_papers(papers, self.backend, n)
+        told: list[str] = []
+
+        def from_semantic_scholar(paper: Paper) -> list[RelatedWork]:
+            works, warnings = find_related(f"{paper.title} {paper.abstract}"[:500],
+                                           [CachedSemanticScholar()])
+            if warnings and not told:  # one line, not one per paper
+                told.append(warnings[0])
+                self.warnings.append(f"related works: {warnings[0]}; the full arm goes without "
+                                     "related works")
+            return works
+
+        return bench_papers(papers, self.backend, n, related_of=from_semantic_scholar)
 

@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 
 from .llm.registry import backends
-from .models import REVIEW_CRITERIA, Idea, Paper, ResearchProblem
+from .models import REVIEW_CRITERIA, Idea, Paper, ReportedResult, ResearchProblem
 
 _CARD = ("border:1px solid var(--jp-border-color2,#ccc);border-radius:6px;padding:8px 12px;"
          "margin:6px 0")
@@ -42,6 +42,9 @@ class ProblemCard:
             lines += ["", "Datasets: " + ", ".join(p.datasets)]
         if p.reported_results:
             lines += ["", "Reported results:"] + [f"  - {r}" for r in result_lines(p)]
+        if p.unsupported:
+            lines += ["", "Not in the paper's text (kept aside, used nowhere):"]
+            lines += [f"  - {u.kind}: {u.text} — {u.reason}" for u in p.unsupported]
         if p.limitations:
             lines += ["", "Stated limitations:"] + [f"  - {x}" for x in p.limitations]
         if p.related_works:
@@ -65,16 +68,28 @@ class ProblemCard:
             + (f"<p><b>Method.</b> {_esc(p.method_summary)}</p>" if p.method_summary else "")
             + (f"<p><b>Datasets.</b> {_esc(', '.join(p.datasets))}</p>" if p.datasets else "")
             + (f"<b>Reported results</b>{_ul(result_lines(p))}" if p.reported_results else "")
+            + (f"<details><summary>Not in the paper's text ({len(p.unsupported)}, used nowhere)"
+               f"</summary>{_ul([f'{u.kind}: {u.text} — {u.reason}' for u in p.unsupported])}"
+               "</details>" if p.unsupported else "")
             + (f"<b>Stated limitations</b>{_ul(p.limitations)}" if p.limitations else "")
             + f"{related}"
             f"<details><summary>Rationale</summary>{_esc(p.rationale)}</details></div>"
         )
 
 
+def citation(result: ReportedResult) -> str:
+    """Where the paper states a result: ``p. 5: “quote”`` (the quote alone without pages)."""
+    where = f"p. {result.page}" if result.page else ""
+    quote = f"\u201c{result.quote}\u201d" if result.quote else ""
+    return ": ".join(x for x in (where, quote) if x)
+
+
 def result_lines(problem: ResearchProblem) -> list[str]:
-    """One line per reported result: "WER on LibriSpeech: 7.4% (setting)"."""
+    """One line per reported result with its source: "WER on LibriSpeech: 7.4% (setting) —
+    p. 6: “quote”"."""
     return [f"{r.metric}" + (f" on {r.dataset}" if r.dataset else "") + f": {r.value}"
-            + (f"  ({r.setting})" if r.setting else "") for r in problem.reported_results]
+            + (f"  ({r.setting})" if r.setting and r.setting != r.quote else "")
+            + (f" — {citation(r)}" if r.quote else "") for r in problem.reported_results]
 
 
 def idea_text_block(idea: Idea, rank: int | None = None) -> str:

@@ -44,6 +44,10 @@ class Paper(BaseModel):
     )
     text: str = ""
     n_pages: int | None = None
+    page_starts: list[int] = Field(
+        default_factory=list,
+        description="Where each page begins in the flat text (whitespace collapsed), for citing "
+                    "a quote with its page; empty when the source has no pages.")
     sha256: str = ""
 
 
@@ -59,7 +63,8 @@ class RelatedWork(BaseModel):
 
 
 class ReportedResult(BaseModel):
-    """One number the paper reports: metric, dataset, value and the setting it was measured in."""
+    """One number the paper reports: metric, dataset, value and the setting it was measured in,
+    with where the paper says so (``quote``: its sentence or table row as extracted; ``page``)."""
 
     # the bounds go into the schema sent to an LLM (a grammar ends a looping model's field there);
     # they are not validation
@@ -69,6 +74,19 @@ class ReportedResult(BaseModel):
                        json_schema_extra={"maxLength": 40})
     setting: str = Field(default="", description="Method or condition, or the source sentence.",
                          json_schema_extra={"maxLength": 240})
+    quote: str = Field(default="", description="The sentence or table row of the paper that "
+                                               "states the number, copied exactly.",
+                       json_schema_extra={"maxLength": 300})
+    page: int | None = Field(default=None, description="The page of the quote (PDFs).")
+
+
+class UnsupportedClaim(BaseModel):
+    """Something an LLM said the paper states that the paper's text does not bear out: kept in
+    the record with the model's wording, never passed on as the paper's."""
+
+    kind: Literal["result", "dataset"]
+    text: str = Field(description="The model's wording.")
+    reason: str = Field(description="Why it is not taken: e.g. 'the number is not in the paper'.")
 
 
 class ResearchProblem(BaseModel):
@@ -85,6 +103,10 @@ class ResearchProblem(BaseModel):
     source_sections: list[str] = Field(default_factory=list)
     related_works: list[RelatedWork] = Field(default_factory=list)
     engine: str = Field(default="", description="'offline' or 'llm:<model>' — who produced it.")
+    unsupported: list[UnsupportedClaim] = Field(
+        default_factory=list,
+        description="Results and datasets an LLM named that the paper's text does not contain; "
+                    "no prompt sees them.")
 
 
 class ExperimentPlan(BaseModel):

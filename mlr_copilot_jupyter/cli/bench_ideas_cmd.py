@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("papers", nargs="+", metavar="PAPER", help="PDF / text / markdown / arXiv id")
     p.add_argument("-n", type=int, default=5, help="ideas per arm and paper (default 5)")
-    p.add_argument("--related", metavar="FILE", help="local related-work corpus for the full arm")
+    p.add_argument("--related", metavar="FILE",
+                   help="local related-work corpus for the full arm (else Semantic Scholar)")
+    p.add_argument("--no-semantic-scholar", action="store_true",
+                   help="do not search Semantic Scholar for each paper's related works (it is "
+                        "searched, cached on disk, when no --related is given; "
+                        "$MLR_COPILOT_SEMANTIC_SCHOLAR=off does the same)")
     p.add_argument("--csv", metavar="FILE", default="bench_ideas.csv",
                    help="where to write the per-idea scores (default bench_ideas.csv)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -40,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise InputError(f"-n must be at least 1, got {args.n}")
     copilot = Copilot(**settings_overrides(args))
-    scores = copilot.bench_ideas(args.papers, args.n, related_corpus=args.related)
+    scores = copilot.bench_ideas(args.papers, args.n, related_corpus=args.related,
+                                 semantic_scholar=not args.no_semantic_scholar)
+    for warning in copilot.warnings:
+        print(f"mlr-copilot: warning: {warning}", file=sys.stderr)
     path = write_csv(scores, Path(args.csv))
     if args.json:
         stats = summary(scores)

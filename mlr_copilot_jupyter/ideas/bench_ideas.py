@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,10 +73,15 @@ async def abench_paper(paper: Paper, backend: Backend, n: int,
 
 
 def bench_papers(papers: Sequence[Paper], backend: Backend, n: int = 5,
-                 related: Sequence[RelatedWork] = ()) -> list[IdeaScore]:
+                 related: Sequence[RelatedWork] = (),
+                 related_of: Callable[[Paper], Sequence[RelatedWork]] | None = None,
+                 ) -> list[IdeaScore]:
+    """Both arms for each paper; the full arm's related works are ``related`` (one corpus for
+    all papers) or, without it, ``related_of(paper)`` (Semantic Scholar by default)."""
     scores: list[IdeaScore] = []
     for paper in papers:
-        scores += run_sync(abench_paper(paper, backend, n, related))
+        works = related or (related_of(paper) if related_of is not None else ())
+        scores += run_sync(abench_paper(paper, backend, n, works))
     return scores
 
 

@@ -20,7 +20,8 @@ def result_line(problem: ResearchProblem, k: int) -> str:
     r = problem.reported_results[k]
     where = f" on {r.dataset}" if r.dataset else ""
     setting = f" ({clip(r.setting, 120)})" if r.setting else ""
-    return f"{r.metric}{where}: {r.value}{setting}"
+    page = f" [paper p. {r.page}]" if r.page else ""  # only cited results get here (issue 27)
+    return f"{r.metric}{where}: {r.value}{setting}{page}"
 
 
 def related_lines(related: Sequence[RelatedWork]) -> list[str]:

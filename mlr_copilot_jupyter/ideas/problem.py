@@ -7,6 +7,7 @@ its result ``engine="offline"`` and says in the rationale how each field was fou
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -22,9 +23,12 @@ from ..llm.schema import text as text_bound
 from ..llm.schema import texts
 from ..llm.solvers import expect_inputs, register_solver
 from ..models import Paper, ReportedResult, ResearchProblem
+from .citations import check_names, check_results
 from .results import limitations, method_summary, reported_results
 from .text import clip, keyphrases, sentences
 from .vocab import find_datasets
+
+log = logging.getLogger("mlr_copilot")  # the CLI shows its warnings as one line each
 
 TASK_CUES = (
     r"\bwe (propose|present|introduce|study|investigate|address|tackle|consider|develop|explore)\b",
@@ -48,6 +52,25 @@ _TASK_RE = [re.compile(p, re.I) for p in TASK_CUES]
 _GAP_RE = [re.compile(p, re.I) for p in GAP_CUES]
 
 
+class ResultDraft(BaseModel):
+    """A reported result as the LLM is asked for it: the number and the quote that states it."""
+
+    metric: str = Field(json_schema_extra=text_bound(60))
+    dataset: str = Field(default="", json_schema_extra=text_bound(100))
+    value: str = Field(description="As written in the paper, e.g. '7.4%' or '28.4'.",
+                       json_schema_extra=text_bound(40))
+    setting: str = Field(default="", description="Method or condition.",
+                         json_schema_extra=text_bound(160))
+    quote: str = Field(default="", description="The sentence or table row of the paper that "
+                                               "states the number, copied exactly.",
+                       json_schema_extra=text_bound(300))
+
+    def result(self) -> ReportedResult:
+        return ReportedResult(metric=self.metric.strip(), dataset=self.dataset.strip(),
+                              value=self.value.strip(), setting=self.setting.strip(),
+                              quote=self.quote.strip())
+
+
 class ProblemDraft(BaseModel):
     """What the LLM is asked to return (the rest of ResearchProblem is filled in by us).
 
@@ -67,10 +90,11 @@ class ProblemDraft(BaseModel):
                                 json_schema_extra=text_bound(900))
     datasets: list[str] = Field(default_factory=list, description="Datasets the paper uses.",
                                 json_schema_extra=texts(8, 80))
-    reported_results: list[ReportedResult] = Field(
+    reported_results: list[ResultDraft] = Field(
         default_factory=list,
-        description="Numbers the paper reports (metric, dataset, value as written, setting); "
-                    "only numbers stated in the text or its tables.",
+        description="Numbers the paper reports (metric, dataset, value as written, setting) "
+                    "with the sentence or table row that states each, copied exactly; only "
+                    "numbers stated in the text or its tables.",
         json_schema_extra={"maxItems": 6})
     limitations: list[str] = Field(default_factory=list,
                                    description="Limitations the paper states, one sentence each.",
@@ -80,6 +104,15 @@ class ProblemDraft(BaseModel):
         """The :class:`ResearchProblem` this answer states about ``paper``."""
         used = [k for k in ("abstract", "introduction", "related_work", "limitations", "conclusion")
                 if paper.sections.get(k) or (k == "abstract" and paper.abstract)]
+        # the paper's text must bear out every number and dataset (issue 27): the rest is kept
+        # as unsupported, with the model's wording, and reaches no prompt
+        results, unsupported = check_results(
+            paper, [r.result() for r in self.reported_results if r.metric.strip() and r.value.strip()])
+        datasets, unnamed = check_names(paper, _dedupe_keywords(self.datasets))
+        unquoted = [u for u in unsupported if u.reason == "no quote from the paper"]
+        if unquoted:
+            log.warning("%d reported result(s) came without a quote from the paper and are "
+                        "marked unsupported (not passed on as the paper's)", len(unquoted))
         return ResearchProblem(
             task_definition=self.task_definition.strip(),
             research_gaps=[g.strip() for g in self.research_gaps if g.strip()],
@@ -88,10 +121,10 @@ class ProblemDraft(BaseModel):
             source_sections=used,
             engine=f"llm:{reply.model}",
             method_summary=self.method_summary.strip(),
-            datasets=_dedupe_keywords(self.datasets),
-            reported_results=[r for r in self.reported_results
-                              if r.metric.strip() and r.value.strip()],
+            datasets=datasets,
+            reported_results=results,
             limitations=[x.strip() for x in self.limitations if x.strip()],
+            unsupported=[*unsupported, *unnamed],
         )
 
 

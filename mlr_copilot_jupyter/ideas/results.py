@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 from ..models import Paper, ReportedResult
+from .citations import cite_offline
 from .text import clip, sentences
 from .vocab import find_datasets, find_metrics
 
@@ -25,12 +26,23 @@ MAX_SECTION_CHARS = 120_000
 MAX_TEXT_CHARS = 200_000
 _NUMBER = re.compile(r"(?<![\w.@\-])(\d+(?:\.\d+)?)(\s?%|\s?(?:points?|pp)\b)?(?![\w@])")
 _NOT_RESULT_BEFORE = re.compile(r"(?:table|figure|fig\.|section|sec\.|eq\.|equation|appendix|"
-                                r"step|layer|top|pass@|\[)\s*$", re.I)
+                                r"step|layer|top|pass@|\[|§|\b[nNkK]\s*=|\bp\s*[<=>≤]|"
+                                r"\b(?:alpha|α|level)\s*(?:=|of))\s*$", re.I)
 _NOT_RESULT_AFTER = re.compile(r"^\s*(?:percent\s+of|of\s+(?:the\s+)?(?:parameters|weights|data)|"
                                r"layers?|heads?|gpus?|epochs?|steps?|hours?|days?|"
                                r"languages?|parameters|params|[kmb]\b|million|billion|seeds?|"
                                r"runs?|samples?|examples?|utterances?|images?|classes|tokens?|"
-                               r"times|x\b|×)", re.I)
+                               r"times|x\b|×|"
+                               # a confidence level, a shot/way count, a sample size: not results
+                               r"(?:-\s?|\s)?(?:shot|way)\b|confiden|significan|credib|CI\b|"
+                               r"participants?|subjects?|users?|annotators?|raters?|questions?|"
+                               r"sentences?|documents?|pairs?|instances?|items?|queries|patients?)",
+                               re.I)
+#: A results sentence says what was measured: a method, a system or a comparison, or names a
+#: dataset; "with 95% confidence" or "in the 10-shot setting" alone is not a result.
+_RESULT_CUE = re.compile(r"\b(?:achiev|reach|obtain|attain|scor|outperform|improv|surpass|"
+                         r"report|yield|result|get|gets|ours?|we|model|method|approach|baseline|"
+                         r"system|state[- ]of[- ]the[- ]art|sota|compared?|versus|vs)\w*", re.I)
 _CLAUSE = re.compile(r",\s+|;\s+|\s+(?:and|while|whereas|compared (?:with|to)|versus|vs\.?)\s+")
 _PROPOSE = re.compile(r"\b(?:we|this paper|this work)\s+(?:propose|present|introduce|develop)s?\b|"
                       r"\bour (?:method|approach|model|framework)\b", re.I)
@@ -61,6 +73,8 @@ def results_from_sentences(text: str, *, default_dataset: str = "") -> list[Repo
     for sentence in sentences(text[:MAX_SECTION_CHARS]):
         if not _NUMBER.search(sentence) or not find_metrics(sentence):
             continue
+        if not (_RESULT_CUE.search(sentence) or find_datasets(sentence) or default_dataset):
+            continue
         metric, dataset = "", default_dataset
         for clause in _CLAUSE.split(sentence):
             metric = (find_metrics(clause) or [metric])[0]
@@ -69,7 +83,7 @@ def results_from_sentences(text: str, *, default_dataset: str = "") -> list[Repo
                 continue
             for value in _numbers(clause):
                 found.append(ReportedResult(metric=metric, dataset=dataset, value=value,
-                                            setting=clip(sentence, 240)))
+                                            setting=clip(sentence, 240), quote=sentence))
     return found
 
 
@@ -112,7 +126,8 @@ def results_from_tables(text: str) -> list[ReportedResult]:
                 dataset = (find_datasets(column) or [cap_dataset])[0]
                 if metric and not _is_year(value):
                     found.append(ReportedResult(metric=metric, dataset=dataset, value=value,
-                                                setting=clip(label, 120)))
+                                                setting=clip(label, 120),
+                                                quote=" ".join(row.group(0).split())))
             pos = row.end()
     return found
 
@@ -148,7 +163,8 @@ def reported_results(paper: Paper, sections: dict[str, str]) -> list[ReportedRes
         if key not in seen:
             seen.add(key)
             unique.append(r)
-    return unique[:MAX_RESULTS]
+    # each with its source: the sentence or table row, found in the text, and its page
+    return [cite_offline(paper, r, r.quote) for r in unique[:MAX_RESULTS]]
 
 
 def method_summary(paper: Paper, sections: dict[str, str]) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import PaperError
 from ..models import Paper
 from .arxiv import fetch_arxiv, parse_arxiv_id
+from .pages import page_starts
 from .pdf import extract_pdf_text, join_hyphenation, normalize_text, strip_running_lines
 from .sections import ParsedPaper, parse_lines
 
@@ -25,21 +26,27 @@ _KINDS = "a PDF, .txt or .md path, an arXiv id/URL, or the paper text"
 
 def parse_paper_text(text: str, *, markdown: bool = False) -> ParsedPaper:
     """Clean ``text`` (pages split by form feeds) and find its title, abstract and sections."""
+    return _parse_text(text, markdown=markdown)[0]
+
+
+def _parse_text(text: str, *, markdown: bool = False) -> tuple[ParsedPaper, list[int]]:
+    """The parse and, for text with form-feed page breaks, where each page starts."""
     pages = normalize_text(text).split("\f")
     if len(pages) > 1:
-        lines = [ln for page in strip_running_lines(pages) for ln in page]
-    else:
-        lines = pages[0].split("\n")
-    return parse_lines(join_hyphenation(lines), markdown=markdown)
+        page_lines = strip_running_lines(pages)
+        parsed = parse_lines(join_hyphenation([ln for page in page_lines for ln in page]),
+                             markdown=markdown)
+        return parsed, page_starts(page_lines, parsed.text)
+    return parse_lines(join_hyphenation(pages[0].split("\n")), markdown=markdown), []
 
 
-def _parse_pdf(data: bytes, name: str, max_pages: int) -> tuple[ParsedPaper, int]:
+def _parse_pdf(data: bytes, name: str, max_pages: int) -> tuple[ParsedPaper, int, list[int]]:
     raw = extract_pdf_text(data, name, max_pages=max_pages)
     pages = strip_running_lines([normalize_text(p) for p in raw.pages])
     parsed = parse_lines(join_hyphenation([ln for page in pages for ln in page]))
     if not parsed.text.strip():
         raise PaperError(f"{name} has no extractable text (scanned?); run OCR first e.g. ocrmypdf")
-    return parsed, raw.n_pages
+    return parsed, raw.n_pages, page_starts(pages, parsed.text)
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -64,7 +71,8 @@ def _decode(data: bytes, name: str) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _paper(parsed: ParsedPaper, source: str, data: bytes, n_pages: int | None) -> Paper:
+def _paper(parsed: ParsedPaper, source: str, data: bytes, n_pages: int | None,
+           starts: list[int] | None = None) -> Paper:
     return Paper(
         source=source,
         title=parsed.title,
@@ -72,6 +80,7 @@ def _paper(parsed: ParsedPaper, source: str, data: bytes, n_pages: int | None) -
         sections=parsed.sections,
         text=parsed.text,
         n_pages=n_pages,
+        page_starts=starts or [],
         sha256=hashlib.sha256(data).hexdigest(),
     )
 
@@ -96,15 +105,15 @@ def _load_path(path: Path, name: str, max_pages: int, max_bytes: int) -> Paper:
     except OSError as exc:
         raise PaperError(f"cannot read {name} ({exc.strerror or exc}); check the path") from None
     if path.suffix.lower() == ".pdf" or b"%PDF-" in data[:1024]:
-        parsed, n_pages = _parse_pdf(data, name, max_pages)
-        return _paper(parsed, name, data, n_pages)
+        parsed, n_pages, starts = _parse_pdf(data, name, max_pages)
+        return _paper(parsed, name, data, n_pages, starts)
     text = _decode(data, name)
     if not text.strip():
         raise PaperError(f"{name} contains no text; pass a file with the paper's text")
-    parsed = parse_paper_text(text, markdown=path.suffix.lower() in MARKDOWN_SUFFIXES)
+    parsed, starts = _parse_text(text, markdown=path.suffix.lower() in MARKDOWN_SUFFIXES)
     if not parsed.text.strip():
         raise PaperError(f"{name} contains no readable text; pass a file with the paper's text")
-    return _paper(parsed, name, data, None)
+    return _paper(parsed, name, data, None, starts)
 
 
 def _existing_path(s: str) -> Path | None:
@@ -151,19 +160,20 @@ def load_paper(
         data = source.encode("utf-8")
         if len(data) > max_bytes:
             raise PaperError(f"the paper text is over the {max_bytes / 1e6:g} MB limit (max_bytes)")
-        return _paper(parse_paper_text(s), "text", data, None)
+        parsed, starts = _parse_text(s)
+        return _paper(parsed, "text", data, None, starts)
     aid = parse_arxiv_id(s)
     if aid:
         ap = fetch_arxiv(
             aid, base_url=arxiv_base_url, cache_dir=cache_dir, timeout=timeout, max_bytes=max_bytes
         )
         name = f"arXiv:{aid}"
-        parsed, n_pages = _parse_pdf(ap.pdf, name, max_pages)
+        parsed, n_pages, starts = _parse_pdf(ap.pdf, name, max_pages)
         parsed.title = ap.title or parsed.title
         parsed.abstract = ap.abstract or parsed.abstract
         if parsed.abstract and "abstract" not in parsed.sections:
             parsed.sections = {"abstract": parsed.abstract, **parsed.sections}
-        return _paper(parsed, name, ap.pdf, n_pages)
+        return _paper(parsed, name, ap.pdf, n_pages, starts)
     if re.match(r"(?i)https?://", s):
         raise PaperError(f"{s} is not an arXiv URL; download the PDF and pass its path")
     if _PATH_SUFFIX.search(s) or os.sep in s or "/" in s or s.startswith(("~", ".")):

@@ -59,5 +59,5 @@ def test_bench_ideas_with_the_llm_judge(llm_env: ChatServer, tmp_path: Path) -> 
                if r["path"].endswith("/chat/completions")
                and r["json"].get("response_format", {}).get("json_schema", {}).get("name")
                == "HypothesisDraft"]
-    grounded = [p for p in prompts if "WER on Common Voice: 12.3%" in p]
+    grounded = [p for p in prompts if "specialised adapter modules" in p]  # the method
     assert len(grounded) == 2 and len(prompts) == 4

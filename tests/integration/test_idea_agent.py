@@ -127,6 +127,9 @@ def test_ideas_through_openai_sdk(llm_env: ChatServer, paper_pdf: Path, tmp_path
         assert idea["review"]["heuristic"] is False
         assert idea["engine"] == "llm:test-model"
     assert data["problem"]["engine"] == "llm:test-model"
+    assert data["problem"]["reported_results"] == []
+    assert [u["reason"] for u in data["problem"]["unsupported"]] == [
+        "the number is not in the paper"]
     # problem, one call listing 5 directions, then 5 hypotheses, 5 plans and 5 reviews
     assert data["usage"]["calls"] == 1 + 1 + 5 + 5 + 5
     assert len({i["title"] for i in ideas}) == 5
@@ -143,7 +146,10 @@ def test_ideas_through_openai_sdk(llm_env: ChatServer, paper_pdf: Path, tmp_path
         assert "Low-resource speech recognition with sparse mixture adapters." in prompt
         assert "Adapters for Multilingual Speech Recognition" in prompt
         assert "route each utterance through a few specialised adapter modules" in prompt
-        assert "WER on Common Voice: 12.3%" in prompt
+        # the scripted problem's one result has no quote and a number the paper never states:
+        # kept aside as unsupported, in no prompt (issue 27; the cited path is in
+        # tests/unit/test_citations.py)
+        assert "12.3%" not in prompt
         assert "Sparse Mixture Adapters for Robust Low-Resource Speech Recognition" in prompt
     # each hypothesis chain develops a different direction and is told the others
     developed = {re.search(r"Develop this direction: ([^.]+)\.", r["json"]["messages"][-1]

@@ -12,9 +12,15 @@ from typing import Any
 class ScriptedResearcher:
     """Answers by the structured-output schema the request asks for, like a (very) obedient LLM."""
 
-    def __init__(self) -> None:
+    def __init__(self, results: list[dict[str, str]] | None = None) -> None:
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
+        # the problem's reported results: by default one with no quote, whose number the test
+        # papers do not state (marked unsupported since issue 27); a test that needs results in
+        # the prompts gives ones its paper states, with their quotes
+        self.results = results if results is not None else [
+            {"metric": "WER", "dataset": "Common Voice", "value": "12.3%",
+             "setting": "sparse mixture adapters"}]
 
     def __call__(self, request: dict[str, Any]) -> str:
         schema = request.get("response_format", {}).get("json_schema", {}).get("name", "")
@@ -33,8 +39,7 @@ class ScriptedResearcher:
                 "method_summary": "Sparse mixture adapters route each utterance through a few "
                                   "specialised adapter modules.",
                 "datasets": ["Common Voice"],
-                "reported_results": [{"metric": "WER", "dataset": "Common Voice",
-                                      "value": "12.3%", "setting": "sparse mixture adapters"}],
+                "reported_results": self.results,
                 "limitations": ["Only five languages are evaluated."],
             })
         if schema == "DirectionsDraft":

@@ -101,10 +101,10 @@ def _longest(node: object, defs: dict[str, object]) -> int:
 
 def test_every_bound_of_a_problem_reply_stays_in_proportion_to_its_cap() -> None:
     """No field of the problem schema is left at the 2,000-character default (a reported result's
-    four strings were: 8 x 8,000 characters of room, and SmolLM2-135M ran the reply to its 1,500
+    strings were: 8 x 8,000 characters of room, and SmolLM2-135M ran the reply to its 1,500
     token cap); the whole bounded reply stays within about 3,500 tokens at 3.5 characters each."""
     schema = schema_for(ProblemDraft)
     defs = schema.get("$defs", {})
-    result = defs["ReportedResult"]["properties"]
+    result = defs["ResultDraft"]["properties"]
     assert all(p["maxLength"] < MAX_STRING for p in result.values())
     assert _longest(schema, defs) < 3500 * 3.5, _longest(schema, defs)

@@ -1,0 +1,157 @@
+"""Every number and claim in the problem carries its source (issue 27): the quote and page it
+came from in the extracted text. A scripted LLM (the local chat server) returns three results,
+one with a number the paper never states: the problem keeps two with page and quote, the third
+is kept aside as unsupported and reaches no prompt. Offline, results come from results sentences
+and table rows, not from confidence levels, shot counts or sample sizes; pages are checked
+against pypdf's own text of each page."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from mlr_copilot_jupyter.ideas.citations import check_names, holds_number, numbers
+from mlr_copilot_jupyter.ideas.results import results_from_sentences
+from mlr_copilot_jupyter.papers import load_paper
+from mlr_copilot_jupyter.papers.pages import flat, page_at
+from tests.support.chat_server import ChatServer
+from tests.support.ideas import ScriptedResearcher
+from tests.support.pdfgen import SECTIONS, make_conference_pdf
+
+RESULTS = (
+    "On LibriSpeech our sparse mixture adapters reach a word error rate of 7.4% compared with "
+    "8.9% for full fine-tuning.",
+    "On Common Voice the WER drops to 12.3% while training 3 percent of the parameters.",
+    "Training takes 18,450 steps on one GPU.",
+)
+EXACT = RESULTS[0]
+PARAPHRASE = "On Common Voice, the WER drops to 12.3 % while 3 percent of the parameters train."
+
+
+@pytest.fixture(scope="module")
+def pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_conference_pdf(tmp_path_factory.mktemp("paper") / "p.pdf", pages=6,
+                               results=RESULTS)
+
+
+def _pdf_page_of(pdf: Path, needle: str) -> int:
+    """The page pypdf finds ``needle`` on (1-based): the independent check of our pages."""
+    key = "".join(needle.split()).lower()
+    for number, page in enumerate(PdfReader(pdf).pages, start=1):
+        if key in "".join((page.extract_text() or "").split()).lower():
+            return number
+    raise AssertionError(f"{needle!r} is on no page")
+
+
+@pytest.mark.parametrize("two_column", [True, False])
+def test_pages_of_the_flat_text_are_the_pdfs_pages(two_column: bool, tmp_path: Path) -> None:
+    pdf = make_conference_pdf(tmp_path / "p.pdf", pages=8, two_column=two_column, seed=3)
+    paper = load_paper(pdf)
+    assert len(paper.page_starts) == 8 and paper.page_starts == sorted(paper.page_starts)
+    text = flat(paper.text)
+    for _, sentinel, key in SECTIONS:
+        if key in ("references", "appendix"):
+            continue
+        offset = text.find(sentinel)
+        assert offset >= 0, sentinel
+        assert page_at(paper.page_starts, offset) == _pdf_page_of(pdf, sentinel), sentinel
+
+
+def test_numbers_are_read_as_written() -> None:
+    assert numbers("18,450 steps, 7.4% WER, .85 F1, (88.3), -0.5, v2, 1.5.3") == [
+        "18450", "7.4", "0.85", "88.3", "-0.5"]
+    assert holds_number("it took 18,450 steps", "18450")
+    assert not holds_number("it took 18,450 steps", "18")  # 18,450 is not 18
+    assert holds_number("accuracy 0.50", "0.5")
+
+
+def test_offline_results_are_results_not_confidence_levels_shots_or_sizes() -> None:
+    def found(text: str) -> list[tuple[str, str]]:
+        return [(r.metric, r.value) for r in results_from_sentences(text)]
+
+    assert found("We report the MSE of every task with 95% confidence.") == []
+    assert found("In the 10-shot setting the MSE is averaged over tasks.") == []
+    assert found("The test set has n = 500 sentences and we report accuracy.") == []
+    assert found("Accuracy is defined in Section 3 and Eq. 4.") == []
+    assert found("Our model reaches an accuracy of 91.2% on CIFAR-10, compared with 88.4% "
+                 "for the baseline.") == [("accuracy", "91.2%"), ("accuracy", "88.4%")]
+
+
+def test_offline_results_carry_page_and_quote(pdf: Path) -> None:
+    from mlr_copilot_jupyter.ideas.problem import offline_problem
+
+    problem = offline_problem(load_paper(pdf))
+    page = _pdf_page_of(pdf, "drops to 12.3%")
+    cited = [r for r in problem.reported_results if r.value.startswith("12.3")]
+    assert cited and cited[0].page == page and "12.3%" in cited[0].quote
+    assert all(r.quote and r.page for r in problem.reported_results)
+
+
+def test_an_llm_result_the_paper_does_not_state_is_kept_aside_and_reaches_no_prompt(
+    llm_env: ChatServer, pdf: Path, tmp_path: Path,
+) -> None:
+    from mlr_copilot_jupyter.api import Copilot
+
+    llm_env.responder = ScriptedResearcher(results=[
+        {"metric": "WER", "dataset": "LibriSpeech", "value": "7.4%", "setting": "ours",
+         "quote": EXACT},
+        {"metric": "WER", "dataset": "Common Voice", "value": "12.3%", "setting": "ours",
+         "quote": PARAPHRASE},  # the model's paraphrase: the paper's own sentence is cited
+        {"metric": "accuracy", "dataset": "LibriSpeech", "value": "93.1%", "setting": "ours",
+         "quote": "Our adapters reach 93.1% accuracy on LibriSpeech."},
+    ])
+    copilot = Copilot(run_dir=str(tmp_path / "runs"))
+    copilot.read_paper(pdf)
+    problem = copilot.extract_problem()
+    page = _pdf_page_of(pdf, "drops to 12.3%")
+    kept = {r.value: r for r in problem.reported_results}
+    assert set(kept) == {"7.4%", "12.3%"}
+    assert kept["7.4%"].quote.startswith("On LibriSpeech our sparse mixture adapters")
+    assert kept["12.3%"].quote.startswith("On Common Voice the WER drops to 12.3%")
+    assert kept["7.4%"].page == _pdf_page_of(pdf, "word error rate of 7.4%")
+    assert kept["12.3%"].page == page
+    [dropped] = problem.unsupported
+    assert dropped.kind == "result" and "93.1%" in dropped.text
+    assert dropped.reason == "the number is not in the paper"
+    # the card shows the citations and the claim kept aside
+    from mlr_copilot_jupyter.display import ProblemCard
+
+    card = repr(ProblemCard(problem, copilot.state.paper))
+    assert f"p. {page}: \u201cOn Common Voice the WER drops to 12.3%" in card
+    assert "Not in the paper's text" in card and "93.1%" in card
+
+    copilot.generate_ideas(1)
+    prompts = [m["content"] for r in llm_env.requests if r["path"].endswith("/chat/completions")
+               for m in r["json"]["messages"]]
+    after = [p for p in prompts if "Research problem" in p]
+    assert after, "no idea prompt was captured"
+    assert not any("93.1" in p for p in after)
+    assert all("WER on Common Voice: 12.3%" in p and f"[paper p. {page}]" in p for p in after)
+
+
+def test_results_without_quotes_are_unsupported_with_one_warning(
+    llm_env: ChatServer, pdf: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mlr_copilot_jupyter.api import Copilot
+
+    llm_env.responder = ScriptedResearcher(results=[
+        {"metric": "WER", "dataset": "LibriSpeech", "value": "7.4%"},
+        {"metric": "WER", "dataset": "LibriSpeech", "value": "8.9%"},
+    ])
+    copilot = Copilot(run_dir=str(tmp_path / "runs"))
+    copilot.read_paper(pdf)
+    with caplog.at_level(logging.WARNING, logger="mlr_copilot"):
+        problem = copilot.extract_problem()
+    assert problem.reported_results == []
+    assert [u.reason for u in problem.unsupported] == ["no quote from the paper"] * 2
+    warnings = [r for r in caplog.records if "without a quote" in r.getMessage()]
+    assert len(warnings) == 1 and "\n" not in warnings[0].getMessage()
+
+
+def test_datasets_the_paper_never_names_are_unsupported(pdf: Path) -> None:
+    kept, dropped = check_names(load_paper(pdf), ["LibriSpeech", "common voice", "ImageNet"])
+    assert kept == ["LibriSpeech", "common voice"]
+    assert [(d.text, d.reason) for d in dropped] == [("ImageNet", "the paper never names it")]
