@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -32,6 +33,12 @@ class Usage(BaseModel):
         )
 
 
+def flat(text: str) -> str:
+    """``text`` with every run of whitespace collapsed to one space: the text citations are
+    offsets into (:attr:`Paper.page_starts`)."""
+    return " ".join(text.split())
+
+
 class Paper(BaseModel):
     """A loaded paper: full text plus the sections found by their headings."""
 
@@ -49,6 +56,17 @@ class Paper(BaseModel):
         description="Where each page begins in the flat text (whitespace collapsed), for citing "
                     "a quote with its page; empty when the source has no pages.")
     sha256: str = ""
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset`` of the flat text; None when pages are unknown.
+
+        Pages whose start was not found share the previous page's offset: the first of them,
+        the one that can be vouched for, is given."""
+        starts = self.page_starts
+        if not starts or offset < 0:
+            return None
+        start = starts[bisect.bisect_right(starts, offset) - 1]
+        return bisect.bisect_left(starts, start) + 1
 
 
 class RelatedWork(BaseModel):

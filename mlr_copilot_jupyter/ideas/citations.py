@@ -1,7 +1,7 @@
 """Every number the problem carries is cited: the sentence or table row of the paper it came from
 and its page (issue 27).
 
-The paper's text is searched *flat* (whitespace collapsed, :func:`..papers.pages.flat`), so the
+The paper's text is searched *flat* (whitespace collapsed, :func:`..models.flat`), so the
 offsets match :attr:`Paper.page_starts`. A number matches as written or with its thousands
 separators and unit dropped (``18,450`` is ``18450``; ``7.4%`` is ``7.4``), never as part of a
 longer number (``18`` is not in ``18,450``).
@@ -18,8 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..models import Paper, ReportedResult, UnsupportedClaim
-from ..papers.pages import flat, page_at
+from ..models import Paper, ReportedResult, UnsupportedClaim, flat
 
 #: Characters of a cited quote (a long sentence, or a table flattened into one, is cut around
 #: the number).
@@ -74,7 +73,7 @@ class PaperText:
         self._sentences: list[tuple[int, str]] | None = None
 
     def page(self, offset: int) -> int | None:
-        return page_at(self.paper.page_starts, offset)
+        return self.paper.page_at(offset)
 
     def mentions(self, name: str) -> bool:
         """Whether the text names ``name`` (case and spacing aside)."""

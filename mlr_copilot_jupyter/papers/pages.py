@@ -4,25 +4,20 @@ The loader reflows lines into paragraphs and re-joins hyphenated words, so page 
 not kept as offsets by the parse. They are found again afterwards: each page is anchored by a run
 of words from one of its first lines (skipping the first word, which may be the tail of a word
 hyphenated across the page break) that occurs only once in the rest of the *flat* text (whitespace collapsed to single
-spaces) after the previous page's anchor. Offsets are into :func:`flat`; a page whose anchor is
+spaces) after the previous page's anchor. Offsets are into :func:`..models.flat`; a page whose anchor is
 not found (a page of figures, a table the parse reordered) takes the previous page's offset, so
 a quote is cited with the last page that can be vouched for, never a later one.
 """
 
 from __future__ import annotations
 
-import bisect
+from ..models import flat
 
 #: Words of a line that anchor its page (after its first word); an anchor must occur once in
 #: the rest of the text (generated or boilerplate prose repeats shorter phrases).
 ANCHOR_WORDS = 8
 #: A line shorter than this (a page number, a stray heading) does not anchor a page.
 MIN_ANCHOR_CHARS = 25
-
-
-def flat(text: str) -> str:
-    """``text`` with every run of whitespace collapsed to one space (the offsets of citations)."""
-    return " ".join(text.split())
 
 
 def page_starts(pages: list[list[str]], text: str) -> list[int]:
@@ -54,13 +49,3 @@ def page_starts(pages: list[list[str]], text: str) -> list[int]:
             position = found
         starts.append(position)
     return starts
-
-
-def page_at(starts: list[int], offset: int) -> int | None:
-    """The 1-based page holding ``offset`` of the flat text; None when pages are unknown."""
-    if not starts or offset < 0:
-        return None
-    start = starts[bisect.bisect_right(starts, offset) - 1]
-    # pages whose start was not found share the previous page's: the first of them is the one
-    # that can be vouched for
-    return bisect.bisect_left(starts, start) + 1

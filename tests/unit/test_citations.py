@@ -15,8 +15,8 @@ from pypdf import PdfReader
 
 from mlr_copilot_jupyter.ideas.citations import check_names, holds_number, numbers
 from mlr_copilot_jupyter.ideas.results import results_from_sentences
+from mlr_copilot_jupyter.models import flat
 from mlr_copilot_jupyter.papers import load_paper
-from mlr_copilot_jupyter.papers.pages import flat, page_at
 from tests.support.chat_server import ChatServer
 from tests.support.ideas import ScriptedResearcher
 from tests.support.pdfgen import SECTIONS, make_conference_pdf
@@ -57,7 +57,7 @@ def test_pages_of_the_flat_text_are_the_pdfs_pages(two_column: bool, tmp_path: P
             continue
         offset = text.find(sentinel)
         assert offset >= 0, sentinel
-        assert page_at(paper.page_starts, offset) == _pdf_page_of(pdf, sentinel), sentinel
+        assert paper.page_at(offset) == _pdf_page_of(pdf, sentinel), sentinel
 
 
 def test_numbers_are_read_as_written() -> None:
