@@ -128,8 +128,9 @@ def test_ideas_through_openai_sdk(llm_env: ChatServer, paper_pdf: Path, tmp_path
         assert idea["engine"] == "llm:test-model"
     assert data["problem"]["engine"] == "llm:test-model"
     assert data["problem"]["reported_results"] == []
-    assert [u["reason"] for u in data["problem"]["unsupported"]] == [
-        "the number is not in the paper"]
+    # and the scripted dataset, Common Voice, is one this paper never names
+    assert [(u["kind"], u["reason"]) for u in data["problem"]["unsupported"]] == [
+        ("result", "the number is not in the paper"), ("dataset", "the paper never names it")]
     # problem, one call listing 5 directions, then 5 hypotheses, 5 plans and 5 reviews
     assert data["usage"]["calls"] == 1 + 1 + 5 + 5 + 5
     assert len({i["title"] for i in ideas}) == 5
