@@ -251,3 +251,28 @@ def test_refresh_shows_changes_made_elsewhere(state: ResearchState, path: Path) 
     reloaded = ResearchState(ideas=[make_idea(9)])
     board.refresh(reloaded)
     assert list(board.cards) == ["idea-9"] and board.state is reloaded
+
+
+def test_each_card_says_which_cited_results_of_the_paper_it_builds_on(
+    state: ResearchState, path: Path,
+) -> None:
+    """Issue 27: a "Builds on" line per idea, with the page and quote of each result it uses."""
+    from mlr_copilot_jupyter.models import ReportedResult, ResearchProblem
+
+    state.problem = ResearchProblem(task_definition="Classify digits.", reported_results=[
+        ReportedResult(metric="accuracy", dataset="digits", value="97.2%", page=4,
+                       quote="Logistic regression reaches 97.2% accuracy on digits."),
+        ReportedResult(metric="WER", dataset="LibriSpeech", value="7.4%", page=6,
+                       quote="Our adapters reach a WER of 7.4% on LibriSpeech."),
+    ])
+    state.ideas[2].hypothesis, state.ideas[2].plan.metrics = "Speed it up.", ["latency"]
+    state.ideas[2].plan.datasets = []
+    board = ReviewBoard(state, path)
+    first = board.cards["idea-1"].body.value
+    assert "Builds on:" in first and "accuracy on digits: 97.2%" in first
+    assert "p. 4: \u201cLogistic regression reaches 97.2% accuracy on digits.\u201d" in first
+    assert "7.4%" not in first  # WER on LibriSpeech is not what idea 1 measures
+    assert "none of the paper's 2 cited results" in board.cards["idea-3"].body.value
+    state.problem = None
+    board.refresh(state)
+    assert "Builds on" not in board.cards["idea-1"].body.value

@@ -17,7 +17,8 @@ import ipywidgets as w
 
 from ...api import Copilot
 from ...errors import InputError, MLRCopilotError, StorageError
-from ...models import REVIEW_CRITERIA, ExperimentPlan, Idea, Review
+from ...display import builds_on, result_line
+from ...models import REVIEW_CRITERIA, ExperimentPlan, Idea, ResearchProblem, Review
 from ...state import ResearchState
 from .errors_area import ErrorArea, esc
 
@@ -69,6 +70,19 @@ def plan_html(plan: ExperimentPlan) -> str:
     if plan.risks:
         html_text += "<b>Risks</b>" + _items("ul", plan.risks)
     return html_text
+
+
+def builds_on_html(idea: Idea, problem: ResearchProblem | None) -> str:
+    """The "Builds on" line: the paper's results (with page and quote) the idea names, or that
+    it names none of them; nothing without a problem or results."""
+    if problem is None or not problem.reported_results:
+        return ""
+    used = builds_on(idea, problem)
+    if not used:
+        return ("<div class='mlr-builds-on'><b>Builds on:</b> <i>none of the paper's "
+                f"{len(problem.reported_results)} cited results</i></div>")
+    return ("<div class='mlr-builds-on'><b>Builds on:</b>"
+            + _items("ul", [result_line(r) for r in used]) + "</div>")
 
 
 def _bar(fraction: float, colour: str = "#1976d2") -> str:
@@ -162,7 +176,8 @@ class IdeaCard:
         rationale = (f"<details><summary>Rationale</summary>{esc(idea.rationale)}</details>"
                      if idea.rationale else "")
         self.body.value = (
-            f"<div><b>Hypothesis:</b> {esc(idea.hypothesis)}</div>{rationale}"
+            f"<div><b>Hypothesis:</b> {esc(idea.hypothesis)}</div>"
+            f"{builds_on_html(idea, self.board.state.problem)}{rationale}"
             f"<details><summary>Plan</summary>{plan_html(idea.plan)}</details>"
             f"<details open><summary>Review</summary>{review_html(idea.review)}</details>")
         self.accept_button.button_style = "success" if idea.status == "accepted" else ""
