@@ -16,8 +16,8 @@ from typing import Any
 import ipywidgets as w
 
 from ...api import Copilot
-from ...errors import InputError, MLRCopilotError, StorageError
 from ...display import builds_on, result_line
+from ...errors import InputError, MLRCopilotError, StorageError
 from ...models import REVIEW_CRITERIA, ExperimentPlan, Idea, ResearchProblem, Review
 from ...state import ResearchState
 from .errors_area import ErrorArea, esc
