@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 
 from .llm.registry import backends
-from .models import REVIEW_CRITERIA, Idea, Paper, ReportedResult, ResearchProblem
+from .models import REVIEW_CRITERIA, Idea, Paper, ResearchProblem
 
 _CARD = ("border:1px solid var(--jp-border-color2,#ccc);border-radius:6px;padding:8px 12px;"
          "margin:6px 0")
@@ -78,40 +77,10 @@ class ProblemCard:
         )
 
 
-def citation(result: ReportedResult) -> str:
-    """Where the paper states a result: ``p. 5: “quote”`` (the quote alone without pages)."""
-    where = f"p. {result.page}" if result.page else ""
-    quote = f"\u201c{result.quote}\u201d" if result.quote else ""
-    return ": ".join(x for x in (where, quote) if x)
-
-
-def builds_on(idea: Idea, problem: ResearchProblem | None) -> list[ReportedResult]:
-    """The paper's cited results an idea builds on: those whose metric or dataset its
-    hypothesis, rationale or plan names (the review board's "Builds on" line)."""
-    if problem is None:
-        return []
-    plan = idea.plan
-    text = " ".join([idea.hypothesis, idea.rationale, plan.objective, plan.method,
-                     *plan.metrics, *plan.datasets]).lower()
-
-    def named(name: str) -> bool:
-        return bool(name) and re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", text) is not None
-
-    return [r for r in problem.reported_results if named(r.metric) or named(r.dataset)]
-
-
-def result_line(result: ReportedResult) -> str:
-    """"WER on LibriSpeech: 7.4% — p. 6: “quote”" (one result with its source)."""
-    return (f"{result.metric}" + (f" on {result.dataset}" if result.dataset else "")
-            + f": {result.value}" + (f" — {citation(result)}" if result.quote else ""))
-
-
 def result_lines(problem: ResearchProblem) -> list[str]:
     """One line per reported result with its source: "WER on LibriSpeech: 7.4% (setting) —
     p. 6: “quote”"."""
-    return [f"{r.metric}" + (f" on {r.dataset}" if r.dataset else "") + f": {r.value}"
-            + (f"  ({r.setting})" if r.setting and r.setting != r.quote else "")
-            + (f" — {citation(r)}" if r.quote else "") for r in problem.reported_results]
+    return [r.line(setting=True) for r in problem.reported_results]
 
 
 def idea_text_block(idea: Idea, rank: int | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -97,6 +98,17 @@ class ReportedResult(BaseModel):
                        json_schema_extra={"maxLength": 300})
     page: int | None = Field(default=None, description="The page of the quote (PDFs).")
 
+    def line(self, *, setting: bool = False) -> str:
+        """"WER on LibriSpeech: 7.4% — p. 6: “quote”": the result with its source (and its
+        setting in parentheses when asked and not the quote itself)."""
+        where = f"p. {self.page}" if self.page else ""
+        quote = f"\u201c{self.quote}\u201d" if self.quote else ""
+        source = ": ".join(x for x in (where, quote) if x)
+        shown = setting and self.setting and self.setting != self.quote
+        return (f"{self.metric}" + (f" on {self.dataset}" if self.dataset else "")
+                + f": {self.value}" + (f"  ({self.setting})" if shown else "")
+                + (f" — {source}" if source else ""))
+
 
 class UnsupportedClaim(BaseModel):
     """Something an LLM said the paper states that the paper's text does not bear out: kept in
@@ -121,6 +133,19 @@ class ResearchProblem(BaseModel):
     source_sections: list[str] = Field(default_factory=list)
     related_works: list[RelatedWork] = Field(default_factory=list)
     engine: str = Field(default="", description="'offline' or 'llm:<model>' — who produced it.")
+    def results_used_by(self, idea: Idea) -> list[ReportedResult]:
+        """The cited results an idea builds on: those whose metric or dataset its hypothesis,
+        rationale or plan names (the review board's and the report's "Builds on" line)."""
+        plan = idea.plan
+        text = " ".join([idea.hypothesis, idea.rationale, plan.objective, plan.method,
+                         *plan.metrics, *plan.datasets]).lower()
+
+        def named(name: str) -> bool:
+            return bool(name.strip()) and re.search(
+                rf"(?<!\w){re.escape(name.strip().lower())}(?!\w)", text) is not None
+
+        return [r for r in self.reported_results if named(r.metric) or named(r.dataset)]
+
     unsupported: list[UnsupportedClaim] = Field(
         default_factory=list,
         description="Results and datasets an LLM named that the paper's text does not contain; "

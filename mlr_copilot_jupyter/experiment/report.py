@@ -175,6 +175,8 @@ def summary_markdown(journal: Journal, summary: dict[str, Any]) -> str:
         lines.append(f"- **Stopped by the {journal.stopped_by.replace('_', ' ')}:** "
                      f"{journal.stop_reason}")
     lines += [f"- **Warning:** {w}" for w in journal.warnings]
+    lines += [f"- **Builds on the paper's result:** {line}"
+              for line in journal.settings.get("builds_on") or []]
     lines.append(f"- **Sandbox:** {summary['sandbox']}")
     if summary["answers_held_out"]:
         lines.append("- **Answers kept out of the workspace:** "

@@ -108,12 +108,17 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
     }
     title = f"Experiment {run_id}"
     what = idea.hypothesis if idea else (plan_text.strip()[:500] or task.description.strip()[:500])
+    # the paper's cited results the idea builds on (issue 27): in the record and the report
+    builds_on = ([r.line() for r in problem.results_used_by(idea)]
+                 if idea is not None and problem is not None else [])
     evidence = task.metric_evidence or "given by the task"
     warnings = list(task.warnings)
     intro = (f"**Task:** {task.name} — metric {task.metric.name} ({task.metric.direction}; "
              f"{evidence}).\n\n"
              + "".join(f"**Warning:** {w}\n\n" for w in warnings) +
-             f"**Testing:** {what}\n\n**Sandbox:** {sandbox.describe()}.\n\n"
+             f"**Testing:** {what}\n\n"
+             + "".join(f"**Builds on the paper's result:** {line}\n\n" for line in builds_on)
+             + f"**Sandbox:** {sandbox.describe()}.\n\n"
              + (f"**Answers kept out of the workspace:** {'; '.join(held_out)}: the agent's "
                 "copy has them blanked, eval.py scores with the originals.\n\n"
                 if held_out else "") +
@@ -131,7 +136,7 @@ def create_run(task: Task, backend: Backend, *, run_root: Path, options: RunOpti
                                 "metric": {**task.metric.model_dump(),
                                            "origin": task.metric_origin},
                                 "idea": meta["idea"], "plan_text": plan_text,
-                                "context": context or None})
+                                "builds_on": builds_on, "context": context or None})
     journal.save(run_dir / JOURNAL_FILE)
     return ExperimentAgent(task, run_dir, policy_for(backend),
                            runtime=task_runtime(task, run_dir, record, options),

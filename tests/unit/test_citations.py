@@ -155,3 +155,37 @@ def test_datasets_the_paper_never_names_are_unsupported(pdf: Path) -> None:
     kept, dropped = check_names(load_paper(pdf), ["LibriSpeech", "common voice", "ImageNet"])
     assert kept == ["LibriSpeech", "common voice"]
     assert [(d.text, d.reason) for d in dropped] == [("ImageNet", "the paper never names it")]
+
+
+def test_the_record_and_report_say_which_cited_results_the_idea_builds_on(tmp_path: Path) -> None:
+    """An idea run with the paper's problem: the record's intro and report.md name the cited
+    results (page and quote) whose metric or dataset the idea names; none other."""
+    from mlr_copilot_jupyter.config import MLRCopilot
+    from mlr_copilot_jupyter.experiment.agent import RunOptions
+    from mlr_copilot_jupyter.experiment.report import write_report
+    from mlr_copilot_jupyter.experiment.runner import create_run
+    from mlr_copilot_jupyter.experiment.task import load_task
+    from mlr_copilot_jupyter.llm.registry import get_backend
+    from mlr_copilot_jupyter.models import ReportedResult, ResearchProblem
+    from tests.support.review import make_idea
+
+    problem = ResearchProblem(task_definition="Classify digits.", reported_results=[
+        ReportedResult(metric="accuracy", dataset="digits", value="97.2%", page=4,
+                       quote="Logistic regression reaches 97.2% accuracy on digits."),
+        ReportedResult(metric="WER", dataset="LibriSpeech", value="7.4%", page=6,
+                       quote="Our adapters reach a WER of 7.4% on LibriSpeech."),
+    ])
+    agent = create_run(load_task("digits"), get_backend(MLRCopilot(backend="offline")),
+                       run_root=tmp_path / "runs", run_dir=tmp_path / "runs" / "r1",
+                       options=RunOptions(sandbox="off"), idea=make_idea(1), problem=problem)
+    line = ("accuracy on digits: 97.2% — p. 4: \u201cLogistic regression reaches 97.2% "
+            "accuracy on digits.\u201d")
+    import nbformat
+
+    cells = nbformat.read(agent.run_dir / "experiment.ipynb", as_version=4).cells
+    [intro] = [c.source for c in cells if "**Testing:**" in c.source]
+    assert f"**Builds on the paper's result:** {line}" in intro and "7.4%" not in intro
+    assert agent.journal.settings["builds_on"] == [line]
+    report = write_report(agent.journal, agent.run_dir, plot=False)
+    assert f"- **Builds on the paper's result:** {line}" in report.markdown
+    assert "7.4%" not in (agent.run_dir / "report.md").read_text()

@@ -16,7 +16,6 @@ from typing import Any
 import ipywidgets as w
 
 from ...api import Copilot
-from ...display import builds_on, result_line
 from ...errors import InputError, MLRCopilotError, StorageError
 from ...models import REVIEW_CRITERIA, ExperimentPlan, Idea, ResearchProblem, Review
 from ...state import ResearchState
@@ -77,12 +76,12 @@ def builds_on_html(idea: Idea, problem: ResearchProblem | None) -> str:
     it names none of them; nothing without a problem or results."""
     if problem is None or not problem.reported_results:
         return ""
-    used = builds_on(idea, problem)
+    used = problem.results_used_by(idea)
     if not used:
         return ("<div class='mlr-builds-on'><b>Builds on:</b> <i>none of the paper's "
                 f"{len(problem.reported_results)} cited results</i></div>")
     return ("<div class='mlr-builds-on'><b>Builds on:</b>"
-            + _items("ul", [result_line(r) for r in used]) + "</div>")
+            + _items("ul", [r.line() for r in used]) + "</div>")
 
 
 def _bar(fraction: float, colour: str = "#1976d2") -> str:
