@@ -48,32 +48,50 @@ class ProblemCard:
         if p.limitations:
             lines += ["", "Stated limitations:"] + [f"  - {x}" for x in p.limitations]
         if p.related_works:
-            lines += ["", "Related works:"] + [f"  - {w.title}" for w in p.related_works]
+            lines += ["", "Related works:"] + [
+                f"  - {w.title}" + (f" ({w.year})" if w.year else "") + (f" {w.url}" if w.url else "")
+                for w in p.related_works]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        """The card: every section of the problem, each collapsible (open by default), the
+        reported results with page and quote, related works with their links."""
         p = self.problem
         title = _esc(self.paper.title or self.paper.source) if self.paper else "Research problem"
-        related = ""
-        if p.related_works:
-            related = "<b>Related works</b>" + _ul([w.title for w in p.related_works])
         engine = backends.engine_label(p.engine)  # the producing backend's own label
+
+        def section(name: str, body: str, *, count: int | None = None, open_: bool = True) -> str:
+            head = f"{name} ({count})" if count is not None else name
+            return (f"<details class='mlr-section'{' open' if open_ else ''}>"
+                    f"<summary><b>{_esc(head)}</b></summary>{body}</details>")
+
+        related = "".join(
+            "<li>" + (f"<a href='{_esc(w.url)}' target='_blank' rel='noopener'>{_esc(w.title)}</a>"
+                      if w.url else _esc(w.title))
+            + (f" ({w.year})" if w.year else "") + f" <small>{_esc(w.source)}</small></li>"
+            for w in p.related_works)
+        parts = [
+            section("Task definition", f"<p>{_esc(p.task_definition)}</p>"),
+            section("Method", f"<p>{_esc(p.method_summary)}</p>") if p.method_summary else "",
+            section("Datasets", _ul(p.datasets), count=len(p.datasets)) if p.datasets else "",
+            section("Reported results", _ul(result_lines(p)), count=len(p.reported_results))
+            if p.reported_results else "",
+            section("Not in the paper's text (used nowhere)",
+                    _ul([f"{u.kind}: {u.text} — {u.reason}" for u in p.unsupported]),
+                    count=len(p.unsupported), open_=False) if p.unsupported else "",
+            section("Research gaps", _ul(p.research_gaps), count=len(p.research_gaps)),
+            section("Stated limitations", _ul(p.limitations), count=len(p.limitations))
+            if p.limitations else "",
+            section("Related works", f"<ul>{related}</ul>", count=len(p.related_works))
+            if p.related_works else "",
+            section("Keywords", f"<p>{_esc(', '.join(p.keywords))}</p>"),
+            section("Rationale", f"<p>{_esc(p.rationale)}</p>", open_=False)
+            if p.rationale else "",
+        ]
         return (
             f"<div class='mlr-problem' style='{_CARD}'><h4 style='margin:4px 0'>{title}</h4>"
             f"<div style='color:gray;font-size:90%'>extracted by {_esc(engine)}; sections: "
-            f"{_esc(', '.join(p.source_sections))}</div>"
-            f"<p><b>Task definition.</b> {_esc(p.task_definition)}</p>"
-            f"<b>Research gaps</b>{_ul(p.research_gaps)}"
-            f"<p><b>Keywords.</b> {_esc(', '.join(p.keywords))}</p>"
-            + (f"<p><b>Method.</b> {_esc(p.method_summary)}</p>" if p.method_summary else "")
-            + (f"<p><b>Datasets.</b> {_esc(', '.join(p.datasets))}</p>" if p.datasets else "")
-            + (f"<b>Reported results</b>{_ul(result_lines(p))}" if p.reported_results else "")
-            + (f"<details><summary>Not in the paper's text ({len(p.unsupported)}, used nowhere)"
-               f"</summary>{_ul([f'{u.kind}: {u.text} — {u.reason}' for u in p.unsupported])}"
-               "</details>" if p.unsupported else "")
-            + (f"<b>Stated limitations</b>{_ul(p.limitations)}" if p.limitations else "")
-            + f"{related}"
-            f"<details><summary>Rationale</summary>{_esc(p.rationale)}</details></div>"
+            f"{_esc(', '.join(p.source_sections))}</div>" + "".join(parts) + "</div>"
         )
 
 

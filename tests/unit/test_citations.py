@@ -189,3 +189,33 @@ def test_the_record_and_report_say_which_cited_results_the_idea_builds_on(tmp_pa
     report = write_report(agent.journal, agent.run_dir, plot=False)
     assert f"- **Builds on the paper's result:** {line}" in report.markdown
     assert "7.4%" not in (agent.run_dir / "report.md").read_text()
+
+
+def test_the_problem_card_shows_every_section_collapsible_with_sources_and_links() -> None:
+    from mlr_copilot_jupyter.display import ProblemCard
+    from mlr_copilot_jupyter.models import (
+        RelatedWork,
+        ReportedResult,
+        ResearchProblem,
+        UnsupportedClaim,
+    )
+
+    problem = ResearchProblem(
+        task_definition="Classify digits.", research_gaps=["Few labels."], keywords=["digits"],
+        method_summary="A linear model.", datasets=["digits"], limitations=["One dataset."],
+        reported_results=[ReportedResult(metric="accuracy", dataset="digits", value="97.2%",
+                                         page=4, quote="It reaches 97.2% accuracy.")],
+        unsupported=[UnsupportedClaim(kind="result", text="F1 0.99", reason="the number is "
+                                                                            "not in the paper")],
+        related_works=[RelatedWork(title="A <b>prior</b> work", year=2021,
+                                   url="https://example.org/p?a=1&b=2", source="semantic_scholar")],
+        rationale="Because.")
+    html = ProblemCard(problem)._repr_html_()
+    for name in ("Task definition", "Method", "Datasets (1)", "Reported results (1)",
+                 "Research gaps (1)", "Stated limitations (1)", "Related works (1)", "Keywords"):
+        assert f"<details class='mlr-section' open><summary><b>{name}</b>" in html, name
+    assert "<summary><b>Not in the paper&#x27;s text (used nowhere) (1)</b>" in html
+    assert "p. 4: \u201cIt reaches 97.2% accuracy.\u201d" in html
+    assert "<a href='https://example.org/p?a=1&amp;b=2'" in html and "&lt;b&gt;prior" in html
+    text = repr(ProblemCard(problem))
+    assert "https://example.org/p?a=1&b=2" in text and "(2021)" in text
