@@ -24,21 +24,13 @@ demo: venv
 layer = SECONDS=0; $(PY) -m pytest -ra $(2) $(PYTEST_ARGS); status=$$?; \
 	echo "layer $(1): $$SECONDS s"; exit $$status
 
-# The unit and integration layers together on $(TEST_WORKERS) pytest-xdist workers and, beside
-# them, the e2e layer (JupyterLab in Chromium, the llama.cpp server; its tests one at a time):
-# much of the e2e layer waits on a browser or a kernel, and the other layers fill those waits
-# (issue 26). The e2e output goes to $(E2E_LOG) and is printed after the other layers; each layer
-# prints its wall time, and `make test` fails if either fails. Each pytest session also checks
-# the time budgets of tests/support/budget.py: a test over 20 s outside tests/e2e needs
+# The unit and integration layers together on $(TEST_WORKERS) pytest-xdist workers, then the e2e
+# layer (JupyterLab in Chromium, the llama.cpp server) serially. Each pytest session also
+# checks the time budgets of tests/support/budget.py: a test over 20 s outside tests/e2e needs
 # @pytest.mark.slow_ok(reason=...), and the unit layer stays under 30 s.
-E2E_LOG ?= .test-e2e.log
 test: venv system-deps llama-server-background lint ts-test
-	@echo "layer e2e: running beside the other layers; its output follows them (log: $(E2E_LOG))"
-	@($(call layer,e2e,tests/e2e)) > $(E2E_LOG) 2>&1 & e2e=$$!; \
-	trap 'pkill -INT -P $$e2e; wait $$e2e; exit 130' INT TERM; \
-	($(call layer,unit+integration,tests/unit tests/integration -n $(TEST_WORKERS))); ui=$$?; \
-	wait $$e2e; e2e_status=$$?; cat $(E2E_LOG); \
-	if [ $$ui -ne 0 ] || [ $$e2e_status -ne 0 ]; then exit 1; fi
+	$(call layer,unit+integration,tests/unit tests/integration -n $(TEST_WORKERS))
+	$(call layer,e2e,tests/e2e)
 
 # One layer at a time (`make test` runs all three): tests/unit runs in-process (no kernel,
 # subprocess, worker process or browser: tests/unit/conftest.py fails a test that starts one;
