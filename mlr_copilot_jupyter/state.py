@@ -191,11 +191,30 @@ class ResearchState(BaseModel):
         self.comparisons = [c for c in self.comparisons
                             if c.comparison_id != comparison.comparison_id] + [comparison]
 
+    def _problem_summary(self) -> dict[str, Any] | None:
+        """The problem's sections for the side panel (each result with its page and quote)."""
+        p = self.problem
+        if p is None:
+            return None
+        return {
+            "task_definition": p.task_definition, "method_summary": p.method_summary,
+            "datasets": list(p.datasets),
+            "reported_results": [{"metric": r.metric, "dataset": r.dataset, "value": r.value,
+                                  "page": r.page, "quote": r.quote}
+                                 for r in p.reported_results],
+            "unsupported": [{"kind": u.kind, "text": u.text, "reason": u.reason}
+                            for u in p.unsupported],
+            "research_gaps": list(p.research_gaps), "limitations": list(p.limitations),
+            "related_works": [{"title": w.title, "year": w.year, "url": w.url,
+                               "source": w.source} for w in p.related_works],
+            "keywords": list(p.keywords), "engine": p.engine,
+        }
+
     def summary(self) -> dict[str, Any]:
         """A compact view for the side panel and `--json` outputs."""
         return {
             "paper": {"title": self.paper.title, "source": self.paper.source} if self.paper else None,
-            "problem": self.problem.task_definition if self.problem else None,
+            "problem": self._problem_summary(),
             "ideas": [
                 {"id": i.id, "title": i.title, "status": i.status,
                  "overall": i.review.overall if i.review else None}

@@ -36,13 +36,76 @@ export interface IRunSummary {
   sandbox_active: boolean | null;
 }
 
+/** One reported result of the paper, with where the paper states it. */
+export interface IResultSummary {
+  metric: string;
+  dataset: string | null;
+  value: string;
+  page: number | null;
+  quote: string | null;
+}
+
+export interface IRelatedSummary {
+  title: string;
+  year: string | null;
+  url: string | null;
+}
+
+/** The research problem's sections (a state's `problem` object; absent for a plain string). */
+export interface IProblemSummary {
+  method: string | null;
+  datasets: string[];
+  results: IResultSummary[];
+  /** Claims an LLM made that the paper's text does not bear out ("kind: text — reason"). */
+  unsupported: string[];
+  gaps: string[];
+  limitations: string[];
+  related: IRelatedSummary[];
+  keywords: string[];
+}
+
 /** What the panel shows of a research state. */
 export interface IStateSummary {
   paper_title: string | null;
   task_definition: string | null;
+  problem: IProblemSummary | null;
   ideas: IIdeaSummary[];
   runs: IRunSummary[];
   comparisons: IComparison[];
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(x => str(x)).filter((x): x is string => !!x) : [];
+}
+
+/** The sections of a problem object (null when the state has none, or only its text). */
+export function summarizeProblem(v: unknown): IProblemSummary | null {
+  if (!isFields(v)) {
+    return null;
+  }
+  const page = (x: unknown) => (typeof x === 'number' && isFinite(x) ? x : null);
+  return {
+    method: str(v.method_summary) || null,
+    datasets: strings(v.datasets),
+    results: asList(v.reported_results).map(r => ({
+      metric: str(r.metric) ?? '',
+      dataset: str(r.dataset) || null,
+      value: str(r.value) ?? '',
+      page: page(r.page),
+      quote: str(r.quote) || null
+    })),
+    unsupported: asList(v.unsupported).map(
+      u => `${str(u.kind) ?? 'claim'}: ${str(u.text) ?? ''} — ${str(u.reason) ?? ''}`
+    ),
+    gaps: strings(v.research_gaps),
+    limitations: strings(v.limitations),
+    related: asList(v.related_works).map(w => ({
+      title: str(w.title) ?? '(untitled)',
+      year: str(w.year),
+      url: typeof w.url === 'string' && /^https?:\/\//.test(w.url) ? w.url : null
+    })),
+    keywords: strings(v.keywords)
+  };
 }
 
 function asList(v: unknown): Fields[] {
@@ -114,10 +177,94 @@ export function summarizeState(state: unknown): IStateSummary {
         s.task_definition ??
         (typeof s.problem === 'string' ? s.problem : null)
     ),
+    problem: summarizeProblem(s.problem),
     ideas,
     runs,
     comparisons: parseComparisons(s.comparisons)
   };
+}
+
+/** "p. 6: “quote”" for a result (the quote alone without a page). */
+export function citation(r: IResultSummary): string {
+  const where = r.page !== null ? `p. ${r.page}` : '';
+  const quote = r.quote ? `\u201c${r.quote}\u201d` : '';
+  return [where, quote].filter(x => x).join(': ');
+}
+
+/** One collapsible section of the problem (open), or nothing when it is empty. */
+function problemSection(key: string, name: string, items: (HTMLElement | string)[]): HTMLElement | null {
+  if (!items.length) {
+    return null;
+  }
+  const list = el('ul', { class: 'mlr-copilot-problem-list' });
+  for (const item of items) {
+    list.appendChild(typeof item === 'string' ? el('li', {}, item) : item);
+  }
+  return el(
+    'details',
+    { class: 'mlr-copilot-problem-section', 'data-problem-section': key, open: '' },
+    el('summary', {}, `${name} (${items.length})`),
+    list
+  );
+}
+
+function renderProblem(s: IStateSummary): HTMLElement {
+  const p = s.problem;
+  const sections: (HTMLElement | null)[] = [];
+  if (p) {
+    sections.push(
+      p.method
+        ? el(
+            'details',
+            { class: 'mlr-copilot-problem-section', 'data-problem-section': 'method', open: '' },
+            el('summary', {}, 'Method'),
+            el('div', { 'data-field': 'method' }, p.method)
+          )
+        : null,
+      problemSection('datasets', 'Datasets', p.datasets),
+      problemSection(
+        'results',
+        'Reported results',
+        p.results.map(r =>
+          el(
+            'li',
+            { class: 'mlr-copilot-result' },
+            `${r.metric}${r.dataset ? ` on ${r.dataset}` : ''}: ${r.value}`,
+            r.quote || r.page !== null
+              ? el('div', { 'data-field': 'citation', class: 'mlr-copilot-citation' }, citation(r))
+              : null
+          )
+        )
+      ),
+      problemSection('gaps', 'Research gaps', p.gaps),
+      problemSection('limitations', 'Limitations', p.limitations),
+      problemSection(
+        'related',
+        'Related works',
+        p.related.map(w =>
+          el(
+            'li',
+            {},
+            w.url ? el('a', { href: w.url, target: '_blank', rel: 'noopener' }, w.title) : w.title,
+            w.year ? ` (${w.year})` : ''
+          )
+        )
+      ),
+      problemSection('keywords', 'Keywords', p.keywords.length ? [p.keywords.join(', ')] : []),
+      problemSection('unsupported', 'Not in the paper’s text (used nowhere)', p.unsupported)
+    );
+  }
+  const unsupported = sections[sections.length - 1];
+  if (unsupported) {
+    unsupported.removeAttribute('open'); // kept aside: closed by default
+  }
+  return el(
+    'section',
+    { 'data-section': 'problem' },
+    el('h3', {}, 'Task definition'),
+    el('div', { 'data-field': 'task-definition', class: 'mlr-copilot-task' }, s.task_definition ?? '—'),
+    ...sections
+  );
 }
 
 function renderIdeas(ideas: IIdeaSummary[]): HTMLElement {
@@ -226,12 +373,7 @@ export function renderState(state: unknown): HTMLElement[] {
       el('h3', {}, 'Paper'),
       el('div', { 'data-field': 'paper-title', class: 'mlr-copilot-paper-title' }, s.paper_title ?? '—')
     ),
-    el(
-      'section',
-      { 'data-section': 'problem' },
-      el('h3', {}, 'Task definition'),
-      el('div', { 'data-field': 'task-definition', class: 'mlr-copilot-task' }, s.task_definition ?? '—')
-    ),
+    renderProblem(s),
     renderIdeas(s.ideas),
     renderRuns(s.runs),
     renderComparisons(s.comparisons)

@@ -66,7 +66,8 @@ describe('summarizeState', () => {
   it('copes with empty and malformed states', () => {
     for (const state of [null, undefined, 3, [], {}, { ideas: 'x', runs: 5, comparisons: {} }]) {
       expect(summarizeState(state)).toEqual({
-        paper_title: null, task_definition: null, ideas: [], runs: [], comparisons: []
+        paper_title: null, task_definition: null, problem: null, ideas: [], runs: [],
+        comparisons: []
       });
     }
     expect(summarizeState({ problem: 'plain text task', hypotheses: [{ summary: 's' }] })).toMatchObject({
@@ -217,5 +218,52 @@ describe('CopilotPanel', () => {
     q(panel.node, '[data-action="insert_run"]').click();
     expect(q(panel.node, '[data-role="status"]').textContent).toMatch(/kernel not connected/);
     expect(comm.sent).toEqual([]);
+  });
+});
+
+describe('the research problem', () => {
+  const problem = {
+    task_definition: 'Recognise speech with few labels.',
+    method_summary: 'Sparse mixture adapters.',
+    datasets: ['LibriSpeech', 'Common Voice'],
+    reported_results: [
+      { metric: 'WER', dataset: 'Common Voice', value: '12.3%', page: 6,
+        quote: 'On Common Voice the WER drops to 12.3%.' },
+      { metric: 'WER', dataset: '', value: '7.4%', page: null, quote: '' }
+    ],
+    unsupported: [{ kind: 'result', text: 'accuracy 93.1%', reason: 'the number is not in the paper' }],
+    research_gaps: ['Labels are scarce.'],
+    limitations: ['Five languages only.'],
+    related_works: [
+      { title: 'Adapters', year: 2021, url: 'https://example.org/a' },
+      { title: 'Evil', url: 'javascript:alert(1)' }
+    ],
+    keywords: ['speech', 'adapters']
+  };
+
+  it('shows every section, collapsible, results with page and quote, links for related works', () => {
+    const root = document.createElement('div');
+    root.append(...renderState({ problem }));
+    const section = (key: string) => q(root, `[data-problem-section="${key}"]`);
+    expect(q(root, '[data-field="task-definition"]').textContent).toBe('Recognise speech with few labels.');
+    for (const key of ['method', 'datasets', 'results', 'gaps', 'limitations', 'related', 'keywords']) {
+      expect(section(key).tagName).toBe('DETAILS');
+      expect(section(key).hasAttribute('open')).toBe(true);
+    }
+    expect(section('unsupported').hasAttribute('open')).toBe(false);
+    expect(section('unsupported').textContent).toContain('accuracy 93.1% — the number is not in the paper');
+    const cites = [...root.querySelectorAll('[data-field="citation"]')].map(n => n.textContent);
+    expect(cites).toEqual(['p. 6: \u201cOn Common Voice the WER drops to 12.3%.\u201d']);
+    expect(section('results').textContent).toContain('WER: 7.4%');
+    const links = [...section('related').querySelectorAll('a')].map(a => a.getAttribute('href'));
+    expect(links).toEqual(['https://example.org/a']); // no javascript: link
+    expect(section('related').textContent).toContain('Adapters (2021)');
+  });
+
+  it('shows the task definition alone for a problem given as text', () => {
+    const root = document.createElement('div');
+    root.append(...renderState({ problem: 'plain text task' }));
+    expect(q(root, '[data-field="task-definition"]').textContent).toBe('plain text task');
+    expect(root.querySelector('[data-problem-section]')).toBeNull();
   });
 });

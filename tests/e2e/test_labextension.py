@@ -44,9 +44,17 @@ print("insert:", bridge.insert_cells([
     {"cell_type": "markdown", "source": "## Plan", "metadata": meta},
     {"cell_type": "code", "source": "x = 41 + 1", "metadata": meta},
 ]))
+from mlr_copilot_jupyter.models import RelatedWork, ReportedResult, ResearchProblem
+from mlr_copilot_jupyter.state import ResearchState
+problem = ResearchProblem(
+    task_definition="A problem", method_summary="Sparse adapters.", datasets=["LibriSpeech"],
+    reported_results=[ReportedResult(metric="WER", dataset="LibriSpeech", value="7.4%", page=6,
+                                     quote="Our adapters reach a WER of 7.4% on LibriSpeech.")],
+    research_gaps=["Few labels."], limitations=["One language."], keywords=["speech"],
+    related_works=[RelatedWork(title="Adapters", year=2021, url="https://example.org/adapters")])
 bridge.send_state({
+    **ResearchState(problem=problem).summary(),  # the problem as the magics send it
     "paper": {"title": "Test Paper"},
-    "problem": "A problem",
     "ideas": [{"id": "idea-1", "title": "I1", "status": "accepted", "overall": 0.7}],
     "runs": [{"run_id": "run-1", "status": "done", "best_metric": 0.93,
               "record_path": "runs/run-1/experiment.ipynb"}],
@@ -115,6 +123,16 @@ def test_cells_inserted_and_state_shown_in_side_panel(
     assert page.get_attribute(panel, "data-connected") == "true"
     assert page.inner_text(f"{panel} [data-field='paper-title']") == "Test Paper"
     assert page.inner_text(f"{panel} [data-field='task-definition']") == "A problem"
+    # the whole problem, each section collapsible, the result with its page and quote (issue 27)
+    sections = page.eval_on_selector_all(
+        f"{panel} details[data-problem-section]",
+        "ds => ds.map(d => [d.dataset.problemSection, d.open])")
+    assert sections == [["method", True], ["datasets", True], ["results", True], ["gaps", True],
+                        ["limitations", True], ["related", True], ["keywords", True]]
+    assert page.inner_text(f"{panel} [data-problem-section='results'] [data-field='citation']") \
+        == "p. 6: \u201cOur adapters reach a WER of 7.4% on LibriSpeech.\u201d"
+    assert page.get_attribute(f"{panel} [data-problem-section='related'] a", "href") \
+        == "https://example.org/adapters"
     assert page.locator(f"{panel} li[data-idea-id='idea-1'][data-status='accepted']").count() == 1
     run_row = f"{panel} div.mlr-copilot-run[data-run-id='run-1']"
     assert "0.93" in page.inner_text(f"{run_row} [data-field='best']")
