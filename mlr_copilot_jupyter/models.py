@@ -85,17 +85,12 @@ class ReportedResult(BaseModel):
     """One number the paper reports: metric, dataset, value and the setting it was measured in,
     with where the paper says so (``quote``: its sentence or table row as extracted; ``page``)."""
 
-    # the bounds go into the schema sent to an LLM (a grammar ends a looping model's field there);
-    # they are not validation
-    metric: str = Field(json_schema_extra={"maxLength": 60})
-    dataset: str = Field(default="", json_schema_extra={"maxLength": 100})
-    value: str = Field(description="As written in the paper, e.g. '7.4%' or '28.4'.",
-                       json_schema_extra={"maxLength": 40})
-    setting: str = Field(default="", description="Method or condition, or the source sentence.",
-                         json_schema_extra={"maxLength": 240})
+    metric: str
+    dataset: str = ""
+    value: str = Field(description="As written in the paper, e.g. '7.4%' or '28.4'.")
+    setting: str = Field(default="", description="Method or condition, or the source sentence.")
     quote: str = Field(default="", description="The sentence or table row of the paper that "
-                                               "states the number, copied exactly.",
-                       json_schema_extra={"maxLength": 300})
+                                               "states the number, as extracted.")
     page: int | None = Field(default=None, description="The page of the quote (PDFs).")
 
     def line(self, *, setting: bool = False) -> str:

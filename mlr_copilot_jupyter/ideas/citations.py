@@ -155,10 +155,9 @@ def cite(text: PaperText, result: ReportedResult) -> tuple[ReportedResult | None
     return result.model_copy(update={"quote": sentence, "page": text.page(start)}), ""
 
 
-def check_results(paper: Paper, results: Iterable[ReportedResult],
+def check_results(text: PaperText, results: Iterable[ReportedResult],
                   ) -> tuple[list[ReportedResult], list[UnsupportedClaim]]:
     """The results the paper bears out (cited), and the rest as unsupported claims."""
-    text = PaperText(paper)
     kept: list[ReportedResult] = []
     dropped: list[UnsupportedClaim] = []
     for result in results:
@@ -175,24 +174,22 @@ def check_results(paper: Paper, results: Iterable[ReportedResult],
     return kept, dropped
 
 
-def check_names(paper: Paper, names: Iterable[str], kind: str = "dataset",
+def check_names(text: PaperText, names: Iterable[str],
                 ) -> tuple[list[str], list[UnsupportedClaim]]:
-    """The names the paper's text mentions, and the rest as unsupported claims."""
-    text = PaperText(paper)
+    """The dataset names the paper's text mentions, and the rest as unsupported claims."""
     kept, dropped = [], []
     for name in names:
         if text.mentions(name):
             kept.append(name)
         else:
-            dropped.append(UnsupportedClaim(kind=kind,  # type: ignore[arg-type]
-                                            text=name, reason="the paper never names it"))
+            dropped.append(UnsupportedClaim(kind="dataset", text=name,
+                                            reason="the paper never names it"))
     return kept, dropped
 
 
-def cite_offline(paper: Paper, result: ReportedResult, source: str) -> ReportedResult:
+def cite_offline(text: PaperText, result: ReportedResult, source: str) -> ReportedResult:
     """An offline result with its source (the sentence or table row it was read from, found in
     the text) and page; the source itself when the flattened text does not hold it verbatim."""
-    text = PaperText(paper)
     source = flat(source)
     offset = text.find(source[:160])
     quote = source if len(source) <= QUOTE_CHARS else _window(0, source,

@@ -23,7 +23,7 @@ from ..llm.schema import text as text_bound
 from ..llm.schema import texts
 from ..llm.solvers import expect_inputs, register_solver
 from ..models import Paper, ReportedResult, ResearchProblem
-from .citations import check_names, check_results
+from .citations import PaperText, check_names, check_results
 from .results import limitations, method_summary, reported_results
 from .text import clip, keyphrases, sentences
 from .vocab import find_datasets
@@ -106,9 +106,10 @@ class ProblemDraft(BaseModel):
                 if paper.sections.get(k) or (k == "abstract" and paper.abstract)]
         # the paper's text must bear out every number and dataset (issue 27): the rest is kept
         # as unsupported, with the model's wording, and reaches no prompt
+        text = PaperText(paper)
         results, unsupported = check_results(
-            paper, [r.result() for r in self.reported_results if r.metric.strip() and r.value.strip()])
-        datasets, unnamed = check_names(paper, _dedupe_keywords(self.datasets))
+            text, [r.result() for r in self.reported_results if r.metric.strip() and r.value.strip()])
+        datasets, unnamed = check_names(text, _dedupe_keywords(self.datasets))
         unquoted = [u for u in unsupported if u.reason == "no quote from the paper"]
         if unquoted:
             log.warning("%d reported result(s) came without a quote from the paper and are "

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from ..models import Paper, ReportedResult
-from .citations import cite_offline
+from .citations import PaperText, cite_offline
 from .text import clip, sentences
 from .vocab import find_datasets, find_metrics
 
@@ -164,7 +164,8 @@ def reported_results(paper: Paper, sections: dict[str, str]) -> list[ReportedRes
             seen.add(key)
             unique.append(r)
     # each with its source: the sentence or table row, found in the text, and its page
-    return [cite_offline(paper, r, r.quote) for r in unique[:MAX_RESULTS]]
+    paper_text = PaperText(paper)
+    return [cite_offline(paper_text, r, r.quote) for r in unique[:MAX_RESULTS]]
 
 
 def method_summary(paper: Paper, sections: dict[str, str]) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from mlr_copilot_jupyter.ideas.citations import check_names, holds_number, numbers
+from mlr_copilot_jupyter.ideas.citations import PaperText, check_names, holds_number, numbers
 from mlr_copilot_jupyter.ideas.results import results_from_sentences
 from mlr_copilot_jupyter.models import flat
 from mlr_copilot_jupyter.papers import load_paper
@@ -152,7 +152,8 @@ def test_results_without_quotes_are_unsupported_with_one_warning(
 
 
 def test_datasets_the_paper_never_names_are_unsupported(pdf: Path) -> None:
-    kept, dropped = check_names(load_paper(pdf), ["LibriSpeech", "common voice", "ImageNet"])
+    kept, dropped = check_names(PaperText(load_paper(pdf)),
+                                ["LibriSpeech", "common voice", "ImageNet"])
     assert kept == ["LibriSpeech", "common voice"]
     assert [(d.text, d.reason) for d in dropped] == [("ImageNet", "the paper never names it")]
 
