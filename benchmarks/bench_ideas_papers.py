@@ -10,13 +10,16 @@ off (`--no-semantic-scholar`): no network here, and the figures must not depend 
 
     python benchmarks/bench_ideas_papers.py [-n 5] [--llama] [--out DIR]
 
-Prints each engine's side-by-side table (mean ± SE per criterion) and writes its CSV to DIR.
+Prints each engine's side-by-side table (mean ± SE per criterion) and the ratio of the overall
+scores (full / core-paper), and writes its CSV to DIR.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,6 +57,15 @@ def bench(papers: list[Path], n: int, csv: Path, env: dict[str, str]) -> str:
     return done.stdout.strip() + f"\n(wall {time.monotonic() - started:.0f} s)"
 
 
+def ratio(csv_path: Path) -> str:
+    """The overall score of the full pipeline over the core-paper baseline's (means)."""
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    means = {arm: statistics.fmean(float(r["overall"]) for r in rows if r["arm"] == arm)
+             for arm in ("full", "core-paper")}
+    return f"{means['full'] / means['core-paper']:.2f}" if means["core-paper"] else "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=5, help="ideas per arm and paper (default 5)")
@@ -73,11 +85,14 @@ def main() -> None:
                 HF_HUB_OFFLINE="1")
     print(f"\n## offline (heuristic engine and judge), -n {args.n}\n")
     print(bench(papers, args.n, out / "offline.csv", base))
+    print(f"ratio: overall score, full pipeline / core-paper = {ratio(out / 'offline.csv')}")
     if args.llama:
         with running_llama_server(out / "llama-server.log") as server:
             env = {**base, **server.env(MLR_COPILOT_RUN_DIR=str(out / "runs-llama"))}
             print(f"\n## llama.cpp, {server.model} (generation and judge), -n {args.n}\n")
             print(bench(papers, args.n, out / "llama.csv", env))
+            print(f"ratio: overall score, full pipeline / core-paper = "
+                  f"{ratio(out / 'llama.csv')}")
     print(f"\nCSVs: {out}")
 
 
