@@ -65,9 +65,9 @@ class ProblemCard:
             return (f"<details class='mlr-section'{' open' if open_ else ''}>"
                     f"<summary><b>{_esc(head)}</b></summary>{body}</details>")
 
-        related = "".join(
+        related = "".join(  # links only to web pages (a corpus file could hold javascript:)
             "<li>" + (f"<a href='{_esc(w.url)}' target='_blank' rel='noopener'>{_esc(w.title)}</a>"
-                      if w.url else _esc(w.title))
+                      if w.url and w.url.startswith(("https://", "http://")) else _esc(w.title))
             + (f" ({w.year})" if w.year else "") + f" <small>{_esc(w.source)}</small></li>"
             for w in p.related_works)
         parts = [

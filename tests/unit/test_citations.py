@@ -209,14 +209,16 @@ def test_the_problem_card_shows_every_section_collapsible_with_sources_and_links
         unsupported=[UnsupportedClaim(kind="result", text="F1 0.99", reason="the number is "
                                                                             "not in the paper")],
         related_works=[RelatedWork(title="A <b>prior</b> work", year=2021,
-                                   url="https://example.org/p?a=1&b=2", source="semantic_scholar")],
+                                   url="https://example.org/p?a=1&b=2", source="semantic_scholar"),
+                       RelatedWork(title="Evil", url="javascript:alert(1)", source="local")],
         rationale="Because.")
     html = ProblemCard(problem)._repr_html_()
     for name in ("Task definition", "Method", "Datasets (1)", "Reported results (1)",
-                 "Research gaps (1)", "Stated limitations (1)", "Related works (1)", "Keywords"):
+                 "Research gaps (1)", "Stated limitations (1)", "Related works (2)", "Keywords"):
         assert f"<details class='mlr-section' open><summary><b>{name}</b>" in html, name
     assert "<summary><b>Not in the paper&#x27;s text (used nowhere) (1)</b>" in html
     assert "p. 4: \u201cIt reaches 97.2% accuracy.\u201d" in html
     assert "<a href='https://example.org/p?a=1&amp;b=2'" in html and "&lt;b&gt;prior" in html
+    assert "javascript:" not in html and "<li>Evil" in html  # no link that runs code
     text = repr(ProblemCard(problem))
     assert "https://example.org/p?a=1&b=2" in text and "(2021)" in text
