@@ -31,19 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is test i
 from _machine import machine
 
 from tests.support.llama import running_llama_server
-from tests.support.pdfgen import make_conference_pdf
+from tests.support.pdfgen import SPEECH_RESULTS, make_conference_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "mlr_copilot_jupyter" / "data" / "demo_paper.md"
-RESULTS = (
-    "On LibriSpeech our sparse mixture adapters reach a word error rate of 7.4% compared with "
-    "8.9% for full fine-tuning.",
-    "On Common Voice the WER drops to 12.3% while training 3 percent of the parameters.",
-    "Table 2: WER of each system.",
-    "System LibriSpeech Common Voice",
-    "Dense adapters 8.1 14.6",
-    "Sparse mixture adapters 7.4 12.3",
-)
 
 
 def bench(papers: list[Path], n: int, csv: Path, env: dict[str, str]) -> str:
@@ -76,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-ideas-"))
     out.mkdir(parents=True, exist_ok=True)
-    paper = make_conference_pdf(out / "generated_paper.pdf", pages=12, results=RESULTS)
+    paper = make_conference_pdf(out / "generated_paper.pdf", pages=12, results=SPEECH_RESULTS)
     papers = [DEMO, paper]
     print(machine())
     base = {k: v for k, v in os.environ.items()

@@ -11,23 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import cli_command, subprocess_env
-from tests.support.pdfgen import make_conference_pdf
-
-RESULTS = (
-    "On LibriSpeech our sparse mixture adapters reach a word error rate of 7.4% compared with "
-    "8.9% for full fine-tuning.",
-    "On Common Voice the WER drops to 12.3% while training 3 percent of the parameters.",
-    "Table 2: WER of each system.",
-    "System LibriSpeech Common Voice",
-    "Dense adapters 8.1 14.6",
-    "Sparse mixture adapters 7.4 12.3",
-)
+from tests.support.pdfgen import SPEECH_RESULTS, make_conference_pdf
 
 
 @pytest.fixture(scope="module")
 def results_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_conference_pdf(tmp_path_factory.mktemp("paper") / "results.pdf", pages=12,
-                               results=RESULTS)
+                               results=SPEECH_RESULTS)
 
 
 def test_reported_results_from_a_12_page_pdf(results_pdf: Path) -> None:
