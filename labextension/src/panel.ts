@@ -191,8 +191,23 @@ export function citation(r: IResultSummary): string {
   return [where, quote].filter(x => x).join(': ');
 }
 
-/** One collapsible section of the problem (open), or nothing when it is empty. */
-function problemSection(key: string, name: string, items: (HTMLElement | string)[]): HTMLElement | null {
+/** One collapsible section of the problem, open unless said otherwise. */
+function details(key: string, summary: string, body: HTMLElement, open = true): HTMLElement {
+  return el(
+    'details',
+    { class: 'mlr-copilot-problem-section', 'data-problem-section': key, open: open ? '' : null },
+    el('summary', {}, summary),
+    body
+  );
+}
+
+/** A section listing ``items`` with their count, or nothing when there are none. */
+function problemSection(
+  key: string,
+  name: string,
+  items: (HTMLElement | string)[],
+  open = true
+): HTMLElement | null {
   if (!items.length) {
     return null;
   }
@@ -200,12 +215,7 @@ function problemSection(key: string, name: string, items: (HTMLElement | string)
   for (const item of items) {
     list.appendChild(typeof item === 'string' ? el('li', {}, item) : item);
   }
-  return el(
-    'details',
-    { class: 'mlr-copilot-problem-section', 'data-problem-section': key, open: '' },
-    el('summary', {}, `${name} (${items.length})`),
-    list
-  );
+  return details(key, `${name} (${items.length})`, list, open);
 }
 
 function renderProblem(s: IStateSummary): HTMLElement {
@@ -213,14 +223,7 @@ function renderProblem(s: IStateSummary): HTMLElement {
   const sections: (HTMLElement | null)[] = [];
   if (p) {
     sections.push(
-      p.method
-        ? el(
-            'details',
-            { class: 'mlr-copilot-problem-section', 'data-problem-section': 'method', open: '' },
-            el('summary', {}, 'Method'),
-            el('div', { 'data-field': 'method' }, p.method)
-          )
-        : null,
+      p.method ? details('method', 'Method', el('div', { 'data-field': 'method' }, p.method)) : null,
       problemSection('datasets', 'Datasets', p.datasets),
       problemSection(
         'results',
@@ -251,12 +254,9 @@ function renderProblem(s: IStateSummary): HTMLElement {
         )
       ),
       problemSection('keywords', 'Keywords', p.keywords.length ? [p.keywords.join(', ')] : []),
-      problemSection('unsupported', 'Not in the paper’s text (used nowhere)', p.unsupported)
+      // kept aside: closed by default
+      problemSection('unsupported', 'Not in the paper’s text (used nowhere)', p.unsupported, false)
     );
-  }
-  const unsupported = sections[sections.length - 1];
-  if (unsupported) {
-    unsupported.removeAttribute('open'); // kept aside: closed by default
   }
   return el(
     'section',
