@@ -10,6 +10,9 @@ PYTEST_ARGS ?=
 # pytest-xdist workers for the unit and integration layers: one more than the CPUs (many tests
 # wait on kernels and subprocesses), at most 8. `make test TEST_WORKERS=1` runs them serially.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 1 < 8 ? n + 1 : 8 )))
+# The e2e layer on two workers: the real llama.cpp tests (one server) on one, the browser tests
+# (one JupyterLab, one Chromium) and the example notebooks on the other (tests/support/parallel.py).
+E2E_WORKERS ?= 2
 
 LLAMA_CACHE ?= $(or $(MLR_COPILOT_CACHE),$(HOME)/.cache/mlr-copilot)
 export MLR_COPILOT_CACHE := $(LLAMA_CACHE)
@@ -25,12 +28,12 @@ layer = SECONDS=0; $(PY) -m pytest -ra $(2) $(PYTEST_ARGS); status=$$?; \
 	echo "layer $(1): $$SECONDS s"; exit $$status
 
 # The unit and integration layers together on $(TEST_WORKERS) pytest-xdist workers, then the e2e
-# layer (JupyterLab in Chromium, the llama.cpp server) serially. Each pytest session also
+# layer on $(E2E_WORKERS): the llama.cpp tests beside JupyterLab in Chromium. Each pytest session also
 # checks the time budgets of tests/support/budget.py: a test over 20 s outside tests/e2e needs
 # @pytest.mark.slow_ok(reason=...), and the unit layer stays under 30 s.
 test: venv system-deps llama-server-background lint ts-test
 	$(call layer,unit+integration,tests/unit tests/integration -n $(TEST_WORKERS))
-	$(call layer,e2e,tests/e2e)
+	$(call layer,e2e,tests/e2e -n $(E2E_WORKERS))
 
 # One layer at a time (`make test` runs all three): tests/unit runs in-process (no kernel,
 # subprocess, worker process or browser: tests/unit/conftest.py fails a test that starts one;
@@ -44,7 +47,7 @@ test-integration: venv
 	$(call layer,integration,tests/integration -n $(TEST_WORKERS))
 
 test-e2e: venv system-deps llama-server-background
-	$(call layer,e2e,tests/e2e)
+	$(call layer,e2e,tests/e2e -n $(E2E_WORKERS))
 
 # The labextension's TypeScript unit tests (vitest, labextension/test/*.test.ts): type-check,
 # then run; a failing test fails `make test`. node_modules comes from the extension's build.

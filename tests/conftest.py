@@ -111,5 +111,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The real llama.cpp tests run last: ``make test`` builds the server meanwhile."""
-    items.sort(key=lambda item: item.get_closest_marker("llama") is not None)
+    """In a serial run the real llama.cpp tests run last: ``make test`` builds the server
+    meanwhile. On xdist workers they start first, on a worker of their own, beside the rest
+    (tests/support/parallel.py)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        items.sort(key=lambda item: item.get_closest_marker("llama") is not None)

@@ -43,7 +43,13 @@ def worker_settings(settings: Any) -> dict[str, Any]:
     return out
 
 
+#: Set in a pool worker when the pool's SIGTERM reached the job it runs (see :func:`run_idea`).
+_stop_signalled = False
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    global _stop_signalled
+    _stop_signalled = True
     raise KeyboardInterrupt
 
 
@@ -58,6 +64,8 @@ def run_idea(job: Mapping[str, Any]) -> dict[str, Any]:
     # shut down and the journal says "interrupted", instead of the pool's hard exit. Only while
     # it runs: a KeyboardInterrupt in the idle worker (waiting for its next job, sending this
     # one's outcome) would end it with a "SpawnProcess-1: Traceback" on the terminal.
+    global _stop_signalled
+    _stop_signalled = False
     installed = False
     previous: Any = None
     with contextlib.suppress(ValueError):  # not the main thread (a threaded Dask worker)
@@ -82,14 +90,27 @@ def _run_idea(job: Mapping[str, Any]) -> dict[str, Any]:
         summary = run_sync(arun_to_report(agent)).to_dict()
         status = "done" if summary.get("status") == "done" else "failed"
         error = "" if status == "done" else (summary.get("message") or summary.get("status", ""))
+        if status == "failed" and _stop_signalled:
+            return _stopped_by_signal(job, error, started)
         return {"status": status, "error": _one_line(error), "summary": _json_safe(summary),
                 "elapsed_s": round(time.monotonic() - started, 3)}
     except KeyboardInterrupt:
         return {"status": "stopped", "error": "interrupted", "summary": None,
                 "elapsed_s": round(time.monotonic() - started, 3)}
     except Exception as exc:  # a bad run folder, a dead kernel, a task error: one line
+        if _stop_signalled:
+            return _stopped_by_signal(job, f"{type(exc).__name__}: {exc}", started)
         return {"status": "failed", "error": _one_line(f"{type(exc).__name__}: {exc}"),
                 "summary": None, "elapsed_s": round(time.monotonic() - started, 3)}
+
+
+def _stopped_by_signal(job: Mapping[str, Any], error: str, started: float) -> dict[str, Any]:
+    """The outcome of a run the pool's stop cut short. The interrupt can surface as another
+    error (one that lands in a C extension's import reads ``ImportError: initialization
+    failed``), which the run then recorded as its failure: it was stopped, and can resume."""
+    _mark_interrupted(Path(job["out"]), also_failed=True)
+    return {"status": "stopped", "error": _one_line(f"interrupted (during: {error})"),
+            "summary": None, "elapsed_s": round(time.monotonic() - started, 3)}
 
 
 def _one_line(text: Any, limit: int = 300) -> str:
@@ -231,13 +252,14 @@ def _poll(comparison: ComparisonRef, entries: Sequence[ComparisonEntry],
             notify(entry)
 
 
-def _mark_interrupted(run_dir: Path) -> None:
-    """A run stopped from outside still says "running": say "interrupted", so it can resume."""
+def _mark_interrupted(run_dir: Path, *, also_failed: bool = False) -> None:
+    """A run stopped from outside still says "running" (or, ``also_failed``, "failed" from the
+    stop's own interrupt): say "interrupted", so it can resume."""
     from ..experiment.journal import JOURNAL_FILE, Journal
 
     with contextlib.suppress(Exception):
         journal = Journal.load(run_dir / JOURNAL_FILE)
-        if journal.status == "running":
+        if journal.status == "running" or (also_failed and journal.status == "failed"):
             journal.status, journal.message = "interrupted", "the comparison was interrupted"
             journal.save(run_dir / JOURNAL_FILE)
 

@@ -14,6 +14,11 @@ worker (all workers must collect the same items in the same order):
   two-minute test or a long group does not start last and run alone while the other workers idle
   (``--no-loadscope-reorder`` keeps that order: xdist would otherwise put big groups first).
 
+* **The e2e layer runs on two workers, in two halves** (``make test``: ``tests/e2e -n 2``). The
+  real llama.cpp tests are one group (one server, CPU-bound on its two threads) and start first;
+  every test that uses the session's JupyterLab is another group (one JupyterLab, one Chromium),
+  so the browser journeys and the notebooks run beside the model instead of after it.
+
 Nothing here changes a serial run (no ``-n``): the order and the fixtures are those of plain pytest.
 """
 
@@ -27,11 +32,20 @@ import pytest
 _SHARED_SCOPES = {"module", "class"}
 
 
+#: The e2e session's one JupyterLab (tests/support/lab_server.py): its users share one worker.
+LAB_FIXTURE = "_lab_for_session"
+
+
 def _shared_scope_key(item: pytest.Item) -> str | None:
-    """The module (or class) whose shared fixture ``item`` uses, or None."""
+    """The group of the server ``item`` shares (``llama``, ``lab``), else the module (or class)
+    whose shared fixture it uses, or None."""
+    if item.get_closest_marker("llama") is not None:
+        return "llama"
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None
+    if LAB_FIXTURE in info.names_closure:
+        return "lab"
     for name in info.names_closure:
         defs = info.name2fixturedefs.get(name)
         if not defs:
@@ -55,7 +69,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         key = _shared_scope_key(item)
         if key is not None:
             item.add_marker(pytest.mark.xdist_group(key))
-    # slow tests, then the groups (a group runs test after test on one worker), then the rest;
-    # stable, and ``--no-loadscope-reorder`` keeps xdist from reordering by group size
-    items.sort(key=lambda item: (item.get_closest_marker("slow_ok") is None,
+    # the llama.cpp group, slow tests, then the groups (a group runs test after test on one
+    # worker), then the rest; stable, and ``--no-loadscope-reorder`` keeps xdist from reordering
+    # by group size
+    items.sort(key=lambda item: (item.get_closest_marker("llama") is None,
+                                 item.get_closest_marker("slow_ok") is None,
                                  item.get_closest_marker("xdist_group") is None))

@@ -423,3 +423,23 @@ def test_a_resumed_agent_tells_the_first_step_that_the_kernel_state_is_gone(tmp_
     journal.reference = "n0"
     run(agent)
     assert [r.lost_state for r in policy.requests] == [True, False]
+
+
+@pytest.mark.parametrize(("metric", "candidate", "replay", "reproduced"), [
+    ("runtime_seconds", 0.301, 0.225, True),   # a short timing: start-up noise, 0.1 s absolute
+    ("runtime_seconds", 0.301, 0.45, False),   # beyond both 25% and 0.1 s
+    ("runtime_seconds", 10.0, 12.4, True),     # a long timing: 25% relative
+    ("runtime_seconds", 10.0, 12.6, False),
+    ("accuracy", 0.80, 0.78, False),           # not a timing: the run's own tolerance
+    ("accuracy", 0.80, 0.80, True),
+])
+def test_a_replay_reproduces_a_timing_within_its_noise(
+    metric: str, candidate: float, replay: float, reproduced: bool,
+) -> None:
+    from types import SimpleNamespace
+
+    from mlr_copilot_jupyter.experiment.verify import replay_tolerance
+
+    agent = SimpleNamespace(task=SimpleNamespace(metric=SimpleNamespace(name=metric)),
+                            options=RunOptions())
+    assert (abs(replay - candidate) <= replay_tolerance(agent, candidate)) is reproduced

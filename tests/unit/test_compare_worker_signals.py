@@ -42,3 +42,31 @@ def test_sigterm_during_the_job_is_a_stopped_outcome_not_an_exception() -> None:
     outcome = run_idea(job(facade))
     assert outcome["status"] == "stopped" and outcome["error"] == "interrupted"
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_an_error_the_stop_itself_caused_is_a_stopped_resumable_run(tmp_path: Any) -> None:
+    """SIGTERM landing in a C extension's import surfaces as ``ImportError: initialization
+    failed``; the run records it as its failure. The stop caused it: the outcome is "stopped"
+    and the journal says "interrupted", so the run can resume."""
+    from mlr_copilot_jupyter.experiment.journal import JOURNAL_FILE, Journal
+
+    out = tmp_path / "run"
+    out.mkdir()
+    Journal(run_id="r1", task="wine", metric_name="accuracy", direction="maximize", status="failed",
+            message="ImportError: initialization failed").save(out / JOURNAL_FILE)
+
+    def facade(**settings: Any) -> Any:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise ImportError("initialization failed") from None
+        raise AssertionError("SIGTERM did not stop the job")
+
+    outcome = run_idea(dict(job(facade), out=str(out)))
+    assert outcome["status"] == "stopped"
+    assert outcome["error"] == "interrupted (during: ImportError: initialization failed)"
+    assert Journal.load(out / JOURNAL_FILE).status == "interrupted"
+    # without a stop, the same error is the run's failure
+    outcome = run_idea(dict(job(lambda **s: (_ for _ in ()).throw(ImportError("x"))), out=str(out)))
+    assert outcome["status"] == "failed"

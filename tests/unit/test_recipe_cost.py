@@ -66,9 +66,12 @@ def table(rows: int, features: int = 20) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((rows, features)), np.arange(rows) % 2
 
 
-def decide(model, X, y, timeout: float, pilot):
+def decide(model, X, y, timeout: float, pilot, clock=lambda: 0.0):
+    """size_to_budget with a clock that stands still unless ``clock`` says otherwise (the pilots
+    of ``cost_table`` take no real time; this code's own milliseconds would cost rows)."""
     lines: list[str] = []
-    sized, X_fit, y_fit = size_to_budget(model, X, y, timeout, pilot=pilot, log=lines.append)
+    sized, X_fit, y_fit = size_to_budget(model, X, y, timeout, pilot=pilot, log=lines.append,
+                                         clock=clock)
     assert len(lines) <= 1
     return sized, X_fit, (lines[0] if lines else "")
 
@@ -158,6 +161,19 @@ def test_boosting_and_forests_halve_then_rows_are_subsampled() -> None:
     # the cost table does not see the halving: rows are cut to the 150 s share
     assert X_fit.shape[0] == 15_000
     assert "fitted on 15,000 random rows of 50,000" in line
+
+
+def test_the_time_the_pilots_took_comes_off_the_fits_share() -> None:
+    """A search's pilots are searches too: what they took is not left for the fit."""
+    model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1)
+    X, y = table(50_000)
+    spent = iter(range(0, 1000, 10))  # each reading of the clock: 10 s later
+    _, X_fit, line = decide(model, X, y, 300.0, cost_table(per_row=1e-2),
+                            clock=lambda: float(next(spent)))
+    assert X_fit.shape[0] < 15_000  # the 150 s share, less the pilots' time
+    assert f"fitted on {X_fit.shape[0]:,} random rows of 50,000" in line
+    _, X_fit, _ = decide(model, X, y, 300.0, cost_table(per_row=1e-2))
+    assert X_fit.shape[0] == 15_000  # a clock that stands still: the whole share
 
 
 def test_cost_model_through_two_pilots() -> None:

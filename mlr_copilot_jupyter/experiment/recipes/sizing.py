@@ -5,8 +5,8 @@ leave-one-out mode does n x n work on sparse TF-IDF features, an RBF-kernel SVM 
 search or a stack multiplies every fit. When the training data has more than
 :data:`SIZING_MIN_ROWS` rows the generated cell times the recipe on two small subsamples, projects
 that to all rows (linear in n, ~n² for kernel SVMs and neighbours, ~n³ for leave-one-out ridge on
-wide features) and, when the fit would take more than :data:`SIZING_SHARE` of the cell timeout,
-shrinks it step by step until it fits:
+wide features) and, when the fit would take more than :data:`SIZING_SHARE` of the cell timeout
+less the time its timing fits took, shrinks it step by step until it fits:
 
 1. cheaper validation, same models: ``RidgeCV`` 3-fold over its alphas instead of leave-one-out
    (``gcv_mode="svd"`` on dense data), 3 folds for stacks and calibration, 2 for searches;
@@ -246,13 +246,22 @@ def _sizing_name(model):
     return type(model).__name__
 
 
-def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print):
-    """(model, X, y) to fit within :data:`SIZING_SHARE` of ``timeout`` seconds; says what it did
-    in one ``sizing:`` line. ``pilot(model, X, y, rows, seed)`` times a fit on ``rows`` rows."""
+def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print, clock=None):
+    """(model, X, y) to fit within :data:`SIZING_SHARE` of ``timeout`` seconds, less what the
+    timing fits themselves took (a search's pilots are searches too: on a 20 s cell they took
+    ~8 s); says what it did in one ``sizing:`` line. ``pilot(model, X, y, rows, seed)`` times a
+    fit on ``rows`` rows; ``clock()`` reads the seconds spent (``time.perf_counter``)."""
+    import time
+
     rows = X.shape[0]
     if rows <= SIZING_MIN_ROWS:
         return model, X, y
-    budget = SIZING_SHARE * timeout
+    clock = clock or time.perf_counter
+    started = clock()
+    share = SIZING_SHARE * timeout
+
+    def left():
+        return max(0.0, share - (clock() - started))
     wide = _sizing_wide(X)
     shape = _sizing_shape(X)
     m1, m2 = SIZING_LARGE_PILOT_ROWS if rows >= SIZING_LARGE_ROWS else SIZING_PILOT_ROWS
@@ -265,7 +274,7 @@ def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print):
         if t1 is None or t2 is None:
             return None
         coefficients = sizing_coefficients(t1, t2, m1, m2, exponent)
-        if sizing_estimate(coefficients, exponent, rows) > budget:
+        if sizing_estimate(coefficients, exponent, rows) > left():
             # timings on a busy machine jump: measure again before shrinking, keep the faster
             t1 = min(t1, pilot(candidate, X, y, m1, seed) or t1)
             t2 = min(t2, pilot(candidate, X, y, m2, seed) or t2)
@@ -289,7 +298,7 @@ def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print):
             + ("with " + forced[0] if forced else "as written"))
         return model, X, y
     full = first[2]
-    if full <= budget:
+    if full <= left():
         log(f"sizing: {shape}: " + (f"using {forced[0]}; " if forced else "")
             + f"~{full:,.0f} s of a {timeout:,.0f} s cell; fitting as written")
         return model, X, y
@@ -299,7 +308,7 @@ def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print):
     kernel = any(_sizing_kernel(part) for _, part in sizing_parts(model))
     for level in (1, 2):
         if level == 2 and kernel:
-            fit_rows = sizing_rows(estimate[0], estimate[1], budget, rows)
+            fit_rows = sizing_rows(estimate[0], estimate[1], left(), rows)
             if fit_rows >= SIZING_KERNEL_ROWS:
                 Xs, ys = sizing_subsample(X, y, fit_rows, seed)
                 changes.append(f"the kernel kept, fitted on {fit_rows:,} random rows of {rows:,}")
@@ -313,10 +322,10 @@ def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print):
         if measured is None:
             continue
         current, changes, estimate = candidate, forced + done, measured
-        if estimate[2] <= budget:
+        if estimate[2] <= left():
             log(head + "using " + "; ".join(changes) + f" (~{estimate[2]:,.0f} s)")
             return current, X, y
-    fit_rows = max(min(sizing_rows(estimate[0], estimate[1], budget, rows), rows),
+    fit_rows = max(min(sizing_rows(estimate[0], estimate[1], left(), rows), rows),
                    min(SIZING_MIN_FIT_ROWS, rows))
     Xs, ys = sizing_subsample(X, y, fit_rows, seed)
     changes.append(f"fitted on {fit_rows:,} random rows of {rows:,}")
