@@ -105,4 +105,4 @@ clean:
 
 # Re-take docs/screenshots/*.png from a real JupyterLab in Chromium.
 screenshots: venv system-deps
-	MLR_SAVE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_screenshots.py tests/e2e/test_labextension.py
+	MLR_SAVE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_screenshots.py tests/e2e/test_labextension.py tests/e2e/test_notebook7.py

@@ -14,7 +14,7 @@ import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import type { JSONObject, ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import packageJson from '../package.json';
-import { insertIndex, toCell } from './insert';
+import { insertIndex, missingCells, toCell } from './insert';
 import {
   AckResult,
   CAPABILITIES,
@@ -55,6 +55,8 @@ export interface IKernelRecord {
   comm: BridgeComm | null;
   state: Fields | null;
   stateReceivedAt: number | null;
+  /** Group inserts taken since the notebook was last saved (request ids, for `saved`). */
+  unsaved: string[];
 }
 
 const markedKernels = new WeakSet<Kernel.IKernelConnection>();
@@ -93,22 +95,44 @@ export class CopilotBridge {
   record(kernelId: string): IKernelRecord {
     let rec = this.records.get(kernelId);
     if (!rec) {
-      rec = { kernelId, comm: null, state: null, stateReceivedAt: null };
+      rec = { kernelId, comm: null, state: null, stateReceivedAt: null, unsaved: [] };
       this.records.set(kernelId, rec);
     }
     return rec;
   }
 
-  /** Watch a notebook panel: register the comm target on each of its kernels. */
+  /**
+   * Watch a notebook panel: register the comm target on each of its kernels, reconnect to a
+   * kernel whose copilot is already loaded (a reloaded page), and tell the kernel which inserts
+   * each save put on disk.
+   */
   watchPanel(panel: NotebookPanel): void {
     const ctx = panel.sessionContext;
     const register = () => {
       const kernel = ctx.session?.kernel;
       if (kernel) {
         this.registerKernel(kernel);
+        void this.reconnect(kernel);
       }
       this.onChange(kernel?.id ?? '');
     };
+    let saving: string[] = [];
+    panel.context.saveState.connect((_, state) => {
+      const kernel = ctx.session?.kernel;
+      const rec = kernel ? this.records.get(kernel.id) : undefined;
+      if (!kernel || !rec) {
+        return;
+      }
+      if (state === 'started') {
+        saving = [...rec.unsaved];
+      } else if (state === 'completed' && saving.length) {
+        const done = new Set(saving);
+        if (this.sendToKernel(kernel.id, { action: 'saved', request_ids: saving })) {
+          rec.unsaved = rec.unsaved.filter(id => !done.has(id));
+        }
+        saving = [];
+      }
+    });
     ctx.kernelChanged.connect(register);
     ctx.statusChanged.connect((_, status) => {
       const kernel = ctx.session?.kernel;
@@ -203,6 +227,34 @@ export class CopilotBridge {
     if (isFields(data) && typeof data.action === 'string') {
       this.handleKernelMessage(kernelId, comm, data);
     }
+  }
+
+  /**
+   * A page loaded (or reloaded) onto a kernel whose copilot is already loaded has no comm with
+   * it: the kernel's comm went to the page before. Ask the kernel whether its `mlr_copilot`
+   * target has a comm open (a `comm_info` request: answered at once by an idle kernel, after
+   * the running cell otherwise) and, if so, open one from here. The kernel then sends again the
+   * inserts the notebook was not saved with (`replay`).
+   */
+  async reconnect(kernel: Kernel.IKernelConnection): Promise<boolean> {
+    const live = () => {
+      const rec = this.records.get(kernel.id);
+      return !!(rec && rec.comm && !rec.comm.isDisposed);
+    };
+    if (live()) {
+      return false;
+    }
+    try {
+      const reply = await kernel.requestCommInfo({ target_name: COMM_TARGET });
+      const content = reply.content;
+      const comms = content.status === 'ok' ? content.comms : {};
+      if (!Object.keys(comms).length || live() || kernel.isDisposed) {
+        return false;
+      }
+    } catch (e) {
+      return false; // a kernel gone or restarting: nothing to reconnect to
+    }
+    return this.openFrontendComm(kernel) !== null;
   }
 
   /**
@@ -319,9 +371,11 @@ export class CopilotBridge {
       return;
     }
     const notebook = panel.content;
-    const cells = (Array.isArray(data.cells) ? data.cells : []).map(c =>
+    const given = (Array.isArray(data.cells) ? data.cells : []).map(c =>
       toCell(isFields(c) ? c : {})
     );
+    // a group's node already in the notebook (a replay after a reload) is not inserted twice
+    const cells = typeof data.group === 'string' ? missingCells(model.cells, given) : given;
     const index = insertIndex(model.cells, notebook.activeCellIndex, data, cells);
     if (cells.length) {
       // ICell is the JSON of an nbformat cell, which is what the shared model takes.
@@ -332,6 +386,9 @@ export class CopilotBridge {
     if (cells.length && data.activate !== false) {
       // Later insertions then go below these ones.
       notebook.activeCellIndex = index + cells.length - 1;
+    }
+    if (typeof data.group === 'string') {
+      this.record(kernelId).unsaved.push(requestIdOf(data) ?? '');
     }
     this.reply(comm, data, {
       ok: true,

@@ -7,13 +7,44 @@ import { CELL_TYPES, CellType, Fields, ICell, isFields } from './protocol';
 /** The part of a notebook's cell list (`INotebookModel['cells']`) the insertion reads. */
 export interface ICellList {
   readonly length: number;
-  get(index: number): { readonly id: string; readonly sharedModel: { getMetadata(): unknown } };
+  get(index: number): {
+    readonly id: string;
+    readonly sharedModel: { getMetadata(): unknown; readonly cell_type?: string };
+  };
 }
 
 /** The `mlr_copilot.run_id` of a cell's metadata, if any. */
 export function cellGroup(metadata: unknown): string | null {
   const meta = isFields(metadata) ? metadata['mlr_copilot'] : null;
   return isFields(meta) && typeof meta.run_id === 'string' ? meta.run_id : null;
+}
+
+/** What makes a generated cell itself: run id, node id and cell type (null when it has none). */
+export function nodeCellKey(metadata: unknown, cellType: unknown): string | null {
+  const meta = isFields(metadata) ? metadata['mlr_copilot'] : null;
+  if (!isFields(meta) || typeof meta.node_id !== 'string' || typeof meta.run_id !== 'string') {
+    return null;
+  }
+  return `${meta.run_id}/${meta.node_id}/${String(cellType)}`;
+}
+
+/**
+ * The cells of a group insert that the notebook does not have yet: a replay (the kernel sends
+ * again what a reloaded page may have lost) must not insert a node's cells twice.
+ */
+export function missingCells(cellList: ICellList, cells: ICell[]): ICell[] {
+  const present = new Set<string>();
+  for (let i = 0; i < cellList.length; i++) {
+    const shared = cellList.get(i).sharedModel;
+    const key = nodeCellKey(shared.getMetadata(), shared.cell_type);
+    if (key) {
+      present.add(key);
+    }
+  }
+  return cells.filter(cell => {
+    const key = nodeCellKey(cell.metadata, cell.cell_type);
+    return key === null || !present.has(key);
+  });
 }
 
 /** Normalise a cell dict from the kernel into a ydoc cell. */

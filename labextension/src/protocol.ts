@@ -47,6 +47,8 @@ export interface IInsertCellsMessage {
   group?: string;
   anchor_cell_id?: string | null;
   activate?: boolean;
+  /** Sent again to a frontend that connected before the notebook was saved with it. */
+  replay?: boolean;
 }
 
 export interface IOpenNotebookMessage {
@@ -126,6 +128,12 @@ export interface IRequestStateMessage {
   action: 'request_state';
 }
 
+/** The notebook was saved with the cells of these group inserts: the kernel stops keeping them. */
+export interface ISavedMessage {
+  action: 'saved';
+  request_ids: string[];
+}
+
 /** The side panel's run buttons. */
 export type RunAction = 'open_run' | 'insert_run' | 'stop_run';
 export const RUN_ACTIONS: readonly RunAction[] = ['open_run', 'insert_run', 'stop_run'];
@@ -146,6 +154,7 @@ export type FrontendToKernelMessage =
   | IRunDoneMessage
   | IPongMessage
   | IRequestStateMessage
+  | ISavedMessage
   | IRunActionMessage
   | IInsertWinnerMessage;
 
@@ -162,6 +171,7 @@ export const FRONTEND_TO_KERNEL_ACTIONS: readonly FrontendToKernelMessage['actio
   'run_done',
   'pong',
   'request_state',
+  'saved',
   ...RUN_ACTIONS,
   'insert_winner'
 ];
@@ -228,7 +238,8 @@ const kernelToFrontend: { [action: string]: (v: Fields) => boolean } = {
         after_cell_id: isString,
         group: isString,
         anchor_cell_id: isNullable(isString),
-        activate: isBoolean
+        activate: isBoolean,
+        replay: isBoolean
       }
     ),
   open_notebook: v =>
@@ -285,6 +296,7 @@ const frontendToKernel: { [action: string]: (v: Fields) => boolean } = {
     ),
   pong: v => hasShape(v, { action: isString, request_id: requestId }),
   request_state: v => hasShape(v, { action: isString }),
+  saved: v => hasShape(v, { action: isString, request_ids: isArrayOf(isString) }),
   open_run: runAction,
   insert_run: runAction,
   stop_run: runAction,

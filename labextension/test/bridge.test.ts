@@ -180,4 +180,40 @@ describe('CopilotBridge', () => {
     expect(comm.actions('hello')).toHaveLength(1);
     expect(bridge.records.get('k1')?.comm).toBe(comm);
   });
+
+  it('reconnects a reloaded page to a kernel whose copilot is loaded, once', async () => {
+    const { bridge, comm } = setup();
+    comms.push(comm);
+    const opened: unknown[] = [];
+    let inUse: { [id: string]: { target_name: string } } = {};
+    const kernel = {
+      id: 'k1',
+      isDisposed: false,
+      requestCommInfo: async (content: { target_name?: string }) => {
+        expect(content.target_name).toBe(COMM_TARGET);
+        return { content: { status: 'ok', comms: inUse } };
+      },
+      createComm: (target: string) => {
+        expect(target).toBe(COMM_TARGET);
+        return Object.assign(comm, {
+          open: (data: unknown) => {
+            opened.push(data);
+            return null;
+          }
+        });
+      }
+    } as unknown as Kernel.IKernelConnection;
+    // a fresh kernel (the copilot not loaded): nothing to reconnect to
+    expect(await bridge.reconnect(kernel)).toBe(false);
+    expect(opened).toHaveLength(0);
+    // the copilot's comm is open on the kernel (the page before the reload had it)
+    inUse = { old: { target_name: COMM_TARGET } };
+    expect(await bridge.reconnect(kernel)).toBe(true);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ action: 'hello', version: VERSION });
+    expect(bridge.records.get('k1')?.comm).toBe(comm);
+    // live now: no second comm
+    expect(await bridge.reconnect(kernel)).toBe(false);
+    expect(opened).toHaveLength(1);
+  });
 });

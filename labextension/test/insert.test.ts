@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ICellList, insertIndex, toCell } from '../src/insert';
+import { ICellList, insertIndex, missingCells, nodeCellKey, toCell } from '../src/insert';
 import type { ICell } from '../src/protocol';
 
 function cells(...specs: [string, string | null][]): ICellList {
@@ -37,6 +37,38 @@ describe('insertIndex', () => {
     expect(insertIndex(NB, 1, { after_cell_id: 'gone' }, one())).toBe(2);
     expect(insertIndex(NB, -1, {}, one())).toBe(5);
     expect(insertIndex(cells(), -1, {}, one())).toBe(0);
+  });
+});
+
+describe('missingCells', () => {
+  const node = (run: string, id: string, type: 'code' | 'markdown'): ICell => ({
+    cell_type: type,
+    source: `${id} ${type}`,
+    metadata: { mlr_copilot: { run_id: run, node_id: id, stage: 'draft' } }
+  });
+  const notebook = (...have: ICell[]): ICellList => ({
+    length: have.length,
+    get: (i: number) => ({
+      id: `c${i}`,
+      sharedModel: { getMetadata: () => have[i].metadata, cell_type: have[i].cell_type }
+    })
+  });
+
+  it('skips the cells of nodes the notebook already has (a replay after a reload)', () => {
+    const saved = notebook(node('run-1', 'n1', 'markdown'), node('run-1', 'n1', 'code'));
+    const replay = [node('run-1', 'n1', 'markdown'), node('run-1', 'n1', 'code')];
+    expect(missingCells(saved, replay)).toEqual([]);
+    const lost = [node('run-1', 'n2', 'markdown'), node('run-1', 'n2', 'code')];
+    expect(missingCells(saved, [...replay, ...lost])).toEqual(lost);
+  });
+
+  it('keeps another run\'s node of the same id, and cells without a node id', () => {
+    const saved = notebook(node('run-1', 'n1', 'code'));
+    const other = node('run-2', 'n1', 'code');
+    const plain: ICell = { cell_type: 'code', source: 'x', metadata: { mlr_copilot: { run_id: 'run-1' } } };
+    expect(missingCells(saved, [other, plain])).toEqual([other, plain]);
+    expect(nodeCellKey({}, 'code')).toBeNull();
+    expect(nodeCellKey(other.metadata, 'code')).toBe('run-2/n1/code');
   });
 });
 

@@ -16,8 +16,16 @@ Notebook, VS Code, JupyterLab without the extension) :meth:`FrontendBridge.inser
 back to ``shell.set_next_input`` (one joined cell). An ack that reports a failure is announced
 after the next cell, naming what to re-insert.
 
+No insert of a run is lost when the page is reloaded (or the notebook closed and reopened)
+mid-run: the kernel keeps every group insert until the frontend says the notebook was ``saved``
+with it, and sends the kept ones again, marked ``replay``, when a frontend says ``hello``. A
+reloaded page opens a comm of its own when it finds this kernel's comm target in use (a
+``comm_info`` request), so the kernel hears the new ``hello`` as soon as it is idle (a background
+run), or once the running cell ends (``--wait``); the frontend skips the cells the notebook
+already has.
+
 Kernel -> frontend: ``insert_cells``, ``open_notebook``, ``state``, ``notify``.
-Frontend -> kernel: ``hello``, ``ack``, ``run_done``, ``pong`` and the side panel's actions
+Frontend -> kernel: ``hello``, ``ack``, ``run_done``, ``pong``, ``saved`` and the side panel's actions
 ``open_run``, ``insert_run``, ``stop_run``, ``insert_winner``, ``request_state`` (see :meth:`FrontendBridge.on_action`).
 Every message is defined once, in ``comm_protocol.schema.json`` (:mod:`.comm_protocol`), which
 the extension's TypeScript types (``labextension/src/protocol.ts``) and both sides' tests follow.
@@ -45,6 +53,8 @@ FALLBACK_NOTICE = (
     "cell (install/enable mlr-copilot-jupyter's labextension to get separate cells)"
 )
 _MAX_REPLIES = 64
+#: Group inserts kept for a replay at most (the oldest go first): a few runs' worth of nodes.
+MAX_KEPT_INSERTS = 2000
 _CELL_TYPES = ("code", "markdown", "raw")
 
 log = logging.getLogger(__name__)
@@ -132,6 +142,9 @@ class FrontendBridge:
         self.frontend_marked = False  # an execute request carried the extension's mark
         self.failed_inserts: list[dict[str, Any]] = []  # acks with ok false, not yet announced
         self._pending: dict[str, dict[str, Any]] = {}  # request_id -> group, n cells (unacked)
+        #: group inserts not yet saved in the notebook, in order: sent again to a new frontend
+        self._kept: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.replayed = 0  # inserts sent again to a frontend that connected (counted)
         events = getattr(shell, "events", None)
         if events is not None:
             events.register("pre_run_cell", self._pre_run_cell)
@@ -202,9 +215,32 @@ class FrontendBridge:
                "activate": False}
         self._pending[request_id] = {"group": group, "label": label, "cells": len(normalized)}
         if self._send(msg):
+            self._keep(request_id, msg)
             return True
         self._pending.pop(request_id, None)
         return False
+
+    def _keep(self, request_id: str, msg: dict[str, Any]) -> None:
+        with self._state_lock:
+            self._kept[request_id] = msg
+            while len(self._kept) > MAX_KEPT_INSERTS:
+                self._kept.popitem(last=False)
+
+    @property
+    def kept_inserts(self) -> int:
+        """Group inserts the notebook has not been saved with yet (sent again on a reconnect)."""
+        return len(self._kept)
+
+    def _replay(self) -> None:
+        """Send every kept insert again, in order, to the frontend that just said hello."""
+        with self._state_lock:
+            kept = [dict(msg, replay=True) for msg in self._kept.values()]
+        for msg in kept:
+            if not self._send(msg):
+                return
+            self._pending.setdefault(msg["request_id"], {
+                "group": msg.get("group"), "label": "cells", "cells": len(msg["cells"])})
+            self.replayed += 1
 
     def open_notebook(self, path: str | os.PathLike[str]) -> bool:
         """Ask JupyterLab to open ``path``; False when there is no frontend to ask."""
@@ -280,10 +316,17 @@ class FrontendBridge:
             self.frontend, self.available = data, True
             self._sent_json = None  # a new frontend has no state yet
             self._flush_state(force=True)
+            self._replay()
+        elif action == "saved" and isinstance(data.get("request_ids"), list):
+            with self._state_lock:
+                for request_id in data["request_ids"]:
+                    self._kept.pop(str(request_id), None)
         elif action in ("ack", "run_done", "pong") and isinstance(data.get("request_id"), str):
             pending = self._pending.pop(data["request_id"], None)
             if pending is not None and action == "ack" and data.get("ok") is False:
                 self.failed_inserts.append(dict(pending, error=str(data.get("error") or "")))
+                with self._state_lock:  # announced, with --insert-run: not sent again
+                    self._kept.pop(data["request_id"], None)
             self.replies.setdefault(data["request_id"], []).append(data)
             while len(self.replies) > _MAX_REPLIES:
                 self.replies.popitem(last=False)

@@ -2,4 +2,8 @@
 (reset between modules, a fresh browser context per test; tests/support/lab_server.py), and the
 llama.cpp server started once (tests/support/llama.py, registered in tests/conftest.py)."""
 
-from tests.support.lab_server import _chromium, _lab_for_session  # noqa: F401  (fixtures)
+from tests.support.lab_server import (  # noqa: F401  (fixtures)
+    _chromium,
+    _lab_for_session,
+    _notebook7_for_session,
+)

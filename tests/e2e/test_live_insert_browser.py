@@ -198,3 +198,47 @@ def test_nodes_of_a_run_whose_cell_was_deleted_go_to_the_end_behind_a_note(
     assert cells[3]["metadata"]["mlr_copilot"] == {"stage": "note", "run_id": "run-gone"}
     assert [c["source"] for c in cells[4:]] == ["plan n0", "n0 = 1", "plan n1", "n1 = 1"]
     page.evaluate(SHUTDOWN, path)
+
+
+def test_a_page_reload_mid_run_loses_no_node(
+    lab_server: LabServer, lab_page: Any  # noqa: F811
+) -> None:
+    """Issue 27 item 5: the page is reloaded after the first node arrived and before the notebook
+    was saved with it. The reloaded page reconnects to the kernel (its copilot comm is in use),
+    the kernel sends again every insert the notebook was not saved with, and the notebook ends
+    with all four nodes, in order, each once, below the cell that started the run."""
+    page, path = lab_page, "reload_mid_run.ipynb"
+    # the digits search's steps take seconds each: the reload lands while the run goes on
+    open_fresh(page, lab_server.root, path, ["%load_ext mlr_copilot_jupyter", EXPERIMENT])
+    page.evaluate(RUN_ALL, path)
+    wait_for(page, f"""(path) => ({CELLS})(path).some(c => c.metadata.mlr_copilot
+                                                   && c.metadata.mlr_copilot.node_id)""",
+             path, timeout=NODE_TIMEOUT, what="the first node's cells")
+    on_disk = nbformat.read(lab_server.root / path, as_version=4)
+    assert not any(node_of(c) for c in on_disk.cells), "saved before the reload: nothing to lose"
+
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page with unsaved changes?"
+    page.reload()
+    page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    page.evaluate(FIND_NOTEBOOK)
+    page.evaluate("""async (path) => {  // restored with the workspace, or opened again
+        const w = await window.jupyterapp.commands.execute('docmanager:open', {path});
+        await w.context.ready; await w.sessionContext.ready;
+        window.jupyterapp.shell.activateById(w.id);
+    }""", path)
+    cells = wait_for_nodes(page, path, "all four nodes after the reload")
+    # every node once, in order, below the starting cell: a replay inserts nothing twice
+    time.sleep(2)  # late replays of the last node would show up here
+    cells = page.evaluate(CELLS, path)
+    end = assert_nodes_below(cells, 2)
+    assert end == len(cells), [c["source"][:40] for c in cells[end:]]
+    status = page.evaluate("""async (path) => {
+        const w = window.__mlrNotebook(path);
+        await w.context.save();
+        return w.context.model.dirty;
+    }""", path)
+    assert status is False
+    saved = nbformat.read(lab_server.root / path, as_version=4)
+    assert [node_of(c) for c in saved.cells if c.cell_type == "code" and node_of(c)] == NODES
+    page.evaluate(SHUTDOWN, path)

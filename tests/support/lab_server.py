@@ -92,12 +92,22 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def start_lab(base: Path, attempts: int = 3) -> LabServer:
-    """Start JupyterLab; a free port taken by another process before the server binds it
-    (it is chosen here, then bound by the server) means another try on another port."""
+#: The front ends a test can start: JupyterLab, and Notebook 7 (Jupyter's document-oriented
+#: front end, built on JupyterLab's components, which loads the same prebuilt extension).
+APPS = {
+    "lab": ("jupyterlab", "LabApp", ["--LabApp.news_url=None",
+                                     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]),
+    "notebook": ("notebook", "JupyterNotebookApp", []),
+}
+
+
+def start_lab(base: Path, attempts: int = 3, app: str = "lab") -> LabServer:
+    """Start JupyterLab (``app="notebook"``: Notebook 7); a free port taken by another process
+    before the server binds it (it is chosen here, then bound by the server) means another try
+    on another port."""
     for attempt in range(1, attempts + 1):
         try:
-            return _start_lab(base / f"try{attempt}" if attempt > 1 else base)
+            return _start_lab(base / f"try{attempt}" if attempt > 1 else base, app)
         except _PortTaken:
             if attempt == attempts:
                 raise
@@ -108,7 +118,7 @@ class _PortTaken(RuntimeError):
     pass
 
 
-def _start_lab(base: Path) -> LabServer:
+def _start_lab(base: Path, app: str = "lab") -> LabServer:
     root, home = base / "root", base / "home"
     root.mkdir(parents=True)
     labconfig = home / ".jupyter" / "labconfig"
@@ -134,13 +144,12 @@ def _start_lab(base: Path) -> LabServer:
         (extensions / "mlr-copilot-jupyter").symlink_to(TREE_LABEXTENSION, target_is_directory=True)
         env["JUPYTER_PATH"] = str(base / "jupyter_path")
     port = free_port()
+    module, app_class, extra = APPS[app]
     cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+        sys.executable, "-m", module, "--no-browser", "--allow-root",
         f"--ServerApp.token={TOKEN}", "--ServerApp.ip=127.0.0.1", f"--port={port}",
         "--ServerApp.port_retries=0",  # no silent move to another port: we connect to this one
-        "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--{app_class}.expose_app_in_browser=True", f"--ServerApp.root_dir={root}", *extra,
     ]
     log = base / "lab.log"
     with open(log, "wb") as out:
@@ -152,14 +161,14 @@ def _start_lab(base: Path) -> LabServer:
         if proc.poll() is not None:
             if "already in use" in server.log_tail():
                 raise _PortTaken(server.log_tail())
-            raise RuntimeError(f"jupyter lab exited ({proc.returncode}):\n{server.log_tail()}")
+            raise RuntimeError(f"jupyter {module} exited ({proc.returncode}):\n{server.log_tail()}")
         try:
             with urllib.request.urlopen(f"{server.url}/api/status?token={TOKEN}", timeout=2):
                 return server
         except OSError:
             if time.monotonic() > deadline:
                 _stop(proc)
-                raise RuntimeError(f"jupyter lab did not answer in {START_TIMEOUT:.0f} s:\n"
+                raise RuntimeError(f"jupyter {module} did not answer in {START_TIMEOUT:.0f} s:\n"
                                    f"{server.log_tail()}") from None
             time.sleep(0.25)
 
@@ -189,6 +198,17 @@ def _lab_for_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabSe
     """The one JupyterLab server of the e2e session (issue 26: started once, not per module)."""
     chromium_path()  # fail (or skip) before spending time on the server
     server = start_lab(tmp_path_factory.mktemp("lab"))
+    try:
+        yield server
+    finally:
+        _stop(server.proc)
+
+
+@pytest.fixture(scope="session")
+def _notebook7_for_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A Notebook 7 server (``jupyter notebook``) for the e2e session, with the same extension."""
+    chromium_path()
+    server = start_lab(tmp_path_factory.mktemp("notebook7"), app="notebook")
     try:
         yield server
     finally:

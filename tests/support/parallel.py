@@ -32,8 +32,9 @@ import pytest
 _SHARED_SCOPES = {"module", "class"}
 
 
-#: The e2e session's one JupyterLab (tests/support/lab_server.py): its users share one worker.
-LAB_FIXTURE = "_lab_for_session"
+#: The e2e session's JupyterLab and Notebook 7 servers (tests/support/lab_server.py): their users
+#: share one worker (and its one Chromium).
+LAB_FIXTURES = ("_lab_for_session", "_notebook7_for_session")
 
 
 def _shared_scope_key(item: pytest.Item) -> str | None:
@@ -44,7 +45,7 @@ def _shared_scope_key(item: pytest.Item) -> str | None:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None
-    if LAB_FIXTURE in info.names_closure:
+    if any(name in info.names_closure for name in LAB_FIXTURES):
         return "lab"
     for name in info.names_closure:
         defs = info.name2fixturedefs.get(name)

@@ -261,3 +261,62 @@ def test_state_updates_from_a_background_thread_reach_the_panel_between_cells(
     assert [s["state"]["comparisons"][0]["done"] for s in states] == [0, 20]
     time.sleep(0.5)
     assert len(comm.actions("state")) == 2
+
+
+def _group_cells(node: str) -> list[dict[str, Any]]:
+    meta = {"mlr_copilot": {"node_id": node, "run_id": "run-9", "stage": "draft"}}
+    return [{"cell_type": "markdown", "source": f"## {node}", "metadata": meta},
+            {"cell_type": "code", "source": f"# {node}", "metadata": meta}]
+
+
+def test_inserts_not_yet_saved_are_sent_again_to_a_frontend_that_reconnects(
+    bridge: FrontendBridge, comm: FakeComm
+) -> None:
+    """Issue 27 item 5: a page reloaded mid-run gets every node the notebook was not saved with
+    (acknowledged or not), in order, marked ``replay``; a saved one is never sent again."""
+    comm.deliver(HELLO)
+    for node in ("n1", "n2", "n3"):
+        assert bridge.insert_group(_group_cells(node), group="run-9", anchor_cell_id="c-1",
+                                   label=f"node {node}")
+    first = comm.actions("insert_cells")
+    assert [m.get("replay") for m in first] == [None, None, None]
+    ids = [m["request_id"] for m in first]
+    comm.deliver({"action": "ack", "request_id": ids[0], "ok": True, "inserted": 2})
+    comm.deliver({"action": "ack", "request_id": ids[1], "ok": True, "inserted": 2})
+    comm.deliver({"action": "saved", "request_ids": [ids[0]]})  # n1 is on disk; n2, n3 not yet
+    assert bridge.kept_inserts == 2
+
+    # the page reloads: the new page opens a comm of its own with its hello (comm target path)
+    reloaded = FakeComm()
+    bridge._on_frontend_open(reloaded, {"content": {"data": HELLO}})
+    assert comm.closed  # the dead page's comm is dropped
+    again = reloaded.actions("insert_cells")
+    assert [m["request_id"] for m in again] == ids[1:]
+    assert all(m["replay"] is True and m["group"] == "run-9" for m in again)
+    assert [c["source"] for c in again[0]["cells"]] == ["## n2", "# n2"]
+    assert bridge.replayed == 2
+
+    # the new page took them and saved: a later reconnect sends nothing again
+    for message in again:
+        reloaded.deliver({"action": "ack", "request_id": message["request_id"], "ok": True})
+    reloaded.deliver({"action": "saved", "request_ids": ids[1:]})
+    assert bridge.kept_inserts == 0
+    reloaded.deliver(HELLO)
+    assert len(reloaded.actions("insert_cells")) == 2
+
+
+def test_an_insert_the_notebook_refused_is_announced_once_not_replayed(
+    shell: InteractiveShell, bridge: FrontendBridge, comm: FakeComm,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    comm.deliver(HELLO)
+    assert bridge.insert_group(_group_cells("n1"), group="run-9", anchor_cell_id=None,
+                               label="node n1")
+    request_id = comm.actions("insert_cells")[0]["request_id"]
+    comm.deliver({"action": "ack", "request_id": request_id, "ok": False,
+                  "error": "no open notebook is attached to this kernel"})
+    assert bridge.kept_inserts == 0
+    run(shell, "1")
+    assert "%mlr_experiment --insert-run run-9" in capsys.readouterr().out
+    comm.deliver(HELLO)
+    assert len(comm.actions("insert_cells")) == 1

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = json.loads((ROOT / "tests" / "support" / "data" / "comm_protocol_examples.json").read_text())
 K2F, F2K = comm_protocol.KERNEL_TO_FRONTEND, comm_protocol.FRONTEND_TO_KERNEL
 # What FrontendBridge.handle_message itself acts on; the rest go to on_action callbacks.
-BRIDGE_ACTIONS = {"hello", "ack", "run_done", "pong", "request_state"}
+BRIDGE_ACTIONS = {"hello", "ack", "run_done", "pong", "request_state", "saved"}
 
 
 def test_the_schema_is_a_draft_2020_12_schema_shipped_in_the_package() -> None:
