@@ -32,6 +32,8 @@ class ProblemCard:
         lines = []
         if self.paper is not None:
             lines.append(f"Paper: {self.paper.title or self.paper.source}")
+            if self.paper.text_layer_note():
+                lines.append(self.paper.text_layer_note())
         lines += [f"Engine: {p.engine}", "", "Task definition:", f"  {p.task_definition}", "",
                   "Research gaps:"]
         lines += [f"  - {g}" for g in p.research_gaps] or ["  (none found)"]
@@ -70,6 +72,9 @@ class ProblemCard:
                       if w.url and w.url.startswith(("https://", "http://")) else _esc(w.title))
             + (f" ({w.year})" if w.year else "") + f" <small>{_esc(w.source)}</small></li>"
             for w in p.related_works)
+        note = self.paper.text_layer_note() if self.paper else ""
+        textless = (f"<div class='mlr-textless' style='color:#a15c00'>&#9888; {_esc(note)}</div>"
+                    if note else "")
         parts = [
             section("Task definition", f"<p>{_esc(p.task_definition)}</p>"),
             section("Method", f"<p>{_esc(p.method_summary)}</p>") if p.method_summary else "",
@@ -91,7 +96,7 @@ class ProblemCard:
         return (
             f"<div class='mlr-problem' style='{_CARD}'><h4 style='margin:4px 0'>{title}</h4>"
             f"<div style='color:gray;font-size:90%'>extracted by {_esc(engine)}; sections: "
-            f"{_esc(', '.join(p.source_sections))}</div>" + "".join(parts) + "</div>"
+            f"{_esc(', '.join(p.source_sections))}</div>" + textless + "".join(parts) + "</div>"
         )
 
 

@@ -56,7 +56,21 @@ class Paper(BaseModel):
         default_factory=list,
         description="Where each page begins in the flat text (whitespace collapsed), for citing "
                     "a quote with its page; empty when the source has no pages.")
+    pages_without_text: list[int] = Field(
+        default_factory=list,
+        description="1-based pages of a PDF with no text layer (scanned or drawn as images): "
+                    "nothing on them is extracted, so nothing there can be cited.")
     sha256: str = ""
+
+    def text_layer_note(self) -> str:
+        """One line for the problem card when some pages have no text layer ('' otherwise)."""
+        pages = self.pages_without_text
+        if not pages:
+            return ""
+        shown = ", ".join(map(str, pages[:12])) + (", ..." if len(pages) > 12 else "")
+        return (f"no text layer on page{'s' if len(pages) > 1 else ''} {shown}: citations "
+                "unavailable there (nothing from them is used; OCR the PDF, e.g. ocrmypdf, "
+                "to include them)")
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding ``offset`` of the flat text; None when pages are unknown.

@@ -40,13 +40,21 @@ def _parse_text(text: str, *, markdown: bool = False) -> tuple[ParsedPaper, list
     return parse_lines(join_hyphenation(pages[0].split("\n")), markdown=markdown), []
 
 
-def _parse_pdf(data: bytes, name: str, max_pages: int) -> tuple[ParsedPaper, int, list[int]]:
+#: Fewer characters than this on a PDF page: no text layer there (a scan, a full-page figure).
+_PAGE_TEXT_CHARS = 20
+
+
+def _parse_pdf(data: bytes, name: str,
+               max_pages: int) -> tuple[ParsedPaper, int, list[int], list[int]]:
+    """The parse, the page count, where each page starts and the pages with no text layer."""
     raw = extract_pdf_text(data, name, max_pages=max_pages)
     pages = strip_running_lines([normalize_text(p) for p in raw.pages])
     parsed = parse_lines(join_hyphenation([ln for page in pages for ln in page]))
     if not parsed.text.strip():
         raise PaperError(f"{name} has no extractable text (scanned?); run OCR first e.g. ocrmypdf")
-    return parsed, raw.n_pages, page_starts(pages, parsed.text)
+    textless = [i + 1 for i, page in enumerate(raw.pages)
+                if len("".join(page.split())) < _PAGE_TEXT_CHARS]
+    return parsed, raw.n_pages, page_starts(pages, parsed.text), textless
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -72,7 +80,7 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _paper(parsed: ParsedPaper, source: str, data: bytes, n_pages: int | None,
-           starts: list[int] | None = None) -> Paper:
+           starts: list[int] | None = None, textless: list[int] | None = None) -> Paper:
     return Paper(
         source=source,
         title=parsed.title,
@@ -81,6 +89,7 @@ def _paper(parsed: ParsedPaper, source: str, data: bytes, n_pages: int | None,
         text=parsed.text,
         n_pages=n_pages,
         page_starts=starts or [],
+        pages_without_text=textless or [],
         sha256=hashlib.sha256(data).hexdigest(),
     )
 
@@ -105,8 +114,8 @@ def _load_path(path: Path, name: str, max_pages: int, max_bytes: int) -> Paper:
     except OSError as exc:
         raise PaperError(f"cannot read {name} ({exc.strerror or exc}); check the path") from None
     if path.suffix.lower() == ".pdf" or b"%PDF-" in data[:1024]:
-        parsed, n_pages, starts = _parse_pdf(data, name, max_pages)
-        return _paper(parsed, name, data, n_pages, starts)
+        parsed, n_pages, starts, textless = _parse_pdf(data, name, max_pages)
+        return _paper(parsed, name, data, n_pages, starts, textless)
     text = _decode(data, name)
     if not text.strip():
         raise PaperError(f"{name} contains no text; pass a file with the paper's text")
@@ -168,12 +177,12 @@ def load_paper(
             aid, base_url=arxiv_base_url, cache_dir=cache_dir, timeout=timeout, max_bytes=max_bytes
         )
         name = f"arXiv:{aid}"
-        parsed, n_pages, starts = _parse_pdf(ap.pdf, name, max_pages)
+        parsed, n_pages, starts, textless = _parse_pdf(ap.pdf, name, max_pages)
         parsed.title = ap.title or parsed.title
         parsed.abstract = ap.abstract or parsed.abstract
         if parsed.abstract and "abstract" not in parsed.sections:
             parsed.sections = {"abstract": parsed.abstract, **parsed.sections}
-        return _paper(parsed, name, ap.pdf, n_pages, starts)
+        return _paper(parsed, name, ap.pdf, n_pages, starts, textless)
     if re.match(r"(?i)https?://", s):
         raise PaperError(f"{s} is not an arXiv URL; download the PDF and pass its path")
     if _PATH_SUFFIX.search(s) or os.sep in s or "/" in s or s.startswith(("~", ".")):

@@ -150,8 +150,9 @@ def test_cells_inserted_and_state_shown_in_side_panel(
         [NOTEBOOK, "print(clicked)"], what="the kernel to receive stop_run")
     assert printed.strip() == "['run-1']"
 
-    # After a page reload the kernel's comm is gone from the page; "refresh" opens a new one
-    # from the frontend, the kernel adopts it and sends its state again.
+    # After a page reload the kernel's comm is gone from the page: the page finds the kernel's
+    # copilot comm in use (comm_info) and opens a new one by itself, the kernel adopts it and
+    # sends its state again; "refresh" then goes over that comm (issue 27 item 5).
     page.reload()
     page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
     page.evaluate("async () => { await window.jupyterapp.restored; }")
@@ -161,9 +162,10 @@ def test_cells_inserted_and_state_shown_in_side_panel(
         await w.context.ready; await w.sessionContext.ready;
     }""", NOTEBOOK)
     wait_for(page, KERNEL_IDLE, NOTEBOOK, what="the kernel after the reload")
-    assert page.evaluate("(path) => window.jupyterapp.commands.execute('mlr-copilot:refresh', "
-                         "{path})", NOTEBOOK) == "opened"
     page.evaluate("window.jupyterapp.commands.execute('mlr-copilot:toggle-panel')")
+    page.wait_for_selector(f"{panel}[data-connected='true']", timeout=30_000)
+    assert page.evaluate("(path) => window.jupyterapp.commands.execute('mlr-copilot:refresh', "
+                         "{path})", NOTEBOOK) == "sent"
     # the magics answer request_state with the kernel's real research state (empty here)
     page.wait_for_selector(f"{panel}[data-connected='true'][data-has-state='true']", timeout=30_000)
     assert page.evaluate(KERNEL_PRINT, [NOTEBOOK, "print(bridge.available)"]).strip() == "True"

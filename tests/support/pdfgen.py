@@ -310,3 +310,21 @@ def corrupt_copies(valid_pdf: Path, out_dir: Path) -> dict[str, Path]:
         p.write_bytes(blob)
         out[name] = p
     return out
+
+
+def make_partly_scanned_pdf(path: str | Path, text: str, scanned_pages: int = 2) -> Path:
+    """A PDF whose first page holds ``text`` and whose next ``scanned_pages`` pages are images
+    only (a results table pasted as a picture, a scanned appendix): no text layer there."""
+    from PIL import Image
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font(STANDARD_FONT, size=10)
+    pdf.multi_cell(0, 5, text)
+    img = Image.new("RGB", (60, 40), (30, 30, 200))
+    for _ in range(scanned_pages):
+        pdf.add_page()
+        pdf.rect(20, 20, 120, 80, style="F")
+        pdf.image(img, x=30, y=120, w=60)
+    pdf.output(str(path))
+    return Path(path)

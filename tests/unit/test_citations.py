@@ -222,3 +222,28 @@ def test_the_problem_card_shows_every_section_collapsible_with_sources_and_links
     assert "javascript:" not in html and "<li>Evil" in html  # no link that runs code
     text = repr(ProblemCard(problem))
     assert "https://example.org/p?a=1&b=2" in text and "(2021)" in text
+
+
+def test_pages_without_a_text_layer_are_named_on_the_card(tmp_path: Path) -> None:
+    """Issue 27, bad input: a PDF with pages that have no text layer. Nothing is read from those
+    pages and the card says so in one line; a fully textless PDF is refused in one line."""
+    from mlr_copilot_jupyter.display import ProblemCard
+    from mlr_copilot_jupyter.ideas.problem import offline_problem
+    from tests.support.pdfgen import make_image_only_pdf, make_partly_scanned_pdf
+
+    text = ("Shallow Baselines Revisited\n\nAbstract\n\nWe study how tuned shallow baselines "
+            "compare with proposed methods on small tabular datasets.\n\n1 Introduction\n\n"
+            + "Tuned baselines close most of the reported gap on small benchmarks. " * 12)
+    paper = load_paper(make_partly_scanned_pdf(tmp_path / "partly.pdf", text, scanned_pages=2))
+    assert paper.n_pages == 3 and paper.pages_without_text == [2, 3]
+    note = "no text layer on pages 2, 3: citations unavailable there"
+    card = ProblemCard(offline_problem(paper), paper)
+    assert note in repr(card)
+    assert note in card._repr_html_()
+    assert all(r.page in (None, 1) for r in card.problem.reported_results)  # nothing invented
+    # a paper with text on every page says nothing of the kind
+    whole = load_paper(make_partly_scanned_pdf(tmp_path / "whole.pdf", text, scanned_pages=0))
+    assert whole.pages_without_text == [] and "no text layer" not in repr(
+        ProblemCard(offline_problem(whole), whole))
+    with pytest.raises(Exception, match="no extractable text"):
+        load_paper(make_image_only_pdf(tmp_path / "scanned.pdf"))
