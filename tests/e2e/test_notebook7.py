@@ -22,7 +22,7 @@ import pytest
 
 import mlr_copilot_jupyter
 from tests.support.browser import CELLS, FIND_NOTEBOOK, KERNEL_IDLE, keep_screenshot, output_text
-from tests.support.lab_server import LabServer, reset_lab, wait_for
+from tests.support.lab_server import LabServer, app_page, reset_lab, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,23 +58,11 @@ def notebook7_page(_notebook7_for_session: LabServer, _chromium: Any) -> Iterato
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, server.root / PATH)
-    console: list[str] = []
-    context = _chromium.new_context(viewport={"width": 1400, "height": 1800})
-    try:
-        page = context.new_page()
-        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-        page.set_default_timeout(30_000)
-        page.goto(f"{server.url}/notebooks/{PATH}?token={server.token}")
-        page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
-        page.evaluate("async () => { await window.jupyterapp.restored; }")
+    with app_page(_chromium, server, f"/notebooks/{PATH}", viewport=(1400, 1800)) as page:
         page.evaluate(FIND_NOTEBOOK)
         wait_for(page, f"(p) => window.__mlrNotebook(p) !== null && ({KERNEL_IDLE})(p)", PATH,
                  timeout=90, what="Notebook 7's notebook and its idle kernel")
         yield page
-    finally:
-        context.close()
-        print("browser console errors:\n  " + "\n  ".join(
-            c for c in console if c.startswith("error")))
 
 
 def node_of(cell: dict[str, Any]) -> str | None:

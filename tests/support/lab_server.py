@@ -8,6 +8,7 @@ Without Chromium the tests fail with an install hint, unless ``MLR_SKIP_BROWSER=
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -238,17 +239,19 @@ def _chromium() -> Iterator[Any]:
         playwright.stop()
 
 
-@pytest.fixture
-def lab_page(lab_server: LabServer, _chromium: Any) -> Iterator[Any]:
-    """A Playwright page with JupyterLab loaded and restored (``window.jupyterapp`` ready), in a
-    browser context of its own (no cookie, storage or page shared with another test)."""
+@contextlib.contextmanager
+def app_page(chromium: Any, server: LabServer, url_path: str,
+             viewport: tuple[int, int] = (1400, 860)) -> Iterator[Any]:
+    """A Playwright page on ``server``'s ``url_path`` (``/lab``, ``/notebooks/x.ipynb``) once the
+    application is loaded and restored (``window.jupyterapp`` ready), in a browser context of
+    its own (no cookie, storage or page shared with another test); prints console errors."""
     console: list[str] = []
-    context = _chromium.new_context(viewport={"width": 1400, "height": 860})
+    context = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     try:
         page = context.new_page()
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         page.set_default_timeout(30_000)
-        page.goto(f"{lab_server.url}/lab?token={lab_server.token}")
+        page.goto(f"{server.url}{url_path}?token={server.token}")
         page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
         page.evaluate("async () => { await window.jupyterapp.restored; }")
         yield page
@@ -257,6 +260,13 @@ def lab_page(lab_server: LabServer, _chromium: Any) -> Iterator[Any]:
     errors = [c for c in console if c.startswith("error")]
     if errors:
         print("browser console errors:\n  " + "\n  ".join(errors[:20]))
+
+
+@pytest.fixture
+def lab_page(lab_server: LabServer, _chromium: Any) -> Iterator[Any]:
+    """A Playwright page with JupyterLab loaded and restored (see :func:`app_page`)."""
+    with app_page(_chromium, lab_server, "/lab") as page:
+        yield page
 
 
 def wait_for(page: Any, js: str, arg: Any = None, timeout: float = 30.0, what: str = "") -> Any:

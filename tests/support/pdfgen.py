@@ -236,16 +236,21 @@ def make_conference_pdf(
     return Path(path)
 
 
-def make_image_only_pdf(path: str | Path, pages: int = 2) -> Path:
-    """A "scanned" PDF: pages hold a drawn rectangle and an image, but no text."""
+def _add_image_pages(pdf: FPDF, pages: int, colour: tuple[int, int, int]) -> None:
+    """``pages`` pages holding a drawn rectangle and an image, but no text (a scan)."""
     from PIL import Image
 
-    pdf = FPDF()
-    img = Image.new("RGB", (60, 40), (200, 30, 30))
+    img = Image.new("RGB", (60, 40), colour)
     for _ in range(pages):
         pdf.add_page()
         pdf.rect(20, 20, 120, 80, style="F")
         pdf.image(img, x=30, y=120, w=60)
+
+
+def make_image_only_pdf(path: str | Path, pages: int = 2) -> Path:
+    """A "scanned" PDF: pages hold a drawn rectangle and an image, but no text."""
+    pdf = FPDF()
+    _add_image_pages(pdf, pages, (200, 30, 30))
     pdf.output(str(path))
     return Path(path)
 
@@ -315,16 +320,10 @@ def corrupt_copies(valid_pdf: Path, out_dir: Path) -> dict[str, Path]:
 def make_partly_scanned_pdf(path: str | Path, text: str, scanned_pages: int = 2) -> Path:
     """A PDF whose first page holds ``text`` and whose next ``scanned_pages`` pages are images
     only (a results table pasted as a picture, a scanned appendix): no text layer there."""
-    from PIL import Image
-
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font(STANDARD_FONT, size=10)
     pdf.multi_cell(0, 5, text)
-    img = Image.new("RGB", (60, 40), (30, 30, 200))
-    for _ in range(scanned_pages):
-        pdf.add_page()
-        pdf.rect(20, 20, 120, 80, style="F")
-        pdf.image(img, x=30, y=120, w=60)
+    _add_image_pages(pdf, scanned_pages, (30, 30, 200))
     pdf.output(str(path))
     return Path(path)
