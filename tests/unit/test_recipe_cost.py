@@ -163,17 +163,37 @@ def test_boosting_and_forests_halve_then_rows_are_subsampled() -> None:
     assert "fitted on 15,000 random rows of 50,000" in line
 
 
-def test_the_time_the_pilots_took_comes_off_the_fits_share() -> None:
-    """A search's pilots are searches too: what they took is not left for the fit."""
+def test_the_fit_gets_half_of_what_the_pilots_left() -> None:
+    """A search's pilots are searches too: what they took is not left for the fit, which gets
+    half of the rest of the cell (the same margin however long they took), and a pilot is not
+    measured again when even half its estimate would not fit."""
     model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1)
     X, y = table(50_000)
-    spent = iter(range(0, 1000, 10))  # each reading of the clock: 10 s later
-    _, X_fit, line = decide(model, X, y, 300.0, cost_table(per_row=1e-2),
-                            clock=lambda: float(next(spent)))
-    assert X_fit.shape[0] < 15_000  # the 150 s share, less the pilots' time
-    assert f"fitted on {X_fit.shape[0]:,} random rows of 50,000" in line
-    _, X_fit, _ = decide(model, X, y, 300.0, cost_table(per_row=1e-2))
-    assert X_fit.shape[0] == 15_000  # a clock that stands still: the whole share
+    costs = cost_table(per_row=1e-2)
+    now, pilots = [0.0], []
+
+    def pilot(model, X, y, rows, seed=0):  # a stopwatch that runs as long as the fit 'takes'
+        pilots.append(rows)
+        now[0] += costs(model, X, y, rows, seed)
+        return costs(model, X, y, rows, seed)
+
+    _, X_fit, line = decide(model, X, y, 300.0, pilot, clock=lambda: now[0])
+    # warm-up, 1,000 and 2,000 rows for the model, again for its halved iterations: 64 s
+    assert pilots == [200, 1000, 2000] * 2 and now[0] == pytest.approx(64.0)
+    assert X_fit.shape[0] == 11_800  # half of the 236 s left, at 0.01 s a row
+    assert "fitted on 11,800 random rows of 50,000" in line
+    _, X_fit, _ = decide(model, X, y, 300.0, costs)
+    assert X_fit.shape[0] == 15_000  # a clock that stands still: half the cell
+
+
+def test_pilots_that_took_most_of_the_cell_still_leave_the_fit_its_share() -> None:
+    model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1)
+    X, y = table(50_000)
+    spent = iter([0.0] + [250.0] * 100)  # the pilots took 250 s of a 300 s cell
+    _, X_fit, line = decide(model, X, y, 300.0, cost_table(per_row=1e-3),
+                            clock=lambda: next(spent))
+    assert X_fit.shape[0] == 25_000  # 25 s, half of the 50 s left, at 1 ms a row
+    assert "fitted on 25,000 random rows of 50,000" in line
 
 
 def test_cost_model_through_two_pilots() -> None:

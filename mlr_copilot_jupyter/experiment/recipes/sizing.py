@@ -5,8 +5,8 @@ leave-one-out mode does n x n work on sparse TF-IDF features, an RBF-kernel SVM 
 search or a stack multiplies every fit. When the training data has more than
 :data:`SIZING_MIN_ROWS` rows the generated cell times the recipe on two small subsamples, projects
 that to all rows (linear in n, ~n² for kernel SVMs and neighbours, ~n³ for leave-one-out ridge on
-wide features) and, when the fit would take more than :data:`SIZING_SHARE` of the cell timeout
-less the time its timing fits took, shrinks it step by step until it fits:
+wide features) and, when the fit would take more than :data:`SIZING_SHARE` of what is left of the
+cell timeout after its timing fits, shrinks it step by step until it fits:
 
 1. cheaper validation, same models: ``RidgeCV`` 3-fold over its alphas instead of leave-one-out
    (``gcv_mode="svd"`` on dense data), 3 folds for stacks and calibration, 2 for searches;
@@ -30,7 +30,7 @@ from pathlib import Path
 
 # --- cell code: start ---
 SIZING_MIN_ROWS = 2000  # up to this many training rows a recipe runs as written
-SIZING_SHARE = 0.5  # the model's fit may take this share of the cell timeout
+SIZING_SHARE = 0.5  # the model's fit may take this share of the cell time the pilots left
 SIZING_PILOT_ROWS = (500, 1000)  # the two subsample sizes the cost is measured on ...
 SIZING_LARGE_PILOT_ROWS = (1000, 2000)  # ... from this many training rows on
 SIZING_LARGE_ROWS = 8000
@@ -247,9 +247,10 @@ def _sizing_name(model):
 
 
 def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print, clock=None):
-    """(model, X, y) to fit within :data:`SIZING_SHARE` of ``timeout`` seconds, less what the
-    timing fits themselves took (a search's pilots are searches too: on a 20 s cell they took
-    ~8 s); says what it did in one ``sizing:`` line. ``pilot(model, X, y, rows, seed)`` times a
+    """(model, X, y) to fit within :data:`SIZING_SHARE` of what is left of ``timeout`` seconds
+    after the timing fits (a search's pilots are searches too: on a 20 s cell they took ~8 s).
+    The same margin whatever they took: the fit may take twice its estimate and the cell still
+    ends in time. Says what it did in one ``sizing:`` line. ``pilot(model, X, y, rows, seed)`` times a
     fit on ``rows`` rows; ``clock()`` reads the seconds spent (``time.perf_counter``)."""
     import time
 
@@ -258,10 +259,9 @@ def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print, 
         return model, X, y
     clock = clock or time.perf_counter
     started = clock()
-    share = SIZING_SHARE * timeout
 
     def left():
-        return max(0.0, share - (clock() - started))
+        return max(0.0, SIZING_SHARE * (timeout - (clock() - started)))
     wide = _sizing_wide(X)
     shape = _sizing_shape(X)
     m1, m2 = SIZING_LARGE_PILOT_ROWS if rows >= SIZING_LARGE_ROWS else SIZING_PILOT_ROWS
@@ -274,8 +274,9 @@ def size_to_budget(model, X, y, timeout, seed=0, pilot=sizing_pilot, log=print, 
         if t1 is None or t2 is None:
             return None
         coefficients = sizing_coefficients(t1, t2, m1, m2, exponent)
-        if sizing_estimate(coefficients, exponent, rows) > left():
+        if left() < sizing_estimate(coefficients, exponent, rows) <= 2 * left():
             # timings on a busy machine jump: measure again before shrinking, keep the faster
+            # (not when even half the estimate would not fit: the pilots cost the fit's time)
             t1 = min(t1, pilot(candidate, X, y, m1, seed) or t1)
             t2 = min(t2, pilot(candidate, X, y, m2, seed) or t2)
             coefficients = sizing_coefficients(t1, t2, m1, m2, exponent)
