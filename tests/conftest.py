@@ -32,9 +32,21 @@ def _scrub_caller_environment() -> None:
 
 
 _scrub_caller_environment()
-# In-process fits (the recipe cost tests) share 2 cores with kernels and CLI subprocesses; OpenMP
-# threads that busy-wait stall each other there (see kernels.launcher.kernel_environ).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+def _share_the_cores() -> None:
+    """Each pytest-xdist worker's share of the cores for its thread pools, in-process fits and the
+    kernels and CLI subprocesses it starts (which inherit it), as the product gives each worker
+    of a process pool (batch.executors.thread_share). Three workers on 2 cores each running
+    OpenMP's default thread per core stalled one another: the six-task bench test took 112 s
+    alone, 60 s with one thread. Set, not defaulted: the caller's shell does not change the suite."""
+    from mlr_copilot_jupyter.batch.executors import thread_share
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    os.environ.update(thread_share(workers))
+    os.environ.pop("OMP_WAIT_POLICY", None)
+
+
+_share_the_cores()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -168,7 +168,32 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
     pass
 
 
-def _init_local_worker() -> None:
+#: The variables that size the thread pools of OpenMP (scikit-learn's boosting, k-means ...),
+#: OpenBLAS and MKL in a kernel.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def thread_share(workers: int, cpus: int | None = None) -> dict[str, str]:
+    """Each of ``workers`` concurrent kernels' share of the cores, as thread-pool settings.
+
+    Several kernels whose libraries each start a thread per core stall one another: three
+    concurrent HistGradientBoosting fits on 2 cores took 33-37 s each with OpenMP's defaults and
+    2.5 s with one thread each (``benchmarks/openmp_threads.py``). Dask's nanny sets 1 for the
+    same reason; here a pool of fewer workers than cores leaves each its whole share."""
+    if cpus is None:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):  # not on Linux
+            cpus = os.cpu_count() or 1
+    share = str(max(1, cpus // max(1, workers)))
+    return dict.fromkeys(THREAD_VARIABLES, share)
+
+
+def _init_local_worker(threads: Mapping[str, str] | None = None) -> None:
+    # The kernels this worker starts inherit its environment: its share of the cores, unless
+    # the user set the variable.
+    for name, value in (threads or {}).items():
+        os.environ.setdefault(name, value)
     # Ctrl-C is the driver's to handle: it cancels, then stops each worker with SIGTERM. A
     # handler rather than SIG_IGN, which the kernels would inherit through exec and then
     # mishandle interrupts.
@@ -224,7 +249,7 @@ class LocalProcessExecutor:
         # spawn, not fork: the driver may be a Jupyter kernel with threads and zmq sockets.
         self._pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_local_worker,
+            initializer=_init_local_worker, initargs=(thread_share(workers),),
         )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> FutureLike:
@@ -268,6 +293,8 @@ class DaskExecutor:
         self.description = f"Dask scheduler {scheduler}"
         if scheduler == "local":
             self.description = f"Dask LocalCluster ({workers} workers)"
+            # each worker process gets OMP_NUM_THREADS=1 (and OpenBLAS, MKL) from Dask's nanny
+            # (distributed.nanny.pre-spawn-environ), which its kernels inherit
             self._cluster = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, silence_logs=40,

@@ -49,11 +49,11 @@ def kernel_environ(
     env = scrub_environ(environ, allow, deny=deny)
     env["MLR_COPILOT_RUN_DIR"] = str(run_dir)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    # OpenMP threads that busy-wait (libgomp's default) stall each other when several OpenMP
-    # programs share the cores: three concurrent 900-row HistGradientBoosting fits on 2 cores
-    # took 75 s each instead of ~1 s here. Kernels, stacks with n_jobs and parallel comparisons
-    # are such programs; passive waiting keeps them at ~1 s. The user's own setting wins.
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # OpenMP is left to its defaults here: a kernel alone on the machine is fastest with them
+    # (one 1,797-row HistGradientBoosting fit on 2 idle cores: 1.6 s; with OMP_WAIT_POLICY=PASSIVE,
+    # which this set before, 14 s: benchmarks/openmp_threads.py). Where the copilot itself runs
+    # several kernels at once (a process pool, a Dask LocalCluster) each worker gets its share of
+    # the cores as OMP_NUM_THREADS (batch.executors.thread_share), as Dask's nanny does.
     if memory_limit_mb:
         # Each glibc malloc arena reserves 64 MiB of address space per thread; RLIMIT_AS
         # counts reservations, so cap the arenas or the kernel's threads exhaust the limit.

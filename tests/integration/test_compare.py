@@ -382,21 +382,31 @@ def test_ctrl_c_of_the_whole_group_exits_130_quietly_with_valid_records(
         assert [e["status"] for e in saved["entries"]] == ["done", "done"], saved
 
 
-def test_pool_workers_open_ctrl_c_for_their_kernels_and_the_driver_keeps_its_own() -> None:
+def test_pool_workers_open_ctrl_c_for_their_kernels_and_the_driver_keeps_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers start with SIGINT blocked (so a Ctrl-C during their start-up is no traceback);
     their initializer must open it again, or every kernel they start inherits the block and a
-    cell timeout (an interrupt) never reaches it. The driver's mask and handler are unchanged."""
+    cell timeout (an interrupt) never reaches it. The driver's mask and handler are unchanged.
+    Each worker's environment (which its kernels inherit) holds its share of the cores for
+    OpenMP and OpenBLAS; a thread setting of the user's stays."""
     import signal
 
-    from mlr_copilot_jupyter.batch.executors import LocalProcessExecutor, _ignore
+    from mlr_copilot_jupyter.batch.executors import LocalProcessExecutor, _ignore, thread_share
 
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "7")
     mask, handler = signal.pthread_sigmask(signal.SIG_BLOCK, []), signal.getsignal(signal.SIGINT)
-    executor = LocalProcessExecutor(1)
+    executor = LocalProcessExecutor(2)
     try:
         worker_mask = executor.submit(signal.pthread_sigmask, signal.SIG_BLOCK, []).result(120)
         worker_handler = executor.submit(signal.getsignal, signal.SIGINT).result(120)
+        threads = [executor.submit(os.getenv, name).result(120)
+                   for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")]
     finally:
         executor.shutdown()
+    share = thread_share(2)["OMP_NUM_THREADS"]
+    assert threads == [share, share, "7"] and share == str(max(1, len(os.sched_getaffinity(0)) // 2))
     assert signal.SIGINT not in worker_mask
     assert worker_handler is _ignore  # Ctrl-C is the driver's: it stops the workers itself
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask

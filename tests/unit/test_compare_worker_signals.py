@@ -70,3 +70,13 @@ def test_an_error_the_stop_itself_caused_is_a_stopped_resumable_run(tmp_path: An
     # without a stop, the same error is the run's failure
     outcome = run_idea(dict(job(lambda **s: (_ for _ in ()).throw(ImportError("x"))), out=str(out)))
     assert outcome["status"] == "failed"
+
+
+def test_each_pool_worker_gets_its_share_of_the_cores() -> None:
+    from mlr_copilot_jupyter.batch.executors import THREAD_VARIABLES, thread_share
+
+    assert thread_share(3, cpus=2) == dict.fromkeys(THREAD_VARIABLES, "1")  # never 0
+    assert thread_share(2, cpus=8) == dict.fromkeys(THREAD_VARIABLES, "4")
+    assert thread_share(1, cpus=8)["OMP_NUM_THREADS"] == "8"
+    assert thread_share(3, cpus=8)["OPENBLAS_NUM_THREADS"] == "2"
+    assert thread_share(0, cpus=4)["MKL_NUM_THREADS"] == "4"
