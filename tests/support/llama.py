@@ -113,7 +113,10 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
     """A started llama-server for the session; a failed build or start fails (never skips)."""
     log = tmp_path_factory.mktemp("llama") / "llama-server.log"
     try:
-        with running_llama_server(log) as server:
+        # One thread: the e2e layer runs it beside the browser tests on 2 cores, and llama.cpp's
+        # OpenMP threads spin at each barrier. 200 tokens with one busy process beside it took
+        # 469 s with 2 threads and 6 s with 1 (33 tokens/s, idle too; 56 with 2 threads idle).
+        with running_llama_server(log, threads=1) as server:
             yield server
     except LlamaUnavailable as exc:
         pytest.fail(str(exc))
