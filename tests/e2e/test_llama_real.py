@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 from mlr_copilot_jupyter.config import MLRCopilot
-from mlr_copilot_jupyter.ideas.problem import ProblemDraft
 from mlr_copilot_jupyter.llm.openai_backend import OpenAIBackend
 from tests.support.cli import cli_command
 from tests.support.faults import assert_valid_run
@@ -124,15 +123,18 @@ def test_config_check_reaches_the_model(llama_server: LlamaServer) -> None:
 def test_the_server_enforces_the_json_schema(llama_server: LlamaServer) -> None:
     """Structured output through response_format json_schema: the grammar makes even a 135M
     model's reply valid, and the backend keeps that mode (no fallback to prompt-only JSON).
-    The schema is the one `problem` sends (ProblemDraft, every field bounded): the record's
-    ResearchProblem, with its unbounded lists, let the model run to the 1,500-token cap (62 s)."""
+    The schema is the step review every experiment step sends (ReviewReply: a boolean, a
+    bounded string, a nullable number, an enum). Not the problem's ProblemDraft: the 135M model
+    fills it to the 1,500-token cap (61 s of one thread), and `problem` below sends it anyway."""
+    from mlr_copilot_jupyter.experiment.review import ReviewReply
+
     backend = OpenAIBackend(MLRCopilot(base_url=llama_server.url, model=llama_server.model,
                                        backend="openai", request_timeout=time_bound(120)))
     reply = backend.query(
-        "Extract the research problem: we classify handwritten digits (8x8 images) and the "
-        "best baseline reaches 95% accuracy; small data is a limitation.",
-        schema=ProblemDraft, label="problem")
-    assert isinstance(reply.parsed, ProblemDraft)
+        "Review this experiment step. It trained a random forest on 8x8 digit images and "
+        "printed:\nValidation accuracy: 0.9611\nwrote submission.csv (360 rows)",
+        schema=ReviewReply, label="review")
+    assert isinstance(reply.parsed, ReviewReply)
     assert backend._mode == "json_schema"
     assert reply.usage.completion_tokens > 0
 
