@@ -91,6 +91,11 @@ def running_llama_server(log: Path, *, threads: int = 2) -> Iterator[LlamaServer
             [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
              "-c", str(CONTEXT), "-t", str(threads), "--jinja", "--alias", ALIAS, "--no-webui"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            # The e2e layer runs it beside the browser tests on 2 cores, and llama.cpp's OpenMP
+            # threads spin at each barrier: 200 tokens with one busy process beside it took 469 s
+            # on 2 spinning threads, 6 s on 2 passive ones (or on 1 thread, which reads a prompt
+            # at half the speed: 150 tokens/s against 280 on an idle machine).
+            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
         )
     try:
         deadline = time.monotonic() + 120
@@ -113,10 +118,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
     """A started llama-server for the session; a failed build or start fails (never skips)."""
     log = tmp_path_factory.mktemp("llama") / "llama-server.log"
     try:
-        # One thread: the e2e layer runs it beside the browser tests on 2 cores, and llama.cpp's
-        # OpenMP threads spin at each barrier. 200 tokens with one busy process beside it took
-        # 469 s with 2 threads and 6 s with 1 (33 tokens/s, idle too; 56 with 2 threads idle).
-        with running_llama_server(log, threads=1) as server:
+        with running_llama_server(log) as server:
             yield server
     except LlamaUnavailable as exc:
         pytest.fail(str(exc))
