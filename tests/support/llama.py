@@ -81,8 +81,10 @@ def _healthy(root: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_llama_server(log: Path, *, threads: int = 2) -> Iterator[LlamaServer]:
-    """Start llama-server (8k context, JSON schema by grammar) on a free port; stop it after."""
+def running_llama_server(log: Path, *, threads: int = 2,
+                         passive: bool = False) -> Iterator[LlamaServer]:
+    """Start llama-server (8k context, JSON schema by grammar) on a free port; stop it after.
+    ``passive``: its OpenMP threads sleep between steps instead of spinning (OMP_WAIT_POLICY)."""
     binary, model = llama_paths()
     port = _free_port()
     root = f"http://127.0.0.1:{port}"
@@ -91,11 +93,7 @@ def running_llama_server(log: Path, *, threads: int = 2) -> Iterator[LlamaServer
             [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
              "-c", str(CONTEXT), "-t", str(threads), "--jinja", "--alias", ALIAS, "--no-webui"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            # The e2e layer runs it beside the browser tests on 2 cores, and llama.cpp's OpenMP
-            # threads spin at each barrier: 200 tokens with one busy process beside it took 469 s
-            # on 2 spinning threads, 6 s on 2 passive ones (or on 1 thread, which reads a prompt
-            # at half the speed: 150 tokens/s against 280 on an idle machine).
-            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+            env={**os.environ, **({"OMP_WAIT_POLICY": "PASSIVE"} if passive else {})},
         )
     try:
         deadline = time.monotonic() + 120
@@ -118,7 +116,11 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
     """A started llama-server for the session; a failed build or start fails (never skips)."""
     log = tmp_path_factory.mktemp("llama") / "llama-server.log"
     try:
-        with running_llama_server(log) as server:
+        # Passive: the e2e layer runs it beside the browser tests on 2 cores, and llama.cpp's
+        # OpenMP threads spin at each barrier: 200 tokens with one busy process beside it took
+        # 469 s on 2 spinning threads, 6 s on 2 passive ones (28 tokens/s, 56 spinning on an idle
+        # machine) or on 1 thread (33 tokens/s, but prompts read at 150 tokens/s against 280).
+        with running_llama_server(log, passive=True) as server:
             yield server
     except LlamaUnavailable as exc:
         pytest.fail(str(exc))
