@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from ..llm.base import Message
 from ..llm.solvers import expect_inputs, register_solver
@@ -29,6 +28,7 @@ from .phrases import (
     usable_keywords,
 )
 from .task_fit import fit_to_task
+from .text import english_stop_words
 from .vocab import DOMAIN_TERMS, count_domain_terms, dataset_domains, find_datasets, find_metrics
 
 DOMAIN_BOOST = 0.25  # strategy made for one of the paper's domains
@@ -73,7 +73,7 @@ def _stem(token: str) -> str:
 
 def _analyze(text: str) -> list[str]:
     """Lower-cased, crudely stemmed unigrams and bigrams without stop words."""
-    words = [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in ENGLISH_STOP_WORDS]
+    words = [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in english_stop_words()]
     return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
 
@@ -234,6 +234,8 @@ def offline_ideas(
     query = " ".join([problem.task_definition, *gaps, *keywords, *keywords])
     docs = [_strategy_doc(s) for s in pool]
     rel_docs = [f"{r.title} {r.abstract}" for r in related]
+    from sklearn.feature_extraction.text import TfidfVectorizer  # not at import: ideas/text.py
+
     vectorizer = TfidfVectorizer(analyzer=_analyze, sublinear_tf=True)
     matrix = vectorizer.fit_transform(docs + [query] + keywords + gaps + rel_docs)
     strat_m = matrix[: len(pool)]

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
+from .text import english_stop_words
 from .vocab import find_metrics
 
 _NOT_IN_A_NAME = frozenset("""we our us i you they it its this these those which that who whom
@@ -63,7 +62,7 @@ def head_phrases(text: str, max_left: int = 4) -> list[str]:
         for token in reversed(before):
             preceding = token.lower()
             if (len(left) >= max_left or not token[0].isalpha()
-                    or token.lower() in ENGLISH_STOP_WORDS or token.lower() in _NOT_IN_A_NAME):
+                    or token.lower() in english_stop_words() or token.lower() in _NOT_IN_A_NAME):
                 break
             left.insert(0, token)
         else:

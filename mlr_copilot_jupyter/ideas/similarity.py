@@ -10,13 +10,15 @@ works (:func:`max_similarity`); :func:`dedupe` drops near-duplicate ideas.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..errors import ConfigError, MLRCopilotError
+
+if TYPE_CHECKING:  # SciPy and scikit-learn are imported on first use (see ideas/text.py)
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 EMBEDDERS: tuple[str, ...] = ("tfidf", "sentence")
 _EMBED_HINT = "sentence embeddings need the embed extra: pip install 'mlr-copilot-jupyter[embed]'"
@@ -62,6 +64,8 @@ class TfidfEmbedder:
 
     def encode_sparse(self, texts: list[str]) -> sparse.csr_matrix:
         """Sparse L2-normalised TF-IDF rows (what the similarity helpers use on large corpora)."""
+        from scipy import sparse
+
         texts = list(texts)
         vectorizer = self._vectorizer or self._fit(texts)
         if vectorizer is None:  # nothing but stop words / punctuation: every text is a zero vector
@@ -69,6 +73,8 @@ class TfidfEmbedder:
         return sparse.csr_matrix(vectorizer.transform(texts))
 
     def _fit(self, corpus: list[str]) -> TfidfVectorizer | None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         vectorizer = TfidfVectorizer(**self.options)
         try:
             vectorizer.fit(corpus)
@@ -136,6 +142,8 @@ def encode(texts: list[str], embedder: Embedder | None = None) -> Any:
 
 def cosine(a: Any, b: Any) -> np.ndarray:
     """Dense cosine similarities between the rows of two :func:`encode` results."""
+    from scipy import sparse
+
     sims = a @ b.T
     sims = sims.toarray() if sparse.issparse(sims) else np.asarray(sims)
     return np.clip(sims.astype(float), -1.0, 1.0)

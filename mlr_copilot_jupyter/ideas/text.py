@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from functools import cache
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[“\"])")
 _ABBREV_END = re.compile(r"\b(e\.g|i\.e|et al|etc|cf|vs|Fig|Eq|Sec|Tab|resp|approx)\.$", re.I)
@@ -29,7 +28,26 @@ ACADEMIC_STOP = frozenset(
     case cases time times example examples term terms type types allow allows known strong weak
     simple cheap fair standard typical common""".split()
 )
-STOP = frozenset(ENGLISH_STOP_WORDS) | ACADEMIC_STOP
+
+
+# scikit-learn is imported where it is used, not with this module: the CLI, the MCP server and
+# every worker process import the ideas package through the facade, and scikit-learn (with
+# SciPy and pandas) costs about a second of CPU to import, which a run that reads no paper
+# never needs.
+@cache
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words (imported on first use)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """English and academic stop words: words that say nothing about a paper's topic."""
+    return english_stop_words() | ACADEMIC_STOP
+
+
 # fine inside a phrase ("gradient boosted trees"), too generic to be a keyword on their own
 WEAK_UNIGRAMS = frozenset(
     """model models data dataset datasets training train learning network networks algorithm
@@ -79,7 +97,7 @@ def _candidates(text: str, max_n: int = 3) -> list[str]:
         for i in range(len(tokens) - n + 1):
             gram = tokens[i : i + n]
             low = [t.lower() for t in gram]
-            if low[0] in STOP or low[-1] in STOP or any(len(t) < 2 for t in low):
+            if low[0] in stop_words() or low[-1] in stop_words() or any(len(t) < 2 for t in low):
                 continue
             if n == 1 and (len(low[0]) < 3 or low[0] in WEAK_UNIGRAMS):
                 continue
@@ -105,6 +123,8 @@ def keyphrases(texts: Sequence[str], *, boost: str = "", top: int = 10) -> list[
         for g in grams:
             surface[g.lower()][g] += 1
         return [g.lower() for g in grams]
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=1)
     try:

@@ -9,14 +9,20 @@ Hugging Face cache. :class:`~mlr_copilot_jupyter.retrieval.hub.HubSource` search
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.metadata
 import inspect
+import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from ..atomic import atomic_write_text
+from ..errors import StorageError
 from .candidate import KINDS, Candidate, Kind, check_kind
 from .rank import rank
 
@@ -96,10 +102,50 @@ def _public_module(cls: type) -> str:
     return cls.__module__
 
 
+#: Bumped when what the catalogs hold, or how, changes: older cache files are then ignored.
+_CATALOG_FORMAT = 1
+
+
+def catalog_file(name: str) -> Path | None:
+    """Where the catalog ``name`` of this environment's scikit-learn is kept between processes:
+    ``<sys.prefix>/share/mlr-copilot-jupyter/<name>-scikit-learn-<version>.json`` (beside what
+    Jupyter keeps per environment), or None without scikit-learn."""
+    try:
+        version = importlib.metadata.version("scikit-learn")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return Path(sys.prefix) / "share" / "mlr-copilot-jupyter" / f"{name}-scikit-learn-{version}.json"
+
+
+def _kept(name: str, build: Callable[[], tuple[Candidate, ...]]) -> tuple[Candidate, ...]:
+    """The catalog ``name`` from its file, else built (importing scikit-learn and each of its
+    estimators: ~1.5 s of CPU that every experiment's retrieval step paid again in each new
+    process) and saved for the next process. A missing, stale, corrupt or unwritable file only
+    means it is built again."""
+    path = catalog_file(name)
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data["format"] == _CATALOG_FORMAT:
+                return tuple(Candidate.model_validate(row) for row in data["candidates"])
+    built = build()
+    if path is not None:
+        rows = [{**c.model_dump(), "search_text": c.search_text} for c in built]
+        with contextlib.suppress(OSError, StorageError):  # a read-only environment: no cache
+            atomic_write_text(path, json.dumps({"format": _CATALOG_FORMAT, "candidates": rows}))
+            path.chmod(0o644)  # readable by whoever shares the environment
+    return built
+
+
 @functools.lru_cache(maxsize=1)
 def sklearn_estimators() -> tuple[Candidate, ...]:
     """Every scikit-learn estimator, by task (classifiers, regressors, clusterers, transformers
-    first, then the rest such as vectorizers and outlier detectors); cached, ~2 s once."""
+    first, then the rest such as vectorizers and outlier detectors); built once per environment
+    and scikit-learn version (:func:`_kept`), then read from a file."""
+    return _kept("estimators", _build_sklearn_estimators)
+
+
+def _build_sklearn_estimators() -> tuple[Candidate, ...]:
     from sklearn.base import OutlierMixin
     from sklearn.utils import all_estimators
 
@@ -124,7 +170,12 @@ def sklearn_estimators() -> tuple[Candidate, ...]:
 
 @functools.lru_cache(maxsize=1)
 def sklearn_datasets() -> tuple[Candidate, ...]:
-    """The scikit-learn datasets that ship with the package (no download)."""
+    """The scikit-learn datasets that ship with the package (no download); kept like
+    :func:`sklearn_estimators`."""
+    return _kept("datasets", _build_sklearn_datasets)
+
+
+def _build_sklearn_datasets() -> tuple[Candidate, ...]:
     import sklearn.datasets
 
     out = []

@@ -101,6 +101,54 @@ def test_local_datasets_are_bundled_and_load_without_download() -> None:
                                           "sklearn.datasets.load_linnerud"}
 
 
+def test_the_sklearn_catalogs_are_kept_for_the_next_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built once per environment and scikit-learn version, then read from a file (a new
+    process would otherwise import scikit-learn and all its estimators again: ~1.5 s of CPU per
+    experiment run); a corrupt or stale file is rebuilt and an unwritable folder only costs time."""
+    from mlr_copilot_jupyter.retrieval import sources
+
+    def fresh() -> None:
+        sources.sklearn_estimators.cache_clear()
+        sources.sklearn_datasets.cache_clear()
+
+    monkeypatch.setattr(sources, "catalog_file", lambda name: tmp_path / "share" / f"{name}.json")
+    fresh()
+    built = sources.sklearn_estimators()
+    datasets = sources.sklearn_datasets()
+    saved = json.loads((tmp_path / "share" / "estimators.json").read_text())
+    assert saved["format"] == sources._CATALOG_FORMAT and len(saved["candidates"]) == len(built)
+    assert (tmp_path / "share" / "estimators.json").stat().st_mode & 0o777 == 0o644
+
+    def no_build() -> tuple:
+        raise AssertionError("built again although the file holds it")
+
+    monkeypatch.setattr(sources, "_build_sklearn_estimators", no_build)
+    monkeypatch.setattr(sources, "_build_sklearn_datasets", no_build)
+    fresh()
+    assert sources.sklearn_estimators() == built and sources.sklearn_datasets() == datasets
+    assert [c.search_text for c in sources.sklearn_estimators()] == [c.search_text for c in built]
+    found = LocalSource("model").search("gradient boosting", task_type="classification", limit=1)
+    assert found[0].id in {"sklearn.GradientBoostingClassifier",
+                           "sklearn.HistGradientBoostingClassifier"}
+    monkeypatch.undo()
+
+    # a corrupt file, an older format: built again and saved again
+    monkeypatch.setattr(sources, "catalog_file", lambda name: tmp_path / "share" / f"{name}.json")
+    for text in ("{not json", json.dumps({"format": 0, "candidates": []})):
+        (tmp_path / "share" / "estimators.json").write_text(text)
+        fresh()
+        assert sources.sklearn_estimators() == built
+        assert json.loads((tmp_path / "share" / "estimators.json").read_text())["format"] == 1
+    # an unwritable place (a file where the folder should be): built, not saved, no error
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    monkeypatch.setattr(sources, "catalog_file", lambda name: blocker / f"{name}.json")
+    fresh()
+    assert sources.sklearn_estimators() == built
+    fresh()
+
+
 def _cache_repo(root: Path, folder: str, rev: str, readme: str) -> None:
     repo = root / folder
     (repo / "refs").mkdir(parents=True)
