@@ -74,10 +74,23 @@ def test_free(i):
     time.sleep(0.3)
 '''
 
+# an e2e test that needs neither server (an example notebook): it joins the JupyterLab group
+E2E_TESTS = '''
+import time
+import pytest
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_example_notebook(i):
+    time.sleep(0.3)
+'''
+
 
 def test_llama_lab_and_module_fixture_tests_each_stay_on_one_worker(tmp_path: Path) -> None:
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_groups.py").write_text(TESTS)
+    (tmp_path / "tests" / "e2e").mkdir(parents=True)
+    (tmp_path / "tests" / "e2e" / "test_notebooks.py").write_text(E2E_TESTS)
     who = tmp_path / "who.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.update(PYTHONPATH=str(ROOT), WHO_RAN=str(who))
@@ -89,7 +102,7 @@ def test_llama_lab_and_module_fixture_tests_each_stay_on_one_worker(tmp_path: Pa
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ran = [json.loads(line) for line in who.read_text().splitlines()]
-    assert len(ran) == 15, ran
+    assert len(ran) == 17, ran
     workers: dict[str, set[str]] = {}
     for name, worker in ran:
         workers.setdefault(name.split("[", 1)[0], set()).add(worker)
@@ -99,4 +112,6 @@ def test_llama_lab_and_module_fixture_tests_each_stay_on_one_worker(tmp_path: Pa
             f"{group} ran on {sorted(workers[group])}: --dist loadgroup does not group "
             f"(pytest {pytest.__version__}; see pytest-dev/pytest-xdist#1386)")
     assert workers["test_free"] == {"gw0", "gw1"}, workers  # the rest is shared out
+    # the e2e layer's other tests run beside the model, never queued behind it
+    assert workers["test_example_notebook"] == workers["test_lab"] != workers["test_llama"], workers
 

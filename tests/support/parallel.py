@@ -16,8 +16,11 @@ worker (all workers must collect the same items in the same order):
 
 * **The e2e layer runs on two workers, in two halves** (``make test``: ``tests/e2e -n 2``). The
   real llama.cpp tests are one group (one server, CPU-bound on its two threads) and start first;
-  every test that uses the session's JupyterLab is another group (one JupyterLab, one Chromium),
-  so the browser journeys and the notebooks run beside the model instead of after it.
+  every other e2e test is the other group: the browser journeys (one JupyterLab, one Chromium)
+  and the example notebooks run beside the model instead of after it. (The notebooks were left
+  ungrouped until issue 26's last round: xdist queued two of them behind the llama group, whose
+  worker keeps asking for work while it holds two pending tests, and they ran after it, 14 s
+  added to the layer's critical path.)
 
 Nothing here changes a serial run (no ``-n``): the order and the fixtures are those of plain pytest.
 """
@@ -47,6 +50,8 @@ def _shared_scope_key(item: pytest.Item) -> str | None:
         return None
     if any(name in info.names_closure for name in LAB_FIXTURES):
         return "lab"
+    if item.nodeid.replace("\\", "/").startswith("tests/e2e/"):
+        return "lab"  # the rest of the e2e layer: the example notebooks, beside the model
     for name in info.names_closure:
         defs = info.name2fixturedefs.get(name)
         if not defs:
