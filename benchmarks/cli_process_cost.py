@@ -5,7 +5,8 @@ Every experiment's retrieval step lists the scikit-learn estimators (``retrieval
 imports scikit-learn, SciPy and each estimator's module, about 1.5 s of CPU, and the ideas package
 imported scikit-learn at import time as well. Each new process (the CLI, the MCP server, every
 worker of ``compare`` or ``batch``, each test's subprocess) paid it again. Now the catalogs are
-kept per environment and scikit-learn version (``<sys.prefix>/share/mlr-copilot-jupyter``) and
+kept per environment and scikit-learn version (``<sys.prefix>/share/mlr-copilot-jupyter``, else
+the user's cache) and
 scikit-learn is imported on first use.
 
 Two settings, interleaved, ``--repeats`` times each, on ``experiment --task wine --backend offline
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from _machine import machine
 
-from mlr_copilot_jupyter.retrieval.sources import catalog_file
+from mlr_copilot_jupyter.retrieval.sources import catalog_files
 
 CATALOGS = ("estimators", "datasets")
 
@@ -44,8 +45,7 @@ def run_once(setting: str, out: Path) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one experiment process in ``setting``."""
     if setting == "rebuilt":
         for name in CATALOGS:
-            path = catalog_file(name)
-            if path is not None:
+            for path in catalog_files(name):
                 path.unlink(missing_ok=True)
     shutil.rmtree(out, ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib
 import importlib.metadata
 import inspect
@@ -106,15 +107,21 @@ def _public_module(cls: type) -> str:
 _CATALOG_FORMAT = 1
 
 
-def catalog_file(name: str) -> Path | None:
-    """Where the catalog ``name`` of this environment's scikit-learn is kept between processes:
-    ``<sys.prefix>/share/mlr-copilot-jupyter/<name>-scikit-learn-<version>.json`` (beside what
-    Jupyter keeps per environment), or None without scikit-learn."""
+def catalog_files(name: str) -> list[Path]:
+    """Where the catalog ``name`` of this environment's scikit-learn is kept between processes,
+    in order: ``<sys.prefix>/share/mlr-copilot-jupyter/<name>-scikit-learn-<version>.json``
+    (beside what Jupyter keeps per environment), then, for an environment the user cannot write
+    (a system install), the user's cache (``$MLR_COPILOT_CACHE_DIR`` or
+    ``~/.cache/mlr-copilot-jupyter``) under a name that includes the environment's path. Empty
+    without scikit-learn."""
     try:
         version = importlib.metadata.version("scikit-learn")
     except importlib.metadata.PackageNotFoundError:
-        return None
-    return Path(sys.prefix) / "share" / "mlr-copilot-jupyter" / f"{name}-scikit-learn-{version}.json"
+        return []
+    file = f"{name}-scikit-learn-{version}.json"
+    env = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
+    user = Path(os.environ.get("MLR_COPILOT_CACHE_DIR") or Path.home() / ".cache" / "mlr-copilot-jupyter")
+    return [Path(sys.prefix) / "share" / "mlr-copilot-jupyter" / file, user / "sklearn" / env / file]
 
 
 def _kept(name: str, build: Callable[[], tuple[Candidate, ...]]) -> tuple[Candidate, ...]:
@@ -122,18 +129,23 @@ def _kept(name: str, build: Callable[[], tuple[Candidate, ...]]) -> tuple[Candid
     estimators: ~1.5 s of CPU that every experiment's retrieval step paid again in each new
     process) and saved for the next process. A missing, stale, corrupt or unwritable file only
     means it is built again."""
-    path = catalog_file(name)
-    if path is not None:
+    paths = catalog_files(name)
+    for path in paths:
         with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
             data = json.loads(path.read_text(encoding="utf-8"))
             if data["format"] == _CATALOG_FORMAT:
                 return tuple(Candidate.model_validate(row) for row in data["candidates"])
     built = build()
-    if path is not None:
-        rows = [{**c.model_dump(), "search_text": c.search_text} for c in built]
-        with contextlib.suppress(OSError, StorageError):  # a read-only environment: no cache
-            atomic_write_text(path, json.dumps({"format": _CATALOG_FORMAT, "candidates": rows}))
+    text = json.dumps({"format": _CATALOG_FORMAT, "candidates": [
+        {**c.model_dump(), "search_text": c.search_text} for c in built]})
+    for path in paths:  # the first place that can be written
+        try:
+            atomic_write_text(path, text)
+        except (OSError, StorageError):
+            continue
+        with contextlib.suppress(OSError):
             path.chmod(0o644)  # readable by whoever shares the environment
+        break
     return built
 
 

@@ -112,7 +112,9 @@ def test_the_sklearn_catalogs_are_kept_for_the_next_process(
         sources.sklearn_estimators.cache_clear()
         sources.sklearn_datasets.cache_clear()
 
-    monkeypatch.setattr(sources, "catalog_file", lambda name: tmp_path / "share" / f"{name}.json")
+    monkeypatch.setattr(sources, "catalog_files",
+                        lambda name: [tmp_path / "share" / f"{name}.json",
+                                      tmp_path / "user" / f"{name}.json"])
     fresh()
     built = sources.sklearn_estimators()
     datasets = sources.sklearn_datasets()
@@ -134,19 +136,44 @@ def test_the_sklearn_catalogs_are_kept_for_the_next_process(
     monkeypatch.undo()
 
     # a corrupt file, an older format: built again and saved again
-    monkeypatch.setattr(sources, "catalog_file", lambda name: tmp_path / "share" / f"{name}.json")
+    monkeypatch.setattr(sources, "catalog_files",
+                        lambda name: [tmp_path / "share" / f"{name}.json",
+                                      tmp_path / "user" / f"{name}.json"])
     for text in ("{not json", json.dumps({"format": 0, "candidates": []})):
         (tmp_path / "share" / "estimators.json").write_text(text)
         fresh()
         assert sources.sklearn_estimators() == built
         assert json.loads((tmp_path / "share" / "estimators.json").read_text())["format"] == 1
-    # an unwritable place (a file where the folder should be): built, not saved, no error
+    # an environment that cannot be written (a file where its folder should be): the user's
+    # cache keeps it; neither writable: built, not saved, no error
     blocker = tmp_path / "blocker"
     blocker.write_text("")
-    monkeypatch.setattr(sources, "catalog_file", lambda name: blocker / f"{name}.json")
+    monkeypatch.setattr(sources, "catalog_files",
+                        lambda name: [blocker / f"{name}.json", tmp_path / "user2" / f"{name}.json"])
+    fresh()
+    assert sources.sklearn_estimators() == built
+    assert json.loads((tmp_path / "user2" / "estimators.json").read_text())["format"] == 1
+    monkeypatch.setattr(sources, "_build_sklearn_estimators", no_build)
+    fresh()
+    assert sources.sklearn_estimators() == built  # read from the user's cache
+    monkeypatch.undo()
+    monkeypatch.setattr(sources, "catalog_files", lambda name: [blocker / f"{name}.json"])
     fresh()
     assert sources.sklearn_estimators() == built
     fresh()
+
+
+def test_the_catalogs_live_in_the_environment_then_the_users_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from mlr_copilot_jupyter.retrieval.sources import catalog_files
+
+    monkeypatch.setenv("MLR_COPILOT_CACHE_DIR", str(tmp_path))
+    env, user = catalog_files("estimators")
+    assert env.parent == Path(sys.prefix) / "share" / "mlr-copilot-jupyter"
+    assert env.name.startswith("estimators-scikit-learn-") and env.name == user.name
+    assert user.is_relative_to(tmp_path / "sklearn")
 
 
 def _cache_repo(root: Path, folder: str, rev: str, readme: str) -> None:
