@@ -119,9 +119,12 @@ def catalog_files(name: str) -> list[Path]:
     except importlib.metadata.PackageNotFoundError:
         return []
     file = f"{name}-scikit-learn-{version}.json"
+    paths = [Path(sys.prefix) / "share" / "mlr-copilot-jupyter" / file]
     env = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
-    user = Path(os.environ.get("MLR_COPILOT_CACHE_DIR") or Path.home() / ".cache" / "mlr-copilot-jupyter")
-    return [Path(sys.prefix) / "share" / "mlr-copilot-jupyter" / file, user / "sklearn" / env / file]
+    with contextlib.suppress(RuntimeError):  # Path.home() without a home: the environment only
+        user = os.environ.get("MLR_COPILOT_CACHE_DIR") or Path.home() / ".cache" / "mlr-copilot-jupyter"
+        paths.append(Path(user) / "sklearn" / env / file)
+    return paths
 
 
 def _kept(name: str, build: Callable[[], tuple[Candidate, ...]]) -> tuple[Candidate, ...]:
