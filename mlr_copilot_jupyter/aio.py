@@ -85,11 +85,12 @@ def _close_loops() -> None:
         workers, runners = list(_workers.values()), list(_runners)
         _workers.clear()
         _runners.clear()
+    # BaseException too: a KeyboardInterrupt while closing at exit must not print a traceback
     for worker in workers:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(BaseException):
             worker.close()
     for runner in runners:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(BaseException):
             runner.close()
 
 
@@ -110,8 +111,38 @@ def run_sync(coro: Coroutine[Any, Any, R]) -> R:
         if sys.version_info < (3, 11):  # no asyncio.Runner: a loop per call
             return asyncio.run(coro)
         runner = _thread_runner()
-        return runner.run(coro, context=contextvars.copy_context())  # type: ignore[no-any-return]
+        try:
+            return runner.run(coro, context=contextvars.copy_context())  # type: ignore[no-any-return]
+        except KeyboardInterrupt:
+            _unwind(runner.get_loop())
+            raise
     return _run_on_worker(coro)
+
+
+#: Rounds of cancelling what an interrupted run left on its loop (a task that raises the
+#: interrupt again while it unwinds stops a round; the next one goes on).
+_UNWIND_ROUNDS = 5
+
+
+def _unwind(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and finish every task an interrupted run left on ``loop``, now.
+
+    A signal handler that raises KeyboardInterrupt (a comparison worker's SIGTERM) raises it
+    inside whichever task runs at that moment. asyncio lets it out of the loop and leaves the
+    run's other tasks pending; the loop's close at interpreter exit then cancelled them, the
+    stored interrupt came back out of ``atexit`` with a traceback ("Exception ignored in atexit
+    callback", seen in a worker of `mlr-copilot compare` stopped by Ctrl-C on a busy machine),
+    and a coroutine collected later reset its context variables in the wrong context. Unwound
+    here, each task's ``finally`` runs in its own context while the caller handles the
+    interrupt, and nothing is left for exit."""
+    for _ in range(_UNWIND_ROUNDS):
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        with contextlib.suppress(BaseException):  # the interrupt being handled, raised again
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _run_on_worker(coro: Coroutine[Any, Any, R]) -> R:

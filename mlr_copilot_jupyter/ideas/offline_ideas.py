@@ -73,7 +73,8 @@ def _stem(token: str) -> str:
 
 def _analyze(text: str) -> list[str]:
     """Lower-cased, crudely stemmed unigrams and bigrams without stop words."""
-    words = [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in english_stop_words()]
+    stop = english_stop_words()
+    words = [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in stop]
     return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
 

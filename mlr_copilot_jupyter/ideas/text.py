@@ -92,12 +92,13 @@ def _chunks(texts: Sequence[str], words_per_chunk: int = 120) -> list[str]:
 
 def _candidates(text: str, max_n: int = 3) -> list[str]:
     tokens = _TOKEN.findall(text)
+    stop = stop_words()
     out = []
     for n in range(1, max_n + 1):
         for i in range(len(tokens) - n + 1):
             gram = tokens[i : i + n]
             low = [t.lower() for t in gram]
-            if low[0] in stop_words() or low[-1] in stop_words() or any(len(t) < 2 for t in low):
+            if low[0] in stop or low[-1] in stop or any(len(t) < 2 for t in low):
                 continue
             if n == 1 and (len(low[0]) < 3 or low[0] in WEAK_UNIGRAMS):
                 continue
