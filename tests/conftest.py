@@ -105,6 +105,7 @@ def ip() -> Iterator[Any]:
 
     from mlr_copilot_jupyter.experiment.background import BackgroundRun
 
+    InteractiveShell.clear_instance()  # a fresh shell: none left over with the extension loaded
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "mlr_copilot_jupyter")
     yield shell

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -72,8 +73,16 @@ class FakeComm:
 @pytest.fixture
 def shell() -> Iterator[InteractiveShell]:
     """The IPython shell instance with no next input set, before and after the test
-    (tests/unit/test_comm.py, tests/unit/test_comm_protocol.py)."""
+    (tests/unit/test_comm.py, tests/unit/test_comm_protocol.py). The extension a test loaded is
+    unloaded and a shell this fixture made is cleared: a later test's ``ip`` on the same
+    worker got this shell with the extension loaded for another test's run folder."""
+    existed = InteractiveShell.initialized()
     shell = InteractiveShell.instance()
     shell.rl_next_input = None
     yield shell
     shell.rl_next_input = None
+    if "mlr_copilot_jupyter" in shell.extension_manager.loaded:
+        shell.run_line_magic("unload_ext", "mlr_copilot_jupyter")
+    if not existed:
+        InteractiveShell.clear_instance()
+        atexit.unregister(shell.atexit_operations)
