@@ -59,10 +59,11 @@ def head_phrases(text: str, max_left: int = 4) -> list[str]:
         before = re.findall(r"[A-Za-z][\w-]*|[^\sA-Za-z]", text[: m.start()])
         left: list[str] = []
         preceding = ""
+        stop = english_stop_words()
         for token in reversed(before):
             preceding = token.lower()
             if (len(left) >= max_left or not token[0].isalpha()
-                    or token.lower() in english_stop_words() or token.lower() in _NOT_IN_A_NAME):
+                    or token.lower() in stop or token.lower() in _NOT_IN_A_NAME):
                 break
             left.insert(0, token)
         else:

@@ -16,11 +16,11 @@ from pathlib import Path
 from ..atomic import atomic_write_text
 from ..errors import NetworkUnavailable
 from ..models import RelatedWork
+from ..paths import user_cache_dir
 from .related import S2_BASE, SemanticScholarSource
 
 SWITCH_ENV = "MLR_COPILOT_SEMANTIC_SCHOLAR"
 URL_ENV = "MLR_COPILOT_S2_URL"
-CACHE_ENV = "MLR_COPILOT_CACHE_DIR"
 #: Seconds a default (not asked-for) search may wait: a missing network must not stall ideas.
 DEFAULT_TIMEOUT = 6.0
 
@@ -30,8 +30,7 @@ def enabled() -> bool:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "mlr-copilot-jupyter"
-    return Path(root) / "semantic_scholar"
+    return user_cache_dir() / "semantic_scholar"
 
 
 class CachedSemanticScholar:

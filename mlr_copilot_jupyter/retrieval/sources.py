@@ -24,6 +24,7 @@ from typing import Protocol, runtime_checkable
 
 from ..atomic import atomic_write_text
 from ..errors import StorageError
+from ..paths import user_cache_dir
 from .candidate import KINDS, Candidate, Kind, check_kind
 from .rank import rank
 
@@ -122,8 +123,7 @@ def catalog_files(name: str) -> list[Path]:
     paths = [Path(sys.prefix) / "share" / "mlr-copilot-jupyter" / file]
     env = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
     with contextlib.suppress(RuntimeError):  # Path.home() without a home: the environment only
-        user = os.environ.get("MLR_COPILOT_CACHE_DIR") or Path.home() / ".cache" / "mlr-copilot-jupyter"
-        paths.append(Path(user) / "sklearn" / env / file)
+        paths.append(user_cache_dir() / "sklearn" / env / file)
     return paths
 
 
